@@ -1,0 +1,35 @@
+// Package templates holds the templates appgen renders, embedded in the appgen binary.
+//
+// Project is the default project template that `appgen startproject` renders; Deploy holds the
+// server configuration templates that `appgen config` renders. docs/design.md describes their
+// conventions: files named *.tmpl are rendered with text/template and sprig and lose the suffix,
+// paths are rendered too, and other files are copied as they are.
+package templates
+
+import (
+	"embed"
+	"io/fs"
+)
+
+// The all: prefix keeps dotfiles (.gitignore) in the template, as a project needs them.
+//
+//go:embed all:project
+var project embed.FS
+
+//go:embed all:deploy
+var deploy embed.FS
+
+// Project is the default project template, rooted at the project directory.
+var Project = mustSub(project, "project")
+
+// Deploy is the tree of server configuration templates, one folder per target.
+var Deploy = mustSub(deploy, "deploy")
+
+func mustSub(fsys fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		// fs.Sub fails only for an invalid path, and dir is a constant above.
+		panic(err)
+	}
+	return sub
+}
