@@ -1,0 +1,553 @@
+package fastcgi
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/appgen/appgen/runtime/gateway"
+	"github.com/appgen/appgen/runtime/internal/serve"
+)
+
+// protocolError is bad input from the web server: the connection is closed
+// and the reason logged.
+type protocolError struct{ msg string }
+
+func (e *protocolError) Error() string { return e.msg }
+
+func protoErrorf(format string, args ...any) error {
+	return &protocolError{fmt.Sprintf(format, args...)}
+}
+
+// conn is one connection from the web server. Its reader goroutine (the one
+// serve.Server started) reads every record and dispatches it; handlers run
+// on their own goroutines and write their responses under wmu.
+type conn struct {
+	srv  *Server
+	lim  *limits
+	sc   *serve.Conn
+	br   *bufio.Reader
+	hdr  [headerLen]byte
+	mgmt []byte // management records; the reader's alone
+	logf func(format string, args ...any)
+
+	mu            sync.Mutex
+	reqs          map[uint16]*request
+	inflight      int  // requests begun whose END_REQUEST is not yet written
+	closeWhenIdle bool // a request without FCGI_KEEP_CONN has begun
+
+	closing atomic.Bool // we close the connection on purpose
+	rdMode  int         // the read deadline mode last set; the reader's alone
+	rdSetAt time.Time   // when it was set
+
+	wmu     sync.Mutex
+	broken  bool      // a write failed, under wmu
+	wdSetAt time.Time // when the write deadline was last set, under wmu
+
+	handlers sync.WaitGroup
+}
+
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
+
+func (s *Server) serveConn(sc *serve.Conn) {
+	c := &conn{srv: s, lim: &s.limits, sc: sc, reqs: make(map[uint16]*request)}
+	c.logf = sc.Logf
+	c.br = readerPool.Get().(*bufio.Reader)
+	c.br.Reset(sc)
+	err := c.readLoop()
+	c.close(err)
+	c.br.Reset(nil)
+	readerPool.Put(c.br)
+}
+
+// readLoop reads and dispatches records until the connection fails or a
+// record is bad, and returns why.
+func (c *conn) readLoop() error {
+	for {
+		c.setReadDeadline()
+		if _, err := io.ReadFull(c.br, c.hdr[:]); err != nil {
+			return err
+		}
+		h := parseHeader(&c.hdr)
+		if err := h.check(); err != nil {
+			return &protocolError{err.Error()}
+		}
+		var err error
+		switch h.typ {
+		case typeBeginRequest:
+			err = c.beginRequest(h)
+		case typeParams:
+			err = c.params(h)
+		case typeStdin:
+			err = c.stdin(h)
+		case typeAbortRequest:
+			err = c.abort(h)
+		case typeGetValues:
+			err = c.getValues(h)
+		case typeData:
+			// Only the Filter role, which is refused, has a DATA stream.
+			_, err = c.br.Discard(int(h.contentLength))
+		default:
+			if _, err = c.br.Discard(int(h.contentLength)); err == nil {
+				err = c.writeManagement(appendUnknownType(c.mbuf(), h.typ))
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := c.br.Discard(int(h.paddingLength)); err != nil {
+			return err
+		}
+	}
+}
+
+// Read deadline modes; see setReadDeadline.
+const (
+	deadlineNone = iota
+	deadlineRead
+	deadlineIdle
+)
+
+// deadlineSlack is how stale a deadline may get before it is set again:
+// setting one on every record costs more than the request itself, and a
+// timeout that fires up to a second late harms nobody.
+const deadlineSlack = time.Second
+
+// setReadDeadline bounds the wait for the next record: ReadTimeout while a
+// request's input is incomplete, IdleTimeout when no request is in flight,
+// and nothing while every request is only waiting for its handler.
+func (c *conn) setReadDeadline() {
+	if c.closing.Load() {
+		// Draining after shutWrite: its deadline stands.
+		return
+	}
+	c.mu.Lock()
+	mode := deadlineNone
+	if len(c.reqs) == 0 {
+		mode = deadlineIdle
+	}
+	for _, r := range c.reqs {
+		if !r.inputDone {
+			mode = deadlineRead
+			break
+		}
+	}
+	c.mu.Unlock()
+	if mode == deadlineNone {
+		if c.rdMode != deadlineNone {
+			c.rdMode = deadlineNone
+			c.sc.SetReadDeadline(time.Time{})
+		}
+		return
+	}
+	now := time.Now()
+	if mode == c.rdMode && now.Sub(c.rdSetAt) < deadlineSlack {
+		return
+	}
+	d := c.lim.readTimeout
+	if mode == deadlineIdle {
+		d = c.lim.idleTO
+	}
+	c.rdMode, c.rdSetAt = mode, now
+	c.sc.SetReadDeadline(now.Add(d))
+}
+
+// close ends the connection after readLoop returns: it logs why (unless the
+// peer just went away or we closed it), cancels every request still in
+// flight and waits for their handlers.
+func (c *conn) close(err error) {
+	var ne net.Error
+	switch {
+	case c.closing.Load(), c.sc.Closed(), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		c.logf("connection closed inside a record")
+	case errors.As(err, &ne) && ne.Timeout():
+		c.mu.Lock()
+		idle := len(c.reqs) == 0
+		c.mu.Unlock()
+		if !idle {
+			c.logf("read timeout: no record for %v while a request was arriving", c.lim.readTimeout)
+		}
+	default:
+		c.logf("%v", err)
+	}
+	c.closing.Store(true)
+	c.sc.Close()
+	c.mu.Lock()
+	for id, r := range c.reqs {
+		if r.started {
+			// The handler ends the request; its context and body tell it
+			// nobody is listening any more.
+			r.aborted.Store(true)
+			r.cancel()
+			r.body.fail(errConnClosed)
+			continue
+		}
+		delete(c.reqs, id)
+		c.release(r)
+	}
+	c.mu.Unlock()
+	c.handlers.Wait()
+}
+
+func (c *conn) release(r *request) {
+	if r.acquired {
+		c.srv.srv.ReleaseRequest()
+	}
+	r.free()
+}
+
+// mbuf returns the buffer for a management record (or a refusal), empty.
+// Only the reader goroutine writes those, so the buffer is its alone.
+func (c *conn) mbuf() []byte { return c.mgmt[:0] }
+
+// writeManagement writes b, built on mbuf, and keeps it for reuse.
+func (c *conn) writeManagement(b []byte) error {
+	c.mgmt = b[:0]
+	return c.write(b)
+}
+
+// write sends b to the web server in one write, under the write lock so
+// that records of concurrent responses never interleave.
+func (c *conn) write(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.broken {
+		return errConnClosed
+	}
+	if now := time.Now(); now.Sub(c.wdSetAt) >= deadlineSlack {
+		c.wdSetAt = now
+		c.sc.SetWriteDeadline(now.Add(c.lim.writeTimeout + deadlineSlack))
+	}
+	if _, err := c.sc.Write(b); err != nil {
+		c.broken = true
+		if !c.closing.Load() {
+			c.logf("write: %v", err)
+		}
+		// The reader stops too: the connection is of no more use.
+		c.closing.Store(true)
+		c.sc.Close()
+		return err
+	}
+	return nil
+}
+
+func (c *conn) beginRequest(h header) error {
+	if h.contentLength != 8 {
+		return protoErrorf("begin-request record of %d bytes, want 8", h.contentLength)
+	}
+	if h.id == 0 {
+		return protoErrorf("begin-request record with request id 0, which is for management records")
+	}
+	b, err := c.br.Peek(8)
+	if err != nil {
+		return err
+	}
+	role := uint16(b[0])<<8 | uint16(b[1])
+	keepConn := b[2]&flagKeepConn != 0
+	c.br.Discard(8)
+
+	c.mu.Lock()
+	_, dup := c.reqs[h.id]
+	c.mu.Unlock()
+	if dup {
+		return protoErrorf("begin-request for request %d, which is still in flight", h.id)
+	}
+	if c.closing.Load() {
+		// After shutWrite nothing can be answered; the peer broke the
+		// FCGI_KEEP_CONN contract.
+		return net.ErrClosed
+	}
+	if role != roleResponder {
+		// Records that follow for this id find no request and are dropped.
+		return c.refuse(h.id, keepConn, statusUnknownRole)
+	}
+	if !c.srv.srv.AcquireRequest() {
+		return c.refuse(h.id, keepConn, statusOverloaded)
+	}
+	r := newRequest(c, h.id, keepConn)
+	r.acquired = true
+	c.mu.Lock()
+	if !c.sc.SetActive() {
+		c.mu.Unlock()
+		c.release(r)
+		return net.ErrClosed
+	}
+	c.reqs[h.id] = r
+	c.inflight++
+	if !keepConn {
+		c.closeWhenIdle = true
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// refuse answers a request at its FCGI_BEGIN_REQUEST with only
+// FCGI_END_REQUEST and status.
+func (c *conn) refuse(id uint16, keepConn bool, status uint8) error {
+	if err := c.writeManagement(appendEndRequest(c.mbuf(), id, 0, status)); err != nil {
+		return err
+	}
+	if !keepConn {
+		c.mu.Lock()
+		c.closeWhenIdle = true
+		idle := c.inflight == 0
+		c.mu.Unlock()
+		if idle {
+			c.shutWrite()
+		}
+	}
+	return nil
+}
+
+// lingerTimeout bounds how long a connection we are done with waits for
+// the web server to finish sending and close its end.
+const lingerTimeout = 5 * time.Second
+
+// shutWrite ends a connection whose last request has been answered without
+// FCGI_KEEP_CONN, as the specification asks. Closing it outright would make
+// the web server's remaining writes (the end of STDIN, or a body the handler
+// did not need) fail, or reset the connection before the response is read;
+// so only the write side is shut, and the reader drains what still arrives
+// until the peer closes or lingerTimeout passes.
+func (c *conn) shutWrite() {
+	c.closing.Store(true)
+	c.wmu.Lock()
+	c.broken = true
+	c.wmu.Unlock()
+	if cw, ok := c.sc.Conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		c.sc.SetReadDeadline(time.Now().Add(lingerTimeout))
+		return
+	}
+	c.sc.Close()
+}
+
+// lookup returns the request with id that the reader may still feed
+// params to, or nil.
+func (c *conn) lookup(id uint16) *request {
+	c.mu.Lock()
+	r := c.reqs[id]
+	c.mu.Unlock()
+	return r
+}
+
+func (c *conn) params(h header) error {
+	n := int(h.contentLength)
+	r := c.lookup(h.id)
+	if r == nil || r.paramsDone {
+		// A request refused at begin (role, overload) or already rejected.
+		_, err := c.br.Discard(n)
+		return err
+	}
+	if n == 0 {
+		return c.startRequest(r)
+	}
+	if len(r.params)+n > c.lim.maxHeader {
+		if _, err := c.br.Discard(n); err != nil {
+			return err
+		}
+		r.paramsDone = true
+		return c.reject(r, http.StatusRequestHeaderFieldsTooLarge)
+	}
+	old := len(r.params)
+	r.params = append(r.params, make([]byte, n)...)
+	_, err := io.ReadFull(c.br, r.params[old:])
+	return err
+}
+
+// startRequest parses the params, checks them and starts the handler.
+func (c *conn) startRequest(r *request) error {
+	r.paramsDone = true
+	pairs, err := parsePairs(r.pairs[:0], string(r.params))
+	r.pairs = pairs
+	if err != nil {
+		return protoErrorf("params of request %d: %v", r.id, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	req, err := gateway.NewRequestContext(ctx, pairs, &r.body, &c.srv.cfg)
+	if err != nil {
+		c.logf("request %d: %v", r.id, err)
+		return c.reject(r, http.StatusBadRequest)
+	}
+	if req.ContentLength > c.lim.maxBody {
+		return c.reject(r, http.StatusRequestEntityTooLarge)
+	}
+	r.body.reset(req.ContentLength, c.lim.bodyMemory, c.srv.TempDir)
+	if req.ContentLength == 0 {
+		req.Body = http.NoBody
+	}
+	r.req = req
+	r.rw.Reset(&r.out, req, c.logf)
+	c.mu.Lock()
+	r.started = true
+	c.mu.Unlock()
+	c.handlers.Add(1)
+	if !c.srv.srv.Go(r.run) {
+		c.handlers.Done()
+		c.mu.Lock()
+		r.started = false
+		c.mu.Unlock()
+		return c.endRequest(r, 0, statusOverloaded)
+	}
+	return nil
+}
+
+// reject answers r with a bare status before its handler starts.
+func (c *conn) reject(r *request, status int) error {
+	r.rw.Reset(&r.out, nil, nil)
+	r.rw.Fail(status)
+	r.rw.Finish()
+	return c.endRequest(r, 0, statusRequestComplete)
+}
+
+// endRequest sends what is left of r's output and its one FCGI_END_REQUEST,
+// and forgets r. It runs on the handler's goroutine, or on the reader's for
+// requests that never reached a handler.
+func (c *conn) endRequest(r *request, appStatus uint32, status uint8) error {
+	c.mu.Lock()
+	if r.ended {
+		c.mu.Unlock()
+		return nil
+	}
+	r.ended = true
+	// Forgotten before END_REQUEST goes out: the web server may reuse the
+	// id, and send its next request, as soon as it reads it.
+	delete(c.reqs, r.id)
+	c.mu.Unlock()
+	if r.acquired {
+		r.acquired = false
+		c.srv.srv.ReleaseRequest()
+	}
+
+	b := r.out.buf
+	switch {
+	case r.aborted.Load():
+		// Nobody wants what the handler wrote since.
+		b = b[:0]
+	case status == statusRequestComplete:
+		b, _ = appendHeader(b, typeStdout, r.id, 0)
+	}
+	b = appendEndRequest(b, r.id, appStatus, status)
+	r.out.buf = b[:0]
+	err := c.write(b)
+
+	// Idle only once the response is out, so Shutdown cannot cut it off.
+	c.mu.Lock()
+	c.inflight--
+	idle := c.inflight == 0
+	closeNow := idle && c.closeWhenIdle
+	if idle {
+		c.sc.SetIdle()
+		// The reader may be waiting with no deadline; idle now, the
+		// connection gets the idle one.
+		c.sc.SetReadDeadline(time.Now().Add(c.lim.idleTO))
+	}
+	c.mu.Unlock()
+	if closeNow {
+		c.shutWrite()
+	}
+	c.release(r)
+	if err != nil && !c.closing.Load() {
+		return err
+	}
+	return nil
+}
+
+func (c *conn) stdin(h header) error {
+	n := int(h.contentLength)
+	r := c.lookup(h.id)
+	if r == nil {
+		_, err := c.br.Discard(n)
+		return err
+	}
+	if !r.paramsDone {
+		return protoErrorf("stdin record for request %d before the end of its params", h.id)
+	}
+	if n == 0 {
+		c.mu.Lock()
+		if c.reqs[h.id] == r {
+			r.inputDone = true
+			r.body.end()
+		}
+		c.mu.Unlock()
+		return nil
+	}
+	for n > 0 {
+		if _, err := c.br.Peek(1); err != nil {
+			return err
+		}
+		k := min(n, c.br.Buffered())
+		p, _ := c.br.Peek(k)
+		c.mu.Lock()
+		if c.reqs[h.id] == r && r.started {
+			r.body.write(p)
+		}
+		c.mu.Unlock()
+		c.br.Discard(k)
+		n -= k
+	}
+	return nil
+}
+
+func (c *conn) abort(h header) error {
+	if _, err := c.br.Discard(int(h.contentLength)); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	r := c.reqs[h.id]
+	if r != nil && r.started {
+		// The handler ends the request; output it still writes is dropped.
+		r.aborted.Store(true)
+		r.cancel()
+		r.body.fail(errAborted)
+		r = nil
+	}
+	c.mu.Unlock()
+	if r != nil {
+		return c.endRequest(r, 0, statusRequestComplete)
+	}
+	return nil
+}
+
+// getValues answers FCGI_GET_VALUES with the variables asked for that the
+// server knows, and only those.
+func (c *conn) getValues(h header) error {
+	if h.id != 0 {
+		return protoErrorf("get-values record with request id %d, want 0", h.id)
+	}
+	content := make([]byte, h.contentLength)
+	if _, err := io.ReadFull(c.br, content); err != nil {
+		return err
+	}
+	pairs, err := parsePairs(nil, string(content))
+	if err != nil {
+		return protoErrorf("get-values: %v", err)
+	}
+	var body []byte
+	for _, p := range pairs {
+		switch p.Name {
+		case "FCGI_MAX_CONNS":
+			body = appendPair(body, p.Name, strconv.Itoa(c.lim.maxConns))
+		case "FCGI_MAX_REQS":
+			body = appendPair(body, p.Name, strconv.Itoa(c.lim.maxRequests))
+		case "FCGI_MPXS_CONNS":
+			body = appendPair(body, p.Name, "1")
+		}
+	}
+	b := c.mbuf()
+	if len(body) == 0 {
+		b, _ = appendHeader(b, typeGetValuesResult, 0, 0)
+	} else {
+		b = appendRecords(b, typeGetValuesResult, 0, body)
+	}
+	return c.writeManagement(b)
+}

@@ -1,0 +1,280 @@
+package gateway
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// params builds a parameter list from "NAME=value" strings.
+func params(kv ...string) []Param {
+	ps := make([]Param, len(kv))
+	for i, s := range kv {
+		n, v, _ := strings.Cut(s, "=")
+		ps[i] = Param{n, v}
+	}
+	return ps
+}
+
+func str(s string) *string { return &s }
+
+func TestNewRequestScriptName(t *testing.T) {
+	tests := []struct {
+		name       string
+		params     []Param
+		force      *string
+		wantScript string
+		wantPath   string
+	}{
+		{"root, PATH_INFO", params("REQUEST_METHOD=GET", "REQUEST_URI=/a/b", "PATH_INFO=/a/b"), nil, "", "/a/b"},
+		{"SCRIPT_NAME and PATH_INFO (lighttpd)", params("REQUEST_METHOD=GET", "REQUEST_URI=/foo/bar", "SCRIPT_NAME=/mysite.fcgi", "PATH_INFO=/foo/bar"), nil, "/mysite.fcgi", "/foo/bar"},
+		{"SCRIPT_NAME without PATH_INFO: path from REQUEST_URI", params("REQUEST_METHOD=GET", "REQUEST_URI=/app/x/y?q=1", "SCRIPT_NAME=/app"), nil, "/app", "/x/y"},
+		{"SCRIPT_NAME not a prefix of REQUEST_URI", params("REQUEST_METHOD=GET", "REQUEST_URI=/other/x", "SCRIPT_NAME=/app"), nil, "/app", "/other/x"},
+		{"SCRIPT_NAME is a prefix only by bytes", params("REQUEST_METHOD=GET", "REQUEST_URI=/application/x", "SCRIPT_NAME=/app"), nil, "/app", "/application/x"},
+		{"SCRIPT_URL minus PATH_INFO", params("REQUEST_METHOD=GET", "REQUEST_URI=/app/x", "SCRIPT_URL=/app/x", "PATH_INFO=/x", "SCRIPT_NAME=/internal.fcgi"), nil, "/app", "/x"},
+		{"REDIRECT_URL when no SCRIPT_URL", params("REQUEST_METHOD=GET", "REDIRECT_URL=/pre/fix/x", "PATH_INFO=/x", "SCRIPT_NAME=/s.fcgi"), nil, "/pre/fix", "/x"},
+		{"SCRIPT_URL wins over REDIRECT_URL", params("REQUEST_METHOD=GET", "REDIRECT_URL=/r/x", "SCRIPT_URL=/s/x", "PATH_INFO=/x"), nil, "/s", "/x"},
+		{"SCRIPT_URL double slashes collapsed", params("REQUEST_METHOD=GET", "SCRIPT_URL=//app//x", "PATH_INFO=/x"), nil, "/app", "/x"},
+		{"SCRIPT_URL without PATH_INFO is the script name", params("REQUEST_METHOD=GET", "REQUEST_URI=/app/", "SCRIPT_URL=/app/"), nil, "/app", "/"},
+		{"PATH_INFO longer than SCRIPT_URL", params("REQUEST_METHOD=GET", "SCRIPT_URL=/x", "PATH_INFO=/longer"), nil, "", "/longer"},
+		{"ForceScriptName wins", params("REQUEST_METHOD=GET", "SCRIPT_URL=/app/x", "PATH_INFO=/x", "SCRIPT_NAME=/s"), str("/forced/"), "/forced", "/x"},
+		{"ForceScriptName empty (lighttpd at the root)", params("REQUEST_METHOD=GET", "SCRIPT_NAME=/mysite.fcgi", "PATH_INFO=/foo"), str(""), "", "/foo"},
+		{"empty PATH_INFO means /", params("REQUEST_METHOD=GET", "REQUEST_URI=/app", "SCRIPT_NAME=/app", "PATH_INFO="), nil, "/app", "/"},
+		{"no REQUEST_URI and no PATH_INFO", params("REQUEST_METHOD=GET"), nil, "", "/"},
+		{"SCRIPT_NAME slash only", params("REQUEST_METHOD=GET", "REQUEST_URI=/x", "SCRIPT_NAME=/"), nil, "", "/x"},
+		{"escaped REQUEST_URI is decoded", params("REQUEST_METHOD=GET", "REQUEST_URI=/app/caf%C3%A9%20x", "SCRIPT_NAME=/app"), nil, "/app", "/café x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := NewRequest(tt.params, nil, &Config{ForceScriptName: tt.force})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ScriptName(r); got != tt.wantScript {
+				t.Errorf("ScriptName = %q, want %q", got, tt.wantScript)
+			}
+			if r.URL.Path != tt.wantPath {
+				t.Errorf("URL.Path = %q, want %q", r.URL.Path, tt.wantPath)
+			}
+		})
+	}
+}
+
+func TestNewRequestFields(t *testing.T) {
+	body := io.NopCloser(strings.NewReader("hello"))
+	r, err := NewRequest(params(
+		"REQUEST_METHOD=POST",
+		"SERVER_PROTOCOL=HTTP/1.0",
+		"REQUEST_URI=/app/p?x=1&y=2",
+		"QUERY_STRING=x=1&y=2",
+		"SCRIPT_NAME=/app",
+		"PATH_INFO=/p",
+		"CONTENT_LENGTH=5",
+		"CONTENT_TYPE=text/plain",
+		"REMOTE_ADDR=::1",
+		"REMOTE_PORT=51234",
+		"HTTPS=on",
+		"HTTP_HOST=example.com:8443",
+		"HTTP_USER_AGENT=test/1",
+		"HTTP_X_CUSTOM_THING=a",
+		"HTTP_PROXY=http://evil/",
+		"SERVER_NAME=ignored",
+	), body, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct{ name, got, want string }{
+		{"Method", r.Method, "POST"},
+		{"Proto", r.Proto, "HTTP/1.0"},
+		{"RequestURI", r.RequestURI, "/app/p?x=1&y=2"},
+		{"URL", r.URL.String(), "https://example.com:8443/p?x=1&y=2"},
+		{"Host", r.Host, "example.com:8443"},
+		{"RemoteAddr", r.RemoteAddr, "[::1]:51234"},
+		{"Content-Type", r.Header.Get("Content-Type"), "text/plain"},
+		{"Content-Length", r.Header.Get("Content-Length"), "5"},
+		{"User-Agent", r.Header.Get("User-Agent"), "test/1"},
+		{"X-Custom-Thing", r.Header.Get("X-Custom-Thing"), "a"},
+		{"Proxy", r.Header.Get("Proxy"), ""},
+		{"Host header", r.Header.Get("Host"), ""},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
+		}
+	}
+	if r.ProtoMajor != 1 || r.ProtoMinor != 0 {
+		t.Errorf("ProtoMajor.ProtoMinor = %d.%d, want 1.0", r.ProtoMajor, r.ProtoMinor)
+	}
+	if r.ContentLength != 5 {
+		t.Errorf("ContentLength = %d, want 5", r.ContentLength)
+	}
+	if r.TLS == nil {
+		t.Error("TLS = nil, want non-nil with HTTPS=on")
+	}
+	if q := r.URL.Query().Get("y"); q != "2" {
+		t.Errorf("query y = %q, want 2", q)
+	}
+	b, _ := io.ReadAll(r.Body)
+	if string(b) != "hello" {
+		t.Errorf("body = %q, want hello", b)
+	}
+}
+
+func TestNewRequestDefaults(t *testing.T) {
+	tests := []struct {
+		name                                 string
+		params                               []Param
+		wantHost, wantURI, wantRemote, wantS string
+	}{
+		{"host from SERVER_NAME and SERVER_PORT", params("REQUEST_METHOD=GET", "SERVER_NAME=h", "SERVER_PORT=8080", "REQUEST_URI=/"), "h:8080", "/", "", "http"},
+		{"REQUEST_URI rebuilt", params("REQUEST_METHOD=GET", "SCRIPT_NAME=/app", "PATH_INFO=/a b", "QUERY_STRING=q=1"), "", "/app/a%20b?q=1", "", ""},
+		{"query from REQUEST_URI when no QUERY_STRING", params("REQUEST_METHOD=GET", "REQUEST_URI=/x?a=b"), "", "/x?a=b", "", ""},
+		{"remote without port", params("REQUEST_METHOD=GET", "REMOTE_ADDR=10.0.0.1"), "", "/", "10.0.0.1:0", ""},
+		{"HTTPS=off", params("REQUEST_METHOD=GET", "HTTPS=off", "HTTP_HOST=h"), "h", "/", "", "http"},
+		{"HTTPS=1", params("REQUEST_METHOD=GET", "HTTPS=1"), "", "/", "", "https"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := NewRequest(tt.params, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Host != tt.wantHost || r.RequestURI != tt.wantURI || r.RemoteAddr != tt.wantRemote || r.URL.Scheme != tt.wantS {
+				t.Errorf("Host, RequestURI, RemoteAddr, scheme = %q, %q, %q, %q; want %q, %q, %q, %q",
+					r.Host, r.RequestURI, r.RemoteAddr, r.URL.Scheme, tt.wantHost, tt.wantURI, tt.wantRemote, tt.wantS)
+			}
+			if r.Body != http.NoBody {
+				t.Errorf("Body = %T, want http.NoBody", r.Body)
+			}
+			if r.URL.RawQuery != "" {
+				if _, q, _ := strings.Cut(r.RequestURI, "?"); q != r.URL.RawQuery {
+					t.Errorf("RawQuery = %q, want %q", r.URL.RawQuery, q)
+				}
+			}
+		})
+	}
+}
+
+func TestProtocols(t *testing.T) {
+	tests := []struct {
+		proto        string
+		major, minor int
+	}{
+		{"", 1, 1}, {"HTTP/1.0", 1, 0}, {"HTTP/1.1", 1, 1}, {"HTTP/2.0", 2, 0}, {"HTTP/2", 2, 0}, {"HTTP/3", 3, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.proto, func(t *testing.T) {
+			r, err := NewRequest(params("REQUEST_METHOD=GET", "SERVER_PROTOCOL="+tt.proto), nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.ProtoMajor != tt.major || r.ProtoMinor != tt.minor {
+				t.Errorf("version %d.%d, want %d.%d", r.ProtoMajor, r.ProtoMinor, tt.major, tt.minor)
+			}
+		})
+	}
+}
+
+func TestNewRequestErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		params  []Param
+		wantErr string
+	}{
+		{"no method", params("REQUEST_URI=/"), "bad REQUEST_METHOD"},
+		{"method with space", params("REQUEST_METHOD=G T"), "bad REQUEST_METHOD"},
+		{"bad protocol", params("REQUEST_METHOD=GET", "SERVER_PROTOCOL=HTTP/x"), "bad SERVER_PROTOCOL"},
+		{"HTTP/1 without minor", params("REQUEST_METHOD=GET", "SERVER_PROTOCOL=HTTP/1"), "bad SERVER_PROTOCOL"},
+		{"negative length", params("REQUEST_METHOD=GET", "CONTENT_LENGTH=-1"), "bad CONTENT_LENGTH"},
+		{"plus length", params("REQUEST_METHOD=GET", "CONTENT_LENGTH=+1"), "bad CONTENT_LENGTH"},
+		{"text length", params("REQUEST_METHOD=GET", "CONTENT_LENGTH=ten"), "bad CONTENT_LENGTH"},
+		{"relative URI", params("REQUEST_METHOD=GET", "REQUEST_URI=x/y"), "bad REQUEST_URI"},
+		{"bad escape", params("REQUEST_METHOD=GET", "REQUEST_URI=/%zz"), "bad REQUEST_URI"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewRequest(tt.params, nil, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.HasPrefix(err.Error(), "gateway: ") {
+				t.Fatalf("err = %v, want one starting gateway: and naming %s", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestHeaderName(t *testing.T) {
+	tests := []struct{ cgi, want string }{
+		{"HTTP_USER_AGENT", "User-Agent"},
+		{"HTTP_X_FORWARDED_FOR", "X-Forwarded-For"},
+		{"HTTP_X_SOME_NEW_HEADER", "X-Some-New-Header"},
+		{"HTTP_WWW_AUTHENTICATE", "Www-Authenticate"},
+		{"HTTP_A", "A"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.cgi, func(t *testing.T) {
+			if got := headerName(tt.cgi); got != tt.want {
+				t.Errorf("headerName(%q) = %q, want %q", tt.cgi, got, tt.want)
+			}
+			if got := http.CanonicalHeaderKey(strings.ReplaceAll(strings.TrimPrefix(tt.cgi, "HTTP_"), "_", "-")); got != tt.want {
+				t.Errorf("net/http canonical form %q differs from %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestContentHeadersFromContentVariables(t *testing.T) {
+	r, err := NewRequest(params("REQUEST_METHOD=POST", "CONTENT_TYPE=a/b", "CONTENT_LENGTH=0",
+		"HTTP_CONTENT_TYPE=c/d", "HTTP_CONTENT_LENGTH=99"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Header["Content-Type"]; len(got) != 1 || got[0] != "a/b" {
+		t.Errorf("Content-Type = %q, want only CONTENT_TYPE's a/b", got)
+	}
+	if got := r.Header["Content-Length"]; len(got) != 1 || got[0] != "0" {
+		t.Errorf("Content-Length = %q, want only CONTENT_LENGTH's 0", got)
+	}
+}
+
+func TestRepeatedHeader(t *testing.T) {
+	r, err := NewRequest(params("REQUEST_METHOD=GET", "HTTP_X_A=1", "HTTP_X_B=2", "HTTP_X_A=3"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(r.Header["X-A"], ","); got != "1,3" {
+		t.Errorf("X-A = %q, want 1,3", got)
+	}
+	if got := strings.Join(r.Header["X-B"], ","); got != "2" {
+		t.Errorf("X-B = %q, want 2 (appending to X-A must not overwrite it)", got)
+	}
+}
+
+func TestWithScriptName(t *testing.T) {
+	r, err := NewRequest(params("REQUEST_METHOD=GET", "SCRIPT_NAME=/a"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2 := WithScriptName(r, "/b/")
+	if ScriptName(r2) != "/b" || ScriptName(r) != "/a" {
+		t.Errorf("ScriptName after WithScriptName = %q (original %q), want /b (/a)", ScriptName(r2), ScriptName(r))
+	}
+	plain, _ := http.NewRequest("GET", "/", nil)
+	if ScriptName(plain) != "" {
+		t.Errorf("ScriptName of a plain request = %q, want empty", ScriptName(plain))
+	}
+}
+
+func BenchmarkNewRequest(b *testing.B) {
+	ps := params(
+		"REQUEST_METHOD=GET", "SERVER_PROTOCOL=HTTP/1.1", "REQUEST_URI=/hello?name=x",
+		"QUERY_STRING=name=x", "SCRIPT_NAME=", "PATH_INFO=/hello", "REMOTE_ADDR=127.0.0.1",
+		"REMOTE_PORT=40000", "SERVER_NAME=localhost", "SERVER_PORT=80", "HTTP_HOST=localhost",
+		"HTTP_USER_AGENT=bench", "HTTP_ACCEPT=*/*", "HTTP_ACCEPT_ENCODING=gzip",
+	)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := NewRequest(ps, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

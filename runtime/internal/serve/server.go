@@ -1,0 +1,425 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Server runs the accept loop and keeps track of connections for a protocol
+// server. Set its fields before the first call to Serve and do not change
+// them after; the zero value serves with no limits.
+type Server struct {
+	// Protocol names the protocol in log lines ("fastcgi"). Default "" logs
+	// the peer's address alone.
+	Protocol string
+	// ErrorLog receives one line per connection problem and handler panic.
+	// Default nil: log.Default().
+	ErrorLog *log.Logger
+	// MaxConns is how many connections may be open at once. Default 0: no
+	// limit here (the protocol servers pass their own default).
+	MaxConns int
+	// MaxRequests is how many requests may be in flight at once, across all
+	// connections; AcquireRequest fails beyond it. Default 0: no limit.
+	MaxRequests int
+	// Pool, if non-nil, runs handlers for Go. Default nil: a new goroutine
+	// per request.
+	Pool interface{ Go(task func()) bool }
+
+	mu        sync.Mutex
+	listeners map[*net.Listener]struct{}
+	conns     map[*Conn]struct{}
+	done      chan struct{} // closed by Shutdown and Close
+	work      chan func()   // idle workers receive tasks here
+	slots     chan struct{} // MaxConns tokens, made on first Serve
+
+	closing  atomic.Bool
+	requests atomic.Int64
+}
+
+// doneChan returns the channel Shutdown and Close close.
+func (s *Server) doneChan() chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.init()
+	return s.done
+}
+
+func (s *Server) init() {
+	if s.done == nil {
+		s.work = make(chan func())
+		s.done = make(chan struct{})
+		s.listeners = make(map[*net.Listener]struct{})
+		s.conns = make(map[*Conn]struct{})
+		if s.MaxConns > 0 {
+			s.slots = make(chan struct{}, s.MaxConns)
+		}
+	}
+}
+
+// Serve accepts connections on l and runs serveConn for each in its own
+// goroutine, until Shutdown or Close (then it returns http.ErrServerClosed)
+// or a permanent Accept error (returned as it is). It closes l when it
+// returns. Serve may be called for several listeners at once.
+func (s *Server) Serve(l net.Listener, serveConn func(c *Conn)) error {
+	s.mu.Lock()
+	s.init()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		l.Close()
+		return http.ErrServerClosed
+	}
+	s.listeners[&l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, &l)
+		s.mu.Unlock()
+		l.Close()
+	}()
+
+	var backoff time.Duration
+	for {
+		if s.slots != nil {
+			select {
+			case s.slots <- struct{}{}:
+			case <-s.done:
+				return http.ErrServerClosed
+			}
+		}
+		nc, err := l.Accept()
+		if err != nil {
+			if s.slots != nil {
+				<-s.slots
+			}
+			if s.closing.Load() {
+				return http.ErrServerClosed
+			}
+			if !temporary(err) {
+				return err
+			}
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.logf("", "accept: %v; retrying in %v", err, backoff)
+			select {
+			case <-time.After(backoff):
+			case <-s.done:
+				return http.ErrServerClosed
+			}
+			continue
+		}
+		backoff = 0
+		c := &Conn{Conn: nc, srv: s, accepted: time.Now()}
+		s.mu.Lock()
+		if s.closing.Load() {
+			s.mu.Unlock()
+			nc.Close()
+			if s.slots != nil {
+				<-s.slots
+			}
+			return http.ErrServerClosed
+		}
+		s.conns[c] = struct{}{}
+		s.mu.Unlock()
+		go c.serve(serveConn)
+	}
+}
+
+// temporary reports whether Accept may succeed if tried again: the error
+// says so, or the process or system is out of file descriptors or memory.
+func temporary(err error) bool {
+	var t interface{ Temporary() bool }
+	if errors.As(err, &t) && t.Temporary() {
+		return true
+	}
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM) ||
+		errors.Is(err, syscall.ECONNABORTED)
+}
+
+// Shutdown stops accepting, closes idle connections, and waits for active
+// ones to go idle (closing them as they do) until none is left, or ctx ends,
+// when it returns ctx's error and leaves the rest open (Close ends them).
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.stop()
+	wait := time.Millisecond
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		if s.closeIdle() {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+			// Poll, as net/http does: connections go idle on their own
+			// goroutines, and a poll costs nothing while none is left.
+			wait = min(2*wait, 500*time.Millisecond)
+			timer.Reset(wait)
+		}
+	}
+}
+
+// Close stops accepting and closes every connection now, whatever it is
+// doing. In-flight requests see their connection fail.
+func (s *Server) Close() error {
+	err := s.stop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.state.Store(int32(stateClosed))
+		c.Conn.Close()
+	}
+	return err
+}
+
+// stop marks the server closing and closes its listeners.
+func (s *Server) stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.init()
+	var err error
+	if s.closing.CompareAndSwap(false, true) {
+		close(s.done)
+	}
+	for l := range s.listeners {
+		if cerr := (*l).Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) && err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// closeIdle closes the idle connections, and the new ones that have sent
+// nothing for newConnGrace, and reports whether none is left.
+func (s *Server) closeIdle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	for c := range s.conns {
+		if c.state.CompareAndSwap(int32(StateIdle), int32(stateClosed)) {
+			c.Conn.Close()
+			continue
+		}
+		if now.Sub(c.accepted) >= newConnGrace &&
+			c.state.CompareAndSwap(int32(StateNew), int32(stateClosed)) {
+			c.Conn.Close()
+		}
+	}
+	return len(s.conns) == 0
+}
+
+// newConnGrace is how long Shutdown lets an accepted connection that has
+// not begun a request yet send one. A web server connects and writes its
+// request at once; closing such a connection in between would fail that
+// request (a prefork worker retiring, a spawned process restarting), so it
+// is treated as active for a while, as net/http does for StateNew.
+var newConnGrace = 5 * time.Second // a variable so tests can shorten it
+
+// ShuttingDown reports whether Shutdown or Close has been called. Protocols
+// that can say "no more requests on this connection" check it.
+func (s *Server) ShuttingDown() bool { return s.closing.Load() }
+
+// AcquireRequest takes one of MaxRequests slots and reports whether there
+// was one; the caller answers "overloaded" when there was not, and calls
+// ReleaseRequest when the request ends when there was.
+func (s *Server) AcquireRequest() bool {
+	n := s.requests.Add(1)
+	if s.MaxRequests > 0 && n > int64(s.MaxRequests) {
+		s.requests.Add(-1)
+		return false
+	}
+	return true
+}
+
+// ReleaseRequest gives back a slot taken by AcquireRequest.
+func (s *Server) ReleaseRequest() { s.requests.Add(-1) }
+
+// Requests returns how many requests hold a slot now.
+func (s *Server) Requests() int { return int(s.requests.Load()) }
+
+// Conns returns how many connections are open now.
+func (s *Server) Conns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// Go runs task on the Pool, and reports false when the Pool refused it.
+// Without a Pool it runs task on an idle worker goroutine, or a new one.
+// Workers are kept for workerIdle after their last task because a new
+// goroutine's stack starts small and grows again, by copying, on every
+// request, which costs more than the rest of serving a small page; a
+// worker's stack has already grown.
+func (s *Server) Go(task func()) bool {
+	if s.Pool != nil {
+		return s.Pool.Go(task)
+	}
+	select {
+	case s.work <- task:
+	default:
+		go s.worker(task)
+	}
+	return true
+}
+
+// workerIdle is how long a worker waits for another task before it exits.
+const workerIdle = 10 * time.Second
+
+func (s *Server) worker(task func()) {
+	done := s.doneChan()
+	t := time.NewTimer(workerIdle)
+	defer t.Stop()
+	for {
+		task()
+		t.Reset(workerIdle)
+		select {
+		case task = <-s.work:
+		case <-t.C:
+			return
+		case <-done:
+			return
+		}
+	}
+}
+
+func (s *Server) logf(peer, format string, args ...any) {
+	l := s.ErrorLog
+	if l == nil {
+		l = log.Default()
+	}
+	msg := fmt.Sprintf(format, args...)
+	switch {
+	case s.Protocol != "" && peer != "":
+		l.Printf("%s: %s: %s", s.Protocol, peer, msg)
+	case s.Protocol != "":
+		l.Printf("%s: %s", s.Protocol, msg)
+	case peer != "":
+		l.Printf("%s: %s", peer, msg)
+	default:
+		l.Print(msg)
+	}
+}
+
+// Logf logs one line about the server as a whole ("fastcgi: reason").
+func (s *Server) Logf(format string, args ...any) { s.logf("", format, args...) }
+
+// State is where a connection is in its life, as Shutdown sees it.
+type State int32
+
+const (
+	// StateNew: accepted, no request begun yet; Shutdown closes it only
+	// once it has sent nothing for a grace period (see newConnGrace).
+	StateNew State = iota
+	// StateIdle: a request has ended and none is in flight; Shutdown may
+	// close it.
+	StateIdle
+	// StateActive: a request has begun; Shutdown waits for it.
+	StateActive
+	stateClosed
+)
+
+// Conn is one accepted connection. Its embedded net.Conn is the connection
+// itself; serveConn reads and writes it directly.
+type Conn struct {
+	net.Conn
+	srv      *Server
+	state    atomic.Int32
+	peer     string
+	accepted time.Time
+}
+
+// Server returns the Server that accepted c.
+func (c *Conn) Server() *Server { return c.srv }
+
+func (c *Conn) serve(serveConn func(*Conn)) {
+	c.peer = peerName(c.Conn)
+	defer func() {
+		if v := recover(); v != nil {
+			c.Logf("panic serving connection: %v\n%s", v, stack())
+		}
+		c.state.Store(int32(stateClosed))
+		c.Conn.Close()
+		s := c.srv
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		if s.slots != nil {
+			<-s.slots
+		}
+	}()
+	serveConn(c)
+}
+
+// SetActive marks c as having a request in flight. It reports false when
+// Shutdown or Close has already closed c; the caller then stops serving it.
+func (c *Conn) SetActive() bool {
+	for {
+		switch st := c.state.Load(); State(st) {
+		case StateActive:
+			return true
+		case StateNew, StateIdle:
+			if c.state.CompareAndSwap(st, int32(StateActive)) {
+				return true
+			}
+		default:
+			return false
+		}
+	}
+}
+
+// Closed reports whether Shutdown or Close has closed c, so that the
+// protocol does not log the read error that follows as a problem.
+func (c *Conn) Closed() bool { return State(c.state.Load()) == stateClosed }
+
+// SetIdle marks c as having no request in flight, so Shutdown may close it.
+func (c *Conn) SetIdle() {
+	c.state.CompareAndSwap(int32(StateActive), int32(StateIdle))
+}
+
+// Peer names the other end in log lines: its address, or for a unix socket
+// (whose peers have no address) the socket's path.
+func (c *Conn) Peer() string { return c.peer }
+
+func peerName(nc net.Conn) string {
+	if a := nc.RemoteAddr(); a != nil && a.String() != "" && a.String() != "@" {
+		return a.String()
+	}
+	if a := nc.LocalAddr(); a != nil && a.String() != "" {
+		return a.String()
+	}
+	return "unknown peer"
+}
+
+// Logf logs one line about c: "fastcgi: 127.0.0.1:51234: reason".
+func (c *Conn) Logf(format string, args ...any) { c.srv.logf(c.Peer(), format, args...) }
+
+// CallHandler runs h.ServeHTTP(w, r), recovering a panic: it logs the panic
+// with its stack (except http.ErrAbortHandler, which means "abort quietly",
+// as in net/http) and returns true. The caller then fails the request.
+func (c *Conn) CallHandler(h http.Handler, w http.ResponseWriter, r *http.Request) (panicked bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			panicked = true
+			if err, ok := v.(error); ok && err == http.ErrAbortHandler {
+				return
+			}
+			c.Logf("panic serving %s %s: %v\n%s", r.Method, r.RequestURI, v, stack())
+		}
+	}()
+	h.ServeHTTP(w, r)
+	return false
+}
+
+func stack() []byte {
+	buf := make([]byte, 64<<10)
+	return buf[:runtime.Stack(buf, false)]
+}
