@@ -1,0 +1,59 @@
+package runfcgi
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+
+	"github.com/appgen/appgen/runtime/prefork"
+)
+
+func isWorker() bool { return prefork.IsWorker() }
+
+// preforkConfig maps Django's options one to one: the prefork package has
+// the same knobs as flup's PreforkServer.
+func (r *run) preforkConfig() prefork.Config {
+	return prefork.Config{
+		MinSpare:    r.o.MinSpare,
+		MaxSpare:    r.o.MaxSpare,
+		MaxChildren: r.o.MaxChildren,
+		MaxRequests: r.o.MaxRequests,
+		ErrorLog:    r.log,
+	}
+}
+
+// master runs the prefork master on l until ctx is done and its workers
+// have drained. It makes one server first, so that a configuration error
+// (a bad FCGI_WEB_SERVER_ADDRS) stops the master, where it is seen, rather
+// than every worker it starts.
+func (r *run) master(ctx context.Context, l net.Listener) error {
+	if _, err := r.newServer(r.handler(), nil); err != nil {
+		return err
+	}
+	if err := prefork.Master(ctx, l, r.preforkConfig()); err != nil {
+		return fmt.Errorf("runfcgi: method=prefork: %w", err)
+	}
+	return nil
+}
+
+// worker serves in a process the prefork master started with the same
+// arguments: the master owns the socket file, the pidfile and the daemon,
+// so a worker only serves.
+func (r *run) worker() error {
+	h := r.handler()
+	// The master made the same server before starting any worker.
+	if _, err := r.newServer(h, nil); err != nil {
+		return err
+	}
+	ctx, stop := r.stopContext()
+	defer stop()
+	newServer := func(wrap func(http.Handler) http.Handler) prefork.Server {
+		srv, _ := r.newServer(wrap(h), nil)
+		return srv
+	}
+	if err := prefork.Worker(ctx, newServer, r.preforkConfig()); err != nil {
+		return fmt.Errorf("runfcgi: prefork worker: %w", err)
+	}
+	return nil
+}

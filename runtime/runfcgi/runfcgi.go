@@ -1,0 +1,359 @@
+package runfcgi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+)
+
+// Site is what a project hands to runfcgi: its application and settings.
+type Site struct {
+	// Handler serves every request. Required.
+	Handler http.Handler
+	// Defaults are the project's protocol and address (settings/deploy.go).
+	Defaults Defaults
+	// ForceScriptName, when non-nil, is the script name of every request
+	// (Django's FORCE_SCRIPT_NAME). Default nil: from the request.
+	ForceScriptName *string
+	// Stdout and Stderr receive help and errors. Default nil: os.Stdout and
+	// os.Stderr.
+	Stdout, Stderr io.Writer
+}
+
+// Main runs "runfcgi" with args (the key=value arguments after the command
+// name) and returns the exit status: 0 after a clean stop, 1 when serving
+// failed, 2 for a command line error.
+func Main(args []string, site Site) int {
+	stdout, stderr := site.Stdout, site.Stderr
+	if stdout == nil {
+		stdout = os.Stdout
+	}
+	if stderr == nil {
+		stderr = os.Stderr
+	}
+	o, err := Parse(args, site.Defaults)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	if o.Help {
+		fmt.Fprint(stdout, Usage())
+		return 0
+	}
+	if site.Handler == nil {
+		fmt.Fprintln(stderr, "runfcgi: Site.Handler is nil; the project must pass its application")
+		return 1
+	}
+	if o.Watch != "" {
+		// Checked every second, also after the chdir to workdir.
+		if o.Watch, err = filepath.Abs(o.Watch); err != nil {
+			fmt.Fprintf(stderr, "runfcgi: watch=%s: %v\n", o.Watch, err)
+			return 1
+		}
+	}
+	r := &run{o: o, site: site, stderr: stderr, log: log.New(stderr, "", log.LstdFlags)}
+	// A restart in place runs the same arguments, whose relative paths
+	// mean what they meant here, before any workdir.
+	r.startDir, _ = os.Getwd()
+	if isWorker() {
+		return r.exit(r.worker())
+	}
+	r.ready = takeReadyPipe()
+	// A daemon's parent already checked the command line and chose to
+	// listen; the daemon must not look at fd 0, which is /dev/null.
+	if r.ready == nil && o.DefaultAddress {
+		switch {
+		case isListeningSocket(0):
+			err := r.spawned()
+			// A stop signal wins over a restart under way: the web server
+			// wants the process gone.
+			if err == nil && r.restart.Load() && !r.signalled.Load() {
+				err = reexec(r.startDir)
+			}
+			return r.exit(err)
+		case os.Getenv("GATEWAY_INTERFACE") != "":
+			return r.exit(serveCGI(r.handler(), site.ForceScriptName))
+		}
+	}
+	if r.ready == nil && o.Daemonize {
+		return daemonize(o, stderr)
+	}
+	err = r.standalone()
+	if err != nil {
+		r.ready.fail(err)
+	}
+	return r.exit(err)
+}
+
+// run is one runfcgi invocation.
+type run struct {
+	o      Options
+	site   Site
+	stderr io.Writer
+	log    *log.Logger
+	ready  *readyPipe
+	// served counts finished requests for maxrequests in threaded mode.
+	served   atomic.Int64
+	startDir string
+	// restart is set when a spawned process stops to replace itself
+	// (watch=, maxrequests) rather than for good; signalled when a stop
+	// signal arrived.
+	restart, signalled atomic.Bool
+}
+
+func (r *run) exit(err error) int {
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(r.stderr, err)
+	if errors.Is(err, ErrUsage) {
+		return 2
+	}
+	return 1
+}
+
+// standalone listens on the address from the command line or the project's
+// defaults: in the foreground or as the daemon daemonize started.
+func (r *run) standalone() error {
+	if r.o.Umask >= 0 {
+		setUmask(r.o.Umask)
+	}
+	ln, err := listen(r.o)
+	if err != nil {
+		return err
+	}
+	defer ln.close()
+	if err := r.checkAJP(ln.l.Addr()); err != nil {
+		return err
+	}
+	if r.o.PIDFile != "" {
+		remove, err := writePIDFile(r.o.PIDFile, os.Getpid())
+		if err != nil {
+			return err
+		}
+		defer remove()
+	}
+	if err := r.chdir(); err != nil {
+		return err
+	}
+	return r.serve(ln.l, false)
+}
+
+// chdir changes to workdir once the paths given relative to the starting
+// directory have been used; a daemon goes to "/" by default, as in Django,
+// so that it keeps no directory busy.
+func (r *run) chdir() error {
+	workdir := r.o.WorkDir
+	if workdir == "" && r.ready != nil {
+		workdir = "/"
+	}
+	if workdir == "" {
+		return nil
+	}
+	if err := os.Chdir(workdir); err != nil {
+		return fmt.Errorf("runfcgi: workdir=%s: %w", workdir, err)
+	}
+	return nil
+}
+
+// spawned serves on the socket a web server passed as fd 0.
+func (r *run) spawned() error {
+	l, err := spawnedListener()
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	if err := r.checkAJP(l.Addr()); err != nil {
+		return err
+	}
+	if r.o.PIDFile != "" {
+		remove, err := writePIDFile(r.o.PIDFile, os.Getpid())
+		if err != nil {
+			return err
+		}
+		defer remove()
+	}
+	if err := r.chdir(); err != nil {
+		return err
+	}
+	return r.serve(l, true)
+}
+
+// checkAJP refuses an unauthenticated AJP listener that other machines can
+// reach; Parse already caught an explicit host=, this catches the project's
+// default and a socket inherited from the web server.
+func (r *run) checkAJP(a net.Addr) error {
+	if r.o.Protocol != "ajp" || r.o.Secret != "" {
+		return nil
+	}
+	if tcp, ok := a.(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+		return fmt.Errorf("runfcgi: protocol=ajp listening on %s needs secret=: without one anyone who reaches the port can forge requests", a)
+	}
+	return nil
+}
+
+// serve runs the process model on l until a stop signal, a watched file's
+// change or (threaded, spawned) maxrequests; then it drains.
+func (r *run) serve(l net.Listener, spawned bool) error {
+	ctx, stop := r.stopContext()
+	defer stop()
+	if r.o.Watch != "" {
+		if err := watch(ctx, r.o.Watch, time.Second, func() {
+			if spawned {
+				r.log.Printf("runfcgi: %s changed; restarting after the requests in flight", r.o.Watch)
+				r.restart.Store(true)
+			} else {
+				r.log.Printf("runfcgi: %s changed; exiting after the requests in flight", r.o.Watch)
+			}
+			stop()
+		}); err != nil {
+			return err
+		}
+	}
+	if r.o.Debug {
+		r.log.Printf("runfcgi: serving %s (method=%s) on %s, pid %d", r.o.Protocol, r.o.Method, l.Addr(), os.Getpid())
+	}
+	if r.o.Method == "prefork" {
+		// The pipe closes before any worker starts, so the parent returns
+		// while the listener is already accepting (into its backlog).
+		r.ready.ready()
+		return r.master(ctx, l)
+	}
+	return r.threaded(ctx, stop, l, spawned)
+}
+
+// stopContext is done at the first SIGTERM or SIGINT, or when its cancel
+// function is called (a watched file changed, maxrequests). The signals stay
+// caught until the process exits, so a late one cannot kill it before the
+// socket file and pidfile are removed; a second one during the drain makes
+// it give up (see drain).
+func (r *run) stopContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, stopSignals...)
+	go func() {
+		select {
+		case s := <-sigc:
+			r.signalled.Store(true)
+			r.log.Printf("runfcgi: %v: finishing the requests in flight (send it again to stop at once)", s)
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+// threaded serves in this process, running handlers on a bounded pool.
+func (r *run) threaded(ctx context.Context, stop context.CancelFunc, l net.Listener, spawned bool) error {
+	pool, err := newPool(r.o)
+	if err != nil {
+		return err
+	}
+	h := r.handler()
+	if r.o.MaxRequests > 0 {
+		if spawned {
+			h = r.countRequests(h, stop)
+		} else {
+			r.log.Printf("runfcgi: maxrequests=%d is ignored with method=threaded outside a web server's spawn (as in Django); use method=prefork to recycle workers", r.o.MaxRequests)
+		}
+	}
+	srv, err := r.newServer(h, pool)
+	if err != nil {
+		closePool(pool)
+		return err
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, hangup)
+	defer signal.Stop(hup)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	r.ready.ready()
+	for {
+		select {
+		case err := <-errc:
+			closePool(pool)
+			if errors.Is(err, http.ErrServerClosed) {
+				return nil
+			}
+			return fmt.Errorf("runfcgi: serving on %s: %w", l.Addr(), err)
+		case <-hup:
+			// One process has no workers to replace: SIGHUP must not kill
+			// it (its default action) and lose the requests in flight.
+			r.log.Printf("runfcgi: SIGHUP ignored with method=threaded; restart the process to load new code")
+		case <-ctx.Done():
+			err := r.drain(srv)
+			<-errc
+			closePool(pool)
+			return err
+		}
+	}
+}
+
+// drain stops accepting and waits for the requests in flight; a second stop
+// signal closes everything at once.
+func (r *run) drain(srv server) error {
+	force, cancel := signal.NotifyContext(context.Background(), stopSignals...)
+	defer cancel()
+	if err := srv.Shutdown(force); err != nil {
+		srv.Close()
+		return fmt.Errorf("runfcgi: stopped before the requests in flight finished: %w", err)
+	}
+	return nil
+}
+
+// countRequests restarts a spawned server after o.MaxRequests requests.
+func (r *run) countRequests(h http.Handler, stop context.CancelFunc) http.Handler {
+	max := int64(r.o.MaxRequests)
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		defer func() {
+			if r.served.Add(1) == max {
+				r.log.Printf("runfcgi: served maxrequests=%d; restarting after the requests in flight", max)
+				r.restart.Store(true)
+				stop()
+			}
+		}()
+		h.ServeHTTP(w, req)
+	})
+}
+
+// handler is the site's handler, logging every request when debug=true.
+func (r *run) handler() http.Handler {
+	if !r.o.Debug {
+		return r.site.Handler
+	}
+	return logRequests(r.site.Handler, r.log)
+}
+
+// reexec replaces this spawned process with a fresh run of its program,
+// after the requests in flight have finished and the listener copy is
+// closed. The listening socket stays open on fd 0 meanwhile, so connections
+// wait in its backlog, and the pid stays the same: the web server never
+// sees the process gone. Exiting instead would not do: mod_fcgid keeps
+// sending requests to an exited process until it notices (its own
+// documentation warns about PHP_FCGI_MAX_REQUESTS for this reason), and
+// those requests fail. The program is looked up again, so a rebuilt binary
+// is what runs next.
+func reexec(dir string) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("runfcgi: restarting: finding this program: %w", err)
+	}
+	if dir != "" {
+		if err := os.Chdir(dir); err != nil {
+			return fmt.Errorf("runfcgi: restarting: back to %s: %w", dir, err)
+		}
+	}
+	if err := execve(exe, os.Args, os.Environ()); err != nil {
+		return fmt.Errorf("runfcgi: restarting %s: %w", exe, err)
+	}
+	return nil
+}
