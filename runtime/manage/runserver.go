@@ -1,0 +1,177 @@
+package manage
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/appgen/appgen/runtime/gateway"
+	"github.com/appgen/appgen/runtime/middleware"
+)
+
+// runserver is Django's development server on net/http.
+func (m *command) runserver(args []string) int {
+	addrArg := defaultAddr
+	switch {
+	case len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help"):
+		return m.help([]string{"runserver"})
+	case len(args) == 1:
+		addrArg = args[0]
+	case len(args) > 1:
+		m.errorf("runserver: too many arguments %q; want at most an address", args)
+		return ExitUsage
+	}
+	addr, err := parseAddr(addrArg)
+	if err != nil {
+		m.errorf("%v", err)
+		return ExitUsage
+	}
+
+	// Warnings only: runserver is for trying things out, and check is the gate a deployment uses.
+	fmt.Fprintln(m.stdout, "Performing system checks...")
+	m.reportProblems("System check identified some issues (runserver goes on; check fails on them):")
+
+	// Listen for signals before the address is printed, so that a signal sent as soon as the
+	// server says it is up is a request to stop, not the default action that kills the process.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		m.errorf("runserver: %v", err)
+		return ExitError
+	}
+	errorLog := log.New(m.stderr, "", log.LstdFlags)
+	srv := &http.Server{
+		Handler:  m.serverHandler(errorLog),
+		ErrorLog: errorLog,
+		// A client that never finishes its headers must not hold a connection, and so a graceful
+		// stop, forever.
+		ReadHeaderTimeout: time.Minute,
+	}
+	if m.site.Profile != "" {
+		fmt.Fprintf(m.stdout, "Using settings profile %q.\n", m.site.Profile)
+	}
+	fmt.Fprintf(m.stdout, "Starting development server at http://%s%s/\nQuit the server with CONTROL-C.\n",
+		l.Addr(), m.scriptName())
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	var sig os.Signal
+	select {
+	case err := <-served:
+		m.errorf("runserver: %v", err)
+		return ExitError
+	case sig = <-sigs:
+	}
+	fmt.Fprintf(m.stdout, "\nReceived %v: stopping; waiting for the requests in flight to finish (send it again to stop at once).\n", sig)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- srv.Shutdown(ctx) }()
+	select {
+	case err := <-stopped:
+		<-served
+		if err != nil {
+			m.errorf("runserver: stopping: %v", err)
+			return ExitError
+		}
+		fmt.Fprintln(m.stdout, "Server stopped.")
+		return ExitOK
+	case sig = <-sigs:
+		cancel()
+		srv.Close()
+		<-stopped
+		<-served
+		m.errorf("runserver: stopped by a second %v with requests still in flight", sig)
+		return ExitError
+	}
+}
+
+// scriptName is the forced mount prefix without its trailing slash, "" for none.
+func (m *command) scriptName() string {
+	if m.site.ForceScriptName == nil {
+		return ""
+	}
+	return strings.TrimRight(*m.site.ForceScriptName, "/")
+}
+
+// serverHandler is what a web server in front of the site would do in development: static files
+// at StaticURL (from the host's root, as the web server serves them), and the application
+// mounted at the forced script name.
+func (m *command) serverHandler(errorLog *log.Logger) http.Handler {
+	app := m.site.Handler
+	if m.site.ForceScriptName != nil {
+		app = mount(m.scriptName(), app, errorLog)
+	}
+	static := m.site.StaticURL
+	if !m.site.ServeStatic || m.site.StaticRoot == "" || !strings.HasPrefix(static, "/") || !strings.HasSuffix(static, "/") {
+		return app
+	}
+	// The application logs its own requests; static ones are logged here, in the same format.
+	files := middleware.Logger(errorLog)(http.StripPrefix(strings.TrimSuffix(static, "/"), noDirListing(http.FileServerFS(os.DirFS(m.site.StaticRoot)))))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, static) {
+			files.ServeHTTP(w, r)
+			return
+		}
+		app.ServeHTTP(w, r)
+	})
+}
+
+// noDirListing answers 404 for directories, as Django's static view does by default, so a
+// development server does not list what production would not.
+func noDirListing(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// mount serves h under prefix as a web server mounting the site there would: the prefix leaves
+// the path and becomes the script name; a path outside the prefix is not the site's, and its 404
+// is logged here since the application never sees it.
+func mount(prefix string, h http.Handler, errorLog *log.Logger) http.Handler {
+	outside := middleware.Logger(errorLog)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, fmt.Sprintf("404 page not found: the site is mounted at %s/ (ForceScriptName)", prefix), http.StatusNotFound)
+	}))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rest, ok := cutPathPrefix(r.URL.Path, prefix)
+		if !ok {
+			outside.ServeHTTP(w, r)
+			return
+		}
+		u := *r.URL
+		u.Path = rest
+		u.RawPath = ""
+		if raw, ok := cutPathPrefix(r.URL.RawPath, prefix); ok && r.URL.RawPath != "" {
+			u.RawPath = raw
+		}
+		r2 := r.Clone(r.Context())
+		r2.URL = &u
+		h.ServeHTTP(w, gateway.WithScriptName(r2, prefix))
+	})
+}
+
+// cutPathPrefix removes prefix from path at a segment boundary; the rest is at least "/".
+func cutPathPrefix(path, prefix string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, prefix)
+	if !ok || (rest != "" && rest[0] != '/') {
+		return "", false
+	}
+	if rest == "" {
+		rest = "/"
+	}
+	return rest, true
+}
