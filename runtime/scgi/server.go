@@ -1,0 +1,326 @@
+package scgi
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/appgen/appgen/runtime/gateway"
+	"github.com/appgen/appgen/runtime/internal/serve"
+)
+
+// Defaults of the Server's limits.
+const (
+	DefaultMaxHeaderBytes = 64 << 10
+	DefaultMaxBodyBytes   = 64 << 20
+	DefaultReadTimeout    = 60 * time.Second
+	DefaultWriteTimeout   = 60 * time.Second
+	DefaultIdleTimeout    = 60 * time.Second
+	DefaultMaxConns       = 1024
+)
+
+// Server serves SCGI connections from a web server (nginx scgi_pass,
+// Apache mod_proxy_scgi, lighttpd mod_scgi) with an http.Handler. Its
+// shape is that of net/http.Server, so the process models run it the same
+// way.
+type Server struct {
+	// Handler answers every request. Required.
+	Handler http.Handler
+	// ErrorLog receives one line per dropped connection and handler panics
+	// with their stack. Default nil: log.Default().
+	ErrorLog *log.Logger
+
+	// MaxHeaderBytes limits the netstring header (all the variables);
+	// a longer one closes the connection. Default 0: DefaultMaxHeaderBytes
+	// (64 KiB).
+	MaxHeaderBytes int
+	// MaxBodyBytes limits CONTENT_LENGTH: a larger body gets 413 without
+	// calling the handler. Default 0: DefaultMaxBodyBytes (64 MiB).
+	MaxBodyBytes int64
+	// ReadTimeout bounds reading the header, and then each read of the
+	// body. Default 0: DefaultReadTimeout (60s).
+	ReadTimeout time.Duration
+	// WriteTimeout bounds each write of the response.
+	// Default 0: DefaultWriteTimeout (60s).
+	WriteTimeout time.Duration
+	// IdleTimeout bounds the wait for a new connection's first byte.
+	// Default 0: DefaultIdleTimeout (60s).
+	IdleTimeout time.Duration
+	// MaxConns limits concurrent connections; Serve stops accepting while
+	// at the limit. Default 0: DefaultMaxConns (1024).
+	MaxConns int
+	// MaxRequests limits requests being handled at once; beyond it a
+	// request gets 503. Default 0: MaxConns, as a connection carries one
+	// request.
+	MaxRequests int
+	// Pool, when non-nil, runs each request's handler (the threaded model's
+	// workpool.Pool); when Go reports false the request gets 503.
+	// Default nil: the connection's goroutine runs it.
+	Pool interface{ Go(task func()) bool }
+	// ForceScriptName, when non-nil, is every request's script name,
+	// whatever the web server sent (see gateway.Config). Default nil: the
+	// script name comes from SCRIPT_URL, REDIRECT_URL or SCRIPT_NAME.
+	ForceScriptName *string
+
+	once sync.Once
+	srv  serve.Server
+	cfg  gateway.Config
+}
+
+// Serve accepts connections on l and serves them until Shutdown or Close,
+// when it returns http.ErrServerClosed. It closes l when it returns.
+func (s *Server) Serve(l net.Listener) error {
+	if s.Handler == nil {
+		l.Close()
+		return errors.New("scgi: Server.Handler is nil, want a handler")
+	}
+	s.once.Do(s.init)
+	return s.srv.Serve(l, s.serveConn)
+}
+
+// Shutdown stops accepting, closes connections whose request has not
+// begun, and waits for the requests under way to finish, or for ctx to
+// end, when it returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.once.Do(s.init)
+	return s.srv.Shutdown(ctx)
+}
+
+// Close stops accepting and closes every connection now.
+func (s *Server) Close() error {
+	s.once.Do(s.init)
+	return s.srv.Close()
+}
+
+func (s *Server) init() {
+	s.srv.Protocol = "scgi"
+	s.srv.ErrorLog = s.ErrorLog
+	s.srv.MaxConns = s.maxConns()
+	s.srv.MaxRequests = s.maxRequests()
+	s.srv.Pool = s.Pool
+	s.cfg.ForceScriptName = s.ForceScriptName
+}
+
+func (s *Server) maxHeaderBytes() int {
+	if s.MaxHeaderBytes <= 0 {
+		return DefaultMaxHeaderBytes
+	}
+	return s.MaxHeaderBytes
+}
+
+func (s *Server) maxBodyBytes() int64 {
+	if s.MaxBodyBytes <= 0 {
+		return DefaultMaxBodyBytes
+	}
+	return s.MaxBodyBytes
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+func (s *Server) maxConns() int {
+	if s.MaxConns <= 0 {
+		return DefaultMaxConns
+	}
+	return s.MaxConns
+}
+
+func (s *Server) maxRequests() int {
+	if s.MaxRequests <= 0 {
+		return s.maxConns()
+	}
+	return s.MaxRequests
+}
+
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+
+// output is a connection's response buffer and the writer under it,
+// pooled together so that neither is allocated per request.
+type output struct {
+	bw *bufio.Writer
+	dw deadlineWriter
+}
+
+var outputs = sync.Pool{New: func() any { return &output{bw: bufio.NewWriterSize(nil, 4096)} }}
+
+// serveConn serves the connection's one request.
+func (s *Server) serveConn(sc *serve.Conn) {
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(sc)
+	defer func() { br.Reset(nil); readers.Put(br) }()
+
+	_ = sc.SetReadDeadline(time.Now().Add(orDefault(s.IdleTimeout, DefaultIdleTimeout)))
+	if _, err := br.Peek(1); err != nil {
+		// Closed (or timed out, or shut down) before a request began.
+		return
+	}
+	if !sc.SetActive() {
+		return
+	}
+	readTimeout := orDefault(s.ReadTimeout, DefaultReadTimeout)
+	_ = sc.SetReadDeadline(time.Now().Add(readTimeout))
+	params, contentLength, err := readHeader(br, s.maxHeaderBytes())
+	if err != nil {
+		if !sc.Closed() { // closed by Close: no news
+			sc.Logf("%s", strings.TrimPrefix(err.Error(), "scgi: "))
+		}
+		return
+	}
+
+	out := outputs.Get().(*output)
+	out.dw = deadlineWriter{sc, orDefault(s.WriteTimeout, DefaultWriteTimeout)}
+	bw := out.bw
+	bw.Reset(&out.dw)
+	defer func() { bw.Reset(nil); out.dw = deadlineWriter{}; outputs.Put(out) }()
+
+	var b *body
+	var rb io.ReadCloser = http.NoBody
+	if contentLength > 0 {
+		b = &body{r: br, conn: sc, remaining: contentLength, timeout: readTimeout}
+		rb = b
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r, err := gateway.NewRequestContext(ctx, params, rb, &s.cfg)
+	if err != nil {
+		sc.Logf("%s", strings.TrimPrefix(err.Error(), "gateway: "))
+		s.plain(bw, nil, b, http.StatusBadRequest)
+		s.flush(sc, bw)
+		return
+	}
+	switch {
+	case contentLength > s.maxBodyBytes():
+		s.plain(bw, r, b, http.StatusRequestEntityTooLarge)
+	case !s.srv.AcquireRequest():
+		s.plain(bw, r, b, http.StatusServiceUnavailable)
+	default:
+		ok := s.run(func() { s.handle(sc, bw, r, b) })
+		s.srv.ReleaseRequest()
+		if !ok {
+			s.plain(bw, r, b, http.StatusServiceUnavailable)
+		}
+	}
+	cancel()
+	s.flush(sc, bw)
+	if b != nil {
+		// The reader goes back to the pool: a handler that kept r.Body
+		// must not read another connection's bytes through it.
+		b.err, b.r = errBodyClosed, nil
+	}
+}
+
+// errBodyClosed is returned by reads of a body after its handler returned.
+var errBodyClosed = errors.New("scgi: read of a request body after its handler returned")
+
+// handle runs the handler and writes its response as CGI output.
+func (s *Server) handle(sc *serve.Conn, bw *bufio.Writer, r *http.Request, b *body) {
+	w := gateway.NewResponseWriter(bw, r, sc.Logf)
+	if sc.CallHandler(s.Handler, w, r) && !w.Fail(http.StatusInternalServerError) {
+		// Part of the response is out: only the closed connection can
+		// say it is cut short. Nothing more may be written.
+		bw.Reset(io.Discard)
+		return
+	}
+	b.drain()
+	_ = w.Finish()
+}
+
+// plain writes a status-only response without calling the handler.
+func (s *Server) plain(bw *bufio.Writer, r *http.Request, b *body, status int) {
+	b.drain()
+	w := gateway.NewResponseWriter(bw, r, nil)
+	w.Fail(status)
+	_ = w.Finish()
+}
+
+// flush sends what is left of the response.
+func (s *Server) flush(sc *serve.Conn, bw *bufio.Writer) {
+	if err := bw.Flush(); err != nil {
+		sc.Logf("writing response: %v", err)
+	}
+}
+
+// run runs task on the Pool and waits for it, or runs it inline without
+// one: the connection's goroutine has nothing else to do. false means the
+// Pool refused it.
+func (s *Server) run(task func()) bool {
+	if s.Pool == nil {
+		task()
+		return true
+	}
+	done := make(chan struct{})
+	if !s.srv.Go(func() { defer close(done); task() }) {
+		return false
+	}
+	<-done
+	return true
+}
+
+// body is the request body: CONTENT_LENGTH bytes of the stream after the
+// header, each read under ReadTimeout.
+type body struct {
+	r         *bufio.Reader
+	conn      net.Conn
+	remaining int64
+	timeout   time.Duration
+	err       error
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if b.remaining <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.remaining {
+		p = p[:b.remaining]
+	}
+	_ = b.conn.SetReadDeadline(time.Now().Add(b.timeout))
+	n, err := b.r.Read(p)
+	b.remaining -= int64(n)
+	if err == io.EOF {
+		err = fmt.Errorf("scgi: request body ended %d bytes short of CONTENT_LENGTH: %w", b.remaining, io.ErrUnexpectedEOF)
+	}
+	if err != nil {
+		b.err = err
+	}
+	return n, err
+}
+
+func (b *body) Close() error { return nil }
+
+// drain reads and drops what the handler left of the body before the rest
+// of the response goes out. nginx and Apache write the whole body before
+// they read the response: a response sent, and a connection closed, over
+// an unread body reach them as a broken pipe (502, 503), not as the
+// response. Each read is still bounded by ReadTimeout, and the body by
+// CONTENT_LENGTH, which the web server's own limit has already bounded.
+func (b *body) drain() {
+	if b != nil && b.remaining > 0 && b.err == nil {
+		_, _ = io.Copy(io.Discard, b)
+	}
+}
+
+// deadlineWriter sets the write deadline before each write.
+type deadlineWriter struct {
+	c       net.Conn
+	timeout time.Duration
+}
+
+func (w *deadlineWriter) Write(p []byte) (int, error) {
+	_ = w.c.SetWriteDeadline(time.Now().Add(w.timeout))
+	return w.c.Write(p)
+}
