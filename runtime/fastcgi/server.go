@@ -15,7 +15,7 @@ import (
 // Defaults of the Server limits.
 const (
 	DefaultMaxHeaderBytes  = 1 << 20
-	DefaultMaxBodyBytes    = 32 << 20
+	DefaultMaxBodyBytes    = 64 << 20
 	DefaultBodyMemoryBytes = 128 << 10
 	DefaultReadTimeout     = 60 * time.Second
 	DefaultWriteTimeout    = 60 * time.Second
@@ -39,7 +39,7 @@ type Server struct {
 	// DefaultMaxHeaderBytes (1 MiB).
 	MaxHeaderBytes int
 	// MaxBodyBytes limits CONTENT_LENGTH; a larger body gets 413 without
-	// calling the handler. Default 0: DefaultMaxBodyBytes (32 MiB).
+	// calling the handler. Default 0: DefaultMaxBodyBytes (64 MiB, as for SCGI and AJP).
 	MaxBodyBytes int64
 	// BodyMemoryBytes is the largest body kept in memory; a larger one is
 	// buffered in an unlinked temporary file in TempDir, so that bodies
