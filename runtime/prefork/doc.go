@@ -1,0 +1,34 @@
+// Package prefork is the prefork process model: a master process that never
+// serves requests itself keeps a set of worker processes, each a re-execution
+// of the same binary, accepting connections on one shared listening socket.
+//
+// It is Django's runfcgi method=prefork (flup's PreforkServer) for any server
+// with the shape of *http.Server. The master starts workers with the listener
+// inherited as file descriptor 3 and a pipe on which each worker reports when
+// it is ready, how many requests it has in flight and how many it has served.
+// From those reports the master keeps between MinSpare and MaxSpare idle
+// workers (a worker is idle while no request is in flight) and at most
+// MaxChildren accepting connections; it replaces workers that reach
+// MaxRequests or crash, and on SIGHUP it starts a new generation of workers
+// from the binary now on disk before gracefully stopping the old one.
+//
+// A program uses the package from one entry point, run in both roles:
+//
+//	if prefork.IsWorker() {
+//		return prefork.Worker(ctx, func(wrap func(http.Handler) http.Handler) prefork.Server {
+//			return &fastcgi.Server{Handler: wrap(app)}
+//		}, cfg)
+//	}
+//	l, err := net.Listen("tcp", addr)
+//	...
+//	return prefork.Master(ctx, l, cfg)
+//
+// The worker must apply wrap to its handler: that is how it counts requests
+// (not connections) for MaxRequests and knows when it is busy.
+//
+// Unix only: on other systems Master and Worker return ErrNotSupported.
+// Workers run in their own process group, so a terminal's Ctrl-C reaches only
+// the master, which drains them; on Linux a worker also gets SIGTERM if the
+// master dies, and everywhere it drains and exits when its pipe from the
+// master closes.
+package prefork

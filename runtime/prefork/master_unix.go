@@ -1,0 +1,447 @@
+//go:build unix
+
+package prefork
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"sort"
+	"syscall"
+	"time"
+)
+
+// Timing of the master's decisions. They are not configurable: they only
+// pace process churn, and Apache's prefork MPM has used the same one-second
+// pace for retiring idle children for decades.
+const (
+	retireEvery      = time.Second            // stop at most one surplus idle worker per tick
+	minIdleToRetire  = time.Second            // and only one idle for at least this long
+	firstBackoff     = 100 * time.Millisecond // after a worker dies before becoming ready
+	maxBackoff       = 10 * time.Second
+	maxStartFailures = 5 // in a row, before any worker was ever ready: give up
+)
+
+type worker struct {
+	cmd       *exec.Cmd
+	pid       int
+	gen       int
+	control   *os.File // write end of the worker's control pipe; closing it stops the worker
+	ready     bool
+	draining  bool // the worker said it stopped accepting
+	stopping  bool // the master closed its control pipe
+	inflight  int
+	served    int
+	idleSince time.Time
+}
+
+func (w *worker) accepting() bool { return !w.draining && !w.stopping }
+
+type event struct {
+	w      *worker
+	status status
+	exited bool
+	err    error // of cmd.Wait, when exited
+}
+
+type master struct {
+	cfg      Config
+	listener net.Listener
+	file     *os.File // the listener's socket, passed to every worker
+	exe      string
+	args     []string
+
+	workers   map[*worker]bool
+	events    chan event
+	spawns    chan *exec.Cmd
+	spawnErrs chan error
+
+	gen       int
+	started   int
+	crashed   int
+	everReady bool
+	failures  int       // workers in a row that exited before becoming ready
+	giveUp    error     // set when failures say no worker will ever start
+	notBefore time.Time // no new worker before this, after failures
+	last      Stats
+	observed  bool
+}
+
+// Master runs the prefork master on l until ctx is done: it starts workers by
+// re-executing this binary, keeps their number within cfg's limits, replaces
+// those that exit, and restarts them all on SIGHUP. The master never accepts
+// on l. When ctx is done it closes l, tells every worker to stop accepting
+// and finish its requests, and returns nil once they have all exited.
+//
+// If workers keep exiting before they become ready and none ever did, Master
+// gives up after a few tries, spaced out, and returns the last failure.
+func Master(ctx context.Context, l net.Listener, cfg Config) error {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return err
+	}
+	if IsWorker() {
+		return errors.New("prefork: Master called in a worker process, want Worker")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("prefork: finding this program to start workers: %w", err)
+	}
+	file, err := listenerFile(l)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	m := &master{
+		cfg:       cfg,
+		listener:  l,
+		file:      file,
+		exe:       exe,
+		args:      os.Args,
+		workers:   make(map[*worker]bool),
+		events:    make(chan event),
+		spawns:    make(chan *exec.Cmd),
+		spawnErrs: make(chan error),
+	}
+	go m.spawner()
+	defer close(m.spawns)
+	return m.run(ctx)
+}
+
+// listenerFile duplicates l's socket into a file to hand to workers. It does
+// not use the listener's File method: the *os.File that returns switches the
+// socket, shared with every worker, to blocking mode when exec asks for its
+// descriptor, and a worker blocked in accept cannot be shut down.
+func listenerFile(l net.Listener) (*os.File, error) {
+	sc, ok := l.(syscall.Conn)
+	if !ok {
+		return nil, fmt.Errorf("prefork: listener %T has no file descriptor to share, want a *net.TCPListener or *net.UnixListener", l)
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("prefork: listener %v: %w", l.Addr(), err)
+	}
+	var dup int
+	var dupErr error
+	err = rc.Control(func(fd uintptr) {
+		// ForkLock keeps a concurrent exec from inheriting the copy before
+		// it is marked close-on-exec.
+		syscall.ForkLock.RLock()
+		defer syscall.ForkLock.RUnlock()
+		dup, dupErr = syscall.Dup(int(fd))
+		if dupErr == nil {
+			syscall.CloseOnExec(dup)
+		}
+	})
+	if err == nil {
+		err = dupErr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("prefork: duplicating listener %v: %w", l.Addr(), err)
+	}
+	return os.NewFile(uintptr(dup), "prefork-listener"), nil
+}
+
+// spawner starts every worker from one goroutine locked to its OS thread:
+// Linux sends a worker its parent-death signal when the thread that forked it
+// exits, and the Go runtime may end threads, but not one locked for good.
+func (m *master) spawner() {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	for cmd := range m.spawns {
+		m.spawnErrs <- cmd.Start()
+	}
+}
+
+func (m *master) run(ctx context.Context) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	tick := time.NewTicker(retireEvery)
+	defer tick.Stop()
+	backoff := time.NewTimer(0)
+	defer backoff.Stop()
+
+	for {
+		if err := m.maintain(backoff); err != nil {
+			m.drain(nil)
+			return err
+		}
+		m.observe()
+		select {
+		case <-ctx.Done():
+			m.drain(hup)
+			return nil
+		case <-hup:
+			m.gen++
+			m.cfg.ErrorLog.Printf("prefork: SIGHUP: starting generation %d of workers, then stopping the old ones", m.gen)
+		case ev := <-m.events:
+			m.handle(ev)
+		case <-tick.C:
+			m.retireOne()
+		case <-backoff.C:
+		}
+	}
+}
+
+// maintain starts workers until MinSpare current ones are idle or starting,
+// within MaxChildren, and stops the previous generation once MinSpare current
+// workers are ready. After a failure it starts one worker at a time, spaced
+// out, until one becomes ready.
+func (m *master) maintain(backoff *time.Timer) error {
+	if m.giveUp != nil {
+		return m.giveUp
+	}
+	for {
+		var current, spare, starting, ready int
+		for w := range m.workers {
+			if w.gen != m.gen || !w.accepting() {
+				continue
+			}
+			current++
+			if !w.ready {
+				starting++
+			} else {
+				ready++
+			}
+			if !w.ready || w.inflight == 0 {
+				spare++
+			}
+		}
+		if ready >= m.cfg.MinSpare {
+			for w := range m.workers {
+				if w.gen != m.gen && !w.stopping {
+					m.stop(w)
+				}
+			}
+		}
+		if spare >= m.cfg.MinSpare || current >= m.cfg.MaxChildren {
+			return nil
+		}
+		if m.failures > 0 {
+			if starting > 0 {
+				return nil
+			}
+			if wait := time.Until(m.notBefore); wait > 0 {
+				backoff.Reset(wait)
+				return nil
+			}
+		}
+		if err := m.spawn(); err != nil {
+			m.cfg.ErrorLog.Print(err)
+			if giveUp := m.failed(err); giveUp != nil {
+				return giveUp
+			}
+		}
+	}
+}
+
+// failed records a worker that could not start or died before it was ready,
+// and returns an error when it is time to give up.
+func (m *master) failed(err error) error {
+	m.failures++
+	if !m.everReady && m.failures >= maxStartFailures {
+		return fmt.Errorf("prefork: %d workers in a row exited before becoming ready, the last: %w", m.failures, err)
+	}
+	delay := min(firstBackoff<<(m.failures-1), maxBackoff)
+	m.notBefore = time.Now().Add(delay)
+	m.cfg.ErrorLog.Printf("prefork: next worker start in %v", delay)
+	return nil
+}
+
+func (m *master) spawn() error {
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("prefork: starting a worker: %w", err)
+	}
+	controlR, controlW, err := os.Pipe()
+	if err != nil {
+		statusR.Close()
+		statusW.Close()
+		return fmt.Errorf("prefork: starting a worker: %w", err)
+	}
+	cmd := &exec.Cmd{
+		Path:        m.exe,
+		Args:        m.args,
+		Env:         append(withoutWorkerEnv(os.Environ()), workerEnv+"="+workerVersion),
+		Stdout:      os.Stdout,
+		Stderr:      os.Stderr,
+		ExtraFiles:  []*os.File{m.file, statusW, controlR},
+		SysProcAttr: procAttr(),
+	}
+	m.spawns <- cmd
+	err = <-m.spawnErrs
+	// The worker has its own copies; the master's ends must go so that each
+	// pipe reports end-of-file when the other side exits.
+	statusW.Close()
+	controlR.Close()
+	if err != nil {
+		statusR.Close()
+		controlW.Close()
+		return fmt.Errorf("prefork: starting worker %s: %w", m.exe, err)
+	}
+	w := &worker{cmd: cmd, pid: cmd.Process.Pid, gen: m.gen, control: controlW}
+	m.workers[w] = true
+	m.started++
+	readerDone := make(chan struct{})
+	go m.read(w, statusR, readerDone)
+	go func() {
+		err := cmd.Wait()
+		// A grandchild holding the status pipe must not keep the exit from
+		// being reported.
+		statusR.Close()
+		<-readerDone
+		m.events <- event{w: w, exited: true, err: err}
+	}()
+	return nil
+}
+
+func withoutWorkerEnv(env []string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if len(kv) > len(workerEnv) && kv[:len(workerEnv)+1] == workerEnv+"=" {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// read forwards a worker's status lines to the master loop until the pipe
+// closes. A malformed line means the worker is not ours to trust: it is
+// killed and replaced like a crashed one.
+func (m *master) read(w *worker, r *os.File, done chan<- struct{}) {
+	defer close(done)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, maxStatusLine+1), maxStatusLine+1)
+	for sc.Scan() {
+		s, err := parseStatus(sc.Text())
+		if err != nil {
+			m.cfg.ErrorLog.Printf("prefork: worker pid %d: %v; killing it", w.pid, err)
+			w.cmd.Process.Kill()
+			return
+		}
+		m.events <- event{w: w, status: s}
+	}
+	if err := sc.Err(); err != nil && !errors.Is(err, os.ErrClosed) {
+		m.cfg.ErrorLog.Printf("prefork: worker pid %d: reading its status: %v; killing it", w.pid, err)
+		w.cmd.Process.Kill()
+	}
+}
+
+func (m *master) handle(ev event) {
+	w := ev.w
+	if ev.exited {
+		delete(m.workers, w)
+		w.control.Close()
+		asked := w.stopping || w.draining
+		switch {
+		case ev.err == nil && asked:
+		case ev.err == nil:
+			m.cfg.ErrorLog.Printf("prefork: worker pid %d exited unasked after %d requests; replacing it", w.pid, w.served)
+		default:
+			m.crashed++
+			m.cfg.ErrorLog.Printf("prefork: worker pid %d: %v after %d requests; replacing it", w.pid, ev.err, w.served)
+		}
+		if !w.ready && !asked {
+			if ev.err == nil {
+				ev.err = errors.New("exit status 0")
+			}
+			// The exit is already logged; failed paces the next start or gives up.
+			m.giveUp = m.failed(fmt.Errorf("worker pid %d exited before becoming ready: %w", w.pid, ev.err))
+		}
+		return
+	}
+	switch ev.status.kind {
+	case statusReady:
+		w.ready = true
+		w.idleSince = time.Now()
+		m.everReady = true
+		m.failures = 0
+	case statusLoad:
+		if w.inflight > 0 && ev.status.inflight == 0 {
+			w.idleSince = time.Now()
+		}
+		w.inflight, w.served = ev.status.inflight, ev.status.served
+	case statusDrain:
+		w.draining = true
+		w.served = ev.status.served
+	}
+}
+
+// retireOne stops the longest-idle current worker when more than MaxSpare are
+// idle, one per tick so that a short lull does not empty the pool.
+func (m *master) retireOne() {
+	var idle []*worker
+	for w := range m.workers {
+		if w.gen == m.gen && w.accepting() && w.ready && w.inflight == 0 {
+			idle = append(idle, w)
+		}
+	}
+	if len(idle) <= m.cfg.MaxSpare {
+		return
+	}
+	sort.Slice(idle, func(i, j int) bool { return idle[i].idleSince.Before(idle[j].idleSince) })
+	if time.Since(idle[0].idleSince) >= minIdleToRetire {
+		m.stop(idle[0])
+	}
+}
+
+// stop tells a worker to stop accepting and exit when its requests are done.
+func (m *master) stop(w *worker) {
+	w.stopping = true
+	w.control.Close()
+}
+
+// drain stops every worker and waits for them all to exit. Closing the
+// listener first means nothing accepts after the last worker goes.
+func (m *master) drain(hup <-chan os.Signal) {
+	m.listener.Close()
+	for w := range m.workers {
+		if !w.stopping {
+			m.stop(w)
+		}
+	}
+	m.observe()
+	for len(m.workers) > 0 {
+		select {
+		case ev := <-m.events:
+			m.handle(ev)
+			m.observe()
+		case <-hup:
+			m.cfg.ErrorLog.Print("prefork: SIGHUP ignored: shutting down")
+		}
+	}
+}
+
+func (m *master) observe() {
+	if m.cfg.Observe == nil {
+		return
+	}
+	s := Stats{Generation: m.gen, Started: m.started, Crashed: m.crashed}
+	for w := range m.workers {
+		switch {
+		case !w.accepting():
+			s.Stopping++
+		case w.gen != m.gen:
+			s.Retiring++
+		case !w.ready:
+			s.Starting++
+		case w.inflight == 0:
+			s.Idle++
+		default:
+			s.Busy++
+		}
+	}
+	if m.observed && s == m.last {
+		return
+	}
+	m.observed, m.last = true, s
+	m.cfg.Observe(s)
+}

@@ -1,0 +1,123 @@
+package prefork
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"os"
+)
+
+// Server is what a worker serves connections with: *http.Server and the
+// protocol servers of the runtime (fastcgi, scgi, ajp) all have this shape.
+type Server interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+}
+
+// Defaults are Django's runfcgi defaults for method=prefork.
+const (
+	DefaultMinSpare    = 2
+	DefaultMaxSpare    = 5
+	DefaultMaxChildren = 50
+)
+
+// Config sets the limits of a prefork master and its workers. Master and
+// Worker should be given the same Config (a re-executed worker normally parses
+// the same arguments as its master).
+type Config struct {
+	// MinSpare is how many idle workers the master keeps ready; it starts
+	// more when fewer are idle. 0 means DefaultMinSpare (2).
+	MinSpare int
+	// MaxSpare is how many idle workers the master tolerates; beyond it it
+	// stops one idle worker a second. 0 means DefaultMaxSpare (5), raised to
+	// MinSpare if that is larger.
+	MaxSpare int
+	// MaxChildren is how many workers may accept connections at once. Workers
+	// draining their last requests are not counted. 0 means
+	// DefaultMaxChildren (50).
+	MaxChildren int
+	// MaxRequests is how many requests a worker serves before it stops
+	// accepting, finishes those in flight and exits to be replaced; requests
+	// that arrive while it is stopping are still served. 0 means unlimited.
+	MaxRequests int
+	// ErrorLog receives one line per worker crash, restart and failure to
+	// start. nil means log.Default().
+	ErrorLog *log.Logger
+	// Observe, if non-nil, is called by the master with a snapshot of its
+	// workers after every change, from the goroutine running Master: it must
+	// not block. nil means no one is told.
+	Observe func(Stats)
+}
+
+// Stats is a snapshot of a master's workers, for Config.Observe.
+type Stats struct {
+	Generation int // SIGHUP restarts so far; workers started after the last one are current
+	Starting   int // current workers started but not yet ready
+	Idle       int // current workers ready with no request in flight
+	Busy       int // current workers with at least one request in flight
+	Retiring   int // earlier generations, still accepting until enough current workers are ready
+	Stopping   int // workers no longer accepting, finishing their requests before they exit
+	Started    int // workers started since Master was called
+	Crashed    int // workers that exited without being asked to, killed or with a non-zero status
+}
+
+// ErrNotSupported is returned by Master and Worker where processes cannot
+// share a listening socket the way this package needs (everything but Unix).
+var ErrNotSupported = errors.New("prefork: not supported on this operating system, use the threaded model")
+
+// workerEnv marks a process started by Master as its worker. The value is the
+// protocol version, so a worker from a different build refuses rather than
+// misreading its file descriptors.
+const (
+	workerEnv     = "APPGEN_PREFORK_WORKER"
+	workerVersion = "1"
+)
+
+// The file descriptors a worker inherits, in the order of exec.Cmd.ExtraFiles.
+const (
+	listenerFD = 3 // the shared listening socket
+	statusFD   = 4 // worker to master: status lines
+	controlFD  = 5 // master to worker: closed (or any byte) means stop
+)
+
+// IsWorker reports whether this process was started by Master as a worker.
+func IsWorker() bool {
+	return os.Getenv(workerEnv) != ""
+}
+
+// withDefaults returns cfg with its zero fields set to their defaults, or an
+// error naming the first value that makes no sense.
+func (cfg Config) withDefaults() (Config, error) {
+	for _, f := range []struct {
+		name  string
+		value int
+	}{
+		{"MinSpare", cfg.MinSpare}, {"MaxSpare", cfg.MaxSpare},
+		{"MaxChildren", cfg.MaxChildren}, {"MaxRequests", cfg.MaxRequests},
+	} {
+		if f.value < 0 {
+			return cfg, fmt.Errorf("prefork: %s %d is negative, want 0 (the default) or more", f.name, f.value)
+		}
+	}
+	if cfg.MinSpare == 0 {
+		cfg.MinSpare = DefaultMinSpare
+	}
+	if cfg.MaxSpare == 0 {
+		cfg.MaxSpare = max(DefaultMaxSpare, cfg.MinSpare)
+	}
+	if cfg.MaxChildren == 0 {
+		cfg.MaxChildren = DefaultMaxChildren
+	}
+	if cfg.MinSpare > cfg.MaxSpare {
+		return cfg, fmt.Errorf("prefork: MinSpare %d exceeds MaxSpare %d, want MinSpare <= MaxSpare", cfg.MinSpare, cfg.MaxSpare)
+	}
+	if cfg.MinSpare > cfg.MaxChildren {
+		return cfg, fmt.Errorf("prefork: MinSpare %d exceeds MaxChildren %d, want MinSpare <= MaxChildren", cfg.MinSpare, cfg.MaxChildren)
+	}
+	if cfg.ErrorLog == nil {
+		cfg.ErrorLog = log.Default()
+	}
+	return cfg, nil
+}

@@ -1,0 +1,19 @@
+//go:build !unix
+
+package prefork
+
+import (
+	"context"
+	"net"
+	"net/http"
+)
+
+// Master returns ErrNotSupported: see the package documentation.
+func Master(ctx context.Context, l net.Listener, cfg Config) error {
+	return ErrNotSupported
+}
+
+// Worker returns ErrNotSupported: see the package documentation.
+func Worker(ctx context.Context, newServer func(wrap func(http.Handler) http.Handler) Server, cfg Config) error {
+	return ErrNotSupported
+}

@@ -1,0 +1,716 @@
+//go:build unix
+
+package prefork_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/appgen/appgen/runtime/prefork"
+)
+
+// The tests run real processes: the test binary re-executes itself as a
+// prefork master (roleEnv=master), and that master re-executes it again as
+// its workers, exactly as a generated project's binary does.
+const (
+	roleEnv       = "PREFORK_TEST_ROLE"
+	configEnv     = "PREFORK_TEST_CONFIG"      // MinSpare,MaxSpare,MaxChildren,MaxRequests
+	workerModeEnv = "PREFORK_TEST_WORKER_MODE" // "crash": exit 3 before serving
+	socketEnv     = "PREFORK_TEST_SOCKET"      // listen on this unix socket instead of TCP
+)
+
+// waitLimit only turns a hang into a failure; nothing asserts how fast
+// anything happens.
+const waitLimit = 60 * time.Second
+
+func TestMain(m *testing.M) {
+	switch {
+	case prefork.IsWorker():
+		os.Exit(helperWorker())
+	case os.Getenv(roleEnv) == "master":
+		os.Exit(helperMaster())
+	}
+	os.Exit(m.Run())
+}
+
+func helperConfig() prefork.Config {
+	var n [4]int
+	for i, f := range strings.Split(os.Getenv(configEnv), ",") {
+		n[i], _ = strconv.Atoi(f)
+	}
+	return prefork.Config{
+		MinSpare: n[0], MaxSpare: n[1], MaxChildren: n[2], MaxRequests: n[3],
+		ErrorLog: log.New(os.Stderr, "", 0),
+	}
+}
+
+func helperMaster() int {
+	network, address := "tcp", "127.0.0.1:0"
+	if path := os.Getenv(socketEnv); path != "" {
+		network, address = "unix", path
+	}
+	l, err := net.Listen(network, address)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Printf("addr %s\n", l.Addr())
+	cfg := helperConfig()
+	var mu sync.Mutex
+	cfg.Observe = func(s prefork.Stats) {
+		b, _ := json.Marshal(s)
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Printf("stats %s\n", b)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	err = prefork.Master(ctx, l, cfg)
+	fmt.Printf("master returned %v\n", err)
+	return 0
+}
+
+func helperWorker() int {
+	if os.Getenv(workerModeEnv) == "crash" {
+		fmt.Fprintln(os.Stderr, "worker: crashing on purpose")
+		return 3
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/pid", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, os.Getpid())
+	})
+	// /hold answers "started <pid>" at once, then holds the request open until
+	// the client ends its body, so a test controls exactly how long the
+	// request is in flight.
+	mux.HandleFunc("/hold", func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		rc.EnableFullDuplex()
+		fmt.Fprintf(w, "started %d\n", os.Getpid())
+		rc.Flush()
+		io.Copy(io.Discard, r.Body)
+		fmt.Fprint(w, "done\n")
+	})
+	err := prefork.Worker(context.Background(), func(wrap func(http.Handler) http.Handler) prefork.Server {
+		return &http.Server{Handler: wrap(mux), ErrorLog: log.New(os.Stderr, "worker: ", 0)}
+	}, helperConfig())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// cluster is a master process started by a test, with what it has said.
+type cluster struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	addr   string
+	client *http.Client
+
+	mu       sync.Mutex
+	changed  *sync.Cond
+	history  []prefork.Stats
+	returned string // the master's "master returned …" line
+	stderr   bytes.Buffer
+	exited   bool
+}
+
+func startCluster(t *testing.T, config string, env ...string) *cluster {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), roleEnv+"=master", configEnv+"="+config)
+	cmd.Env = append(cmd.Env, env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cluster{t: t, cmd: cmd}
+	c.changed = sync.NewCond(&c.mu)
+	cmd.Stderr = lockedWriter{c}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			line := sc.Text()
+			c.mu.Lock()
+			switch {
+			case strings.HasPrefix(line, "addr "):
+				addr <- strings.TrimPrefix(line, "addr ")
+			case strings.HasPrefix(line, "stats "):
+				var s prefork.Stats
+				if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "stats ")), &s); err != nil {
+					t.Errorf("master printed %q: %v", line, err)
+				}
+				c.history = append(c.history, s)
+			case strings.HasPrefix(line, "master returned "):
+				c.returned = strings.TrimPrefix(line, "master returned ")
+			}
+			c.changed.Broadcast()
+			c.mu.Unlock()
+		}
+		cmd.Wait()
+		c.mu.Lock()
+		c.exited = true
+		c.changed.Broadcast()
+		c.mu.Unlock()
+	}()
+	t.Cleanup(func() {
+		c.cmd.Process.Kill()
+		c.wait("the master to exit", func() bool { return c.exited })
+		if t.Failed() {
+			c.mu.Lock()
+			t.Logf("master stderr:\n%s", c.stderr.String())
+			c.mu.Unlock()
+		}
+	})
+	select {
+	case c.addr = <-addr:
+	case <-time.After(waitLimit):
+		t.Fatal("the master never printed its address")
+	}
+	c.client = &http.Client{Timeout: waitLimit, Transport: c.transport()}
+	t.Cleanup(c.client.CloseIdleConnections)
+	return c
+}
+
+// transport dials the master's socket, whatever its network.
+func (c *cluster) transport() *http.Transport {
+	t := &http.Transport{MaxIdleConnsPerHost: 16}
+	if strings.HasPrefix(c.addr, "/") {
+		path := c.addr
+		t.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		}
+	}
+	return t
+}
+
+// url is what the clients ask for; a unix socket's path goes in the dialer.
+func (c *cluster) url(path string) string {
+	if strings.HasPrefix(c.addr, "/") {
+		return "http://unix" + path
+	}
+	return "http://" + c.addr + path
+}
+
+type lockedWriter struct{ c *cluster }
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.c.mu.Lock()
+	defer w.c.mu.Unlock()
+	w.c.changed.Broadcast()
+	return w.c.stderr.Write(p)
+}
+
+// wait blocks until cond, evaluated with c.mu held, is true.
+func (c *cluster) wait(what string, cond func() bool) {
+	c.t.Helper()
+	timer := time.AfterFunc(waitLimit, func() {
+		c.mu.Lock()
+		c.changed.Broadcast()
+		c.mu.Unlock()
+	})
+	defer timer.Stop()
+	deadline := time.Now().Add(waitLimit)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for !cond() {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("gave up waiting for %s; last stats %+v; stderr:\n%s", what, c.lastLocked(), c.stderr.String())
+		}
+		c.changed.Wait()
+	}
+}
+
+func (c *cluster) lastLocked() prefork.Stats {
+	if len(c.history) == 0 {
+		return prefork.Stats{}
+	}
+	return c.history[len(c.history)-1]
+}
+
+// waitStats waits for the master's latest snapshot to satisfy cond.
+func (c *cluster) waitStats(what string, cond func(prefork.Stats) bool) prefork.Stats {
+	c.t.Helper()
+	var s prefork.Stats
+	c.wait(what, func() bool {
+		if len(c.history) == 0 {
+			return false
+		}
+		s = c.lastLocked()
+		return cond(s)
+	})
+	return s
+}
+
+// stop sends SIGTERM (the caller cancels Master's ctx) and checks that Master
+// drained its workers and returned nil.
+func (c *cluster) stop() {
+	c.t.Helper()
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		c.t.Fatal(err)
+	}
+	c.wait("the master to exit", func() bool { return c.exited })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.returned != "<nil>" {
+		c.t.Errorf("Master returned %q, want <nil>", c.returned)
+	}
+	if s := c.lastLocked(); s.Starting+s.Idle+s.Busy+s.Retiring+s.Stopping != 0 {
+		c.t.Errorf("Master returned with workers left: %+v", s)
+	}
+}
+
+func (c *cluster) get(path string) (string, error) {
+	return get(c.client, c.url(path))
+}
+
+func get(client *http.Client, url string) (string, error) {
+	resp, err := client.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %s: %s", url, resp.Status, body)
+	}
+	return string(body), nil
+}
+
+// hold is a request kept in flight until release.
+type hold struct {
+	pid     string
+	body    *io.PipeWriter
+	resp    *http.Response
+	release func() (string, error)
+}
+
+func (c *cluster) hold() *hold {
+	c.t.Helper()
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest("POST", c.url("/hold"), pr)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	// Each hold on its own connection, so each can land on any worker.
+	transport := c.transport()
+	transport.DisableKeepAlives = true
+	client := &http.Client{Timeout: waitLimit, Transport: transport}
+	resp, err := client.Do(req)
+	if err != nil {
+		c.t.Fatalf("starting a held request: %v", err)
+	}
+	br := bufio.NewReader(resp.Body)
+	line, err := br.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "started ") {
+		c.t.Fatalf("held request answered %q, %v", line, err)
+	}
+	h := &hold{pid: strings.TrimSpace(strings.TrimPrefix(line, "started ")), body: pw, resp: resp}
+	h.release = func() (string, error) {
+		pw.Close()
+		defer resp.Body.Close()
+		rest, err := io.ReadAll(br)
+		return string(rest), err
+	}
+	return h
+}
+
+// load runs clients concurrent loops of GET /pid until stop is closed or each
+// has made limit requests, and returns the pids that answered, in order, and
+// every failure.
+func (c *cluster) load(clients, limit int, stop <-chan struct{}, onPid func(pid string)) (pids []string, failures []error) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// One connection per client, kept alive and redialled only when
+			// a worker closes it, as a web server's upstream connection is.
+			// (A shared pool dials spare connections it may never use, and
+			// no server can close one of those without racing the client.)
+			transport := c.transport()
+			transport.MaxConnsPerHost = 1
+			defer transport.CloseIdleConnections()
+			client := &http.Client{Timeout: waitLimit, Transport: transport}
+			for range limit {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				pid, err := get(client, c.url("/pid"))
+				mu.Lock()
+				if err != nil {
+					failures = append(failures, err)
+				} else {
+					pids = append(pids, pid)
+					if onPid != nil {
+						onPid(pid)
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return pids, failures
+}
+
+func distinct(pids []string) map[string]int {
+	m := make(map[string]int)
+	for _, p := range pids {
+		m[p]++
+	}
+	return m
+}
+
+func TestWorkersShareTheListener(t *testing.T) {
+	c := startCluster(t, "3,4,6,0")
+	c.waitStats("3 idle workers", func(s prefork.Stats) bool { return s.Idle >= 3 })
+	// Fresh connections, so the kernel picks a worker for each.
+	c.client.Transport.(*http.Transport).DisableKeepAlives = true
+	var seen map[string]int
+	for i := 0; i < 400 && len(seen) < 2; i++ {
+		pid, err := c.get("/pid")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pid == strconv.Itoa(c.cmd.Process.Pid) {
+			t.Fatalf("the master (pid %s) served a request", pid)
+		}
+		if seen == nil {
+			seen = make(map[string]int)
+		}
+		seen[pid]++
+	}
+	if len(seen) < 2 {
+		t.Errorf("400 requests were all served by one worker: %v", seen)
+	}
+	c.stop()
+}
+
+func TestSpareWorkersConverge(t *testing.T) {
+	const minSpare, maxSpare, maxChildren = 2, 3, 6
+	c := startCluster(t, fmt.Sprintf("%d,%d,%d,0", minSpare, maxSpare, maxChildren))
+	first := c.waitStats("the first workers to be ready", func(s prefork.Stats) bool { return s.Idle >= minSpare })
+	var holds []*hold
+	for range 5 {
+		holds = append(holds, c.hold())
+	}
+	// Whichever workers the held requests landed on are busy, so fewer than
+	// MinSpare were idle at some point and the master had to start more.
+	c.waitStats("more workers for the busy ones", func(s prefork.Stats) bool {
+		return s.Started > first.Started && s.Idle+s.Starting >= minSpare || s.Idle+s.Busy+s.Starting == maxChildren
+	})
+	for _, h := range holds {
+		rest, err := h.release()
+		if err != nil || rest != "done\n" {
+			t.Errorf("held request ended with %q, %v", rest, err)
+		}
+	}
+	final := c.waitStats("idle workers within [MinSpare, MaxSpare]", func(s prefork.Stats) bool {
+		return s.Busy == 0 && s.Starting == 0 && s.Stopping == 0 && s.Idle >= minSpare && s.Idle <= maxSpare
+	})
+	c.mu.Lock()
+	peak := 0
+	for _, s := range c.history {
+		if n := s.Starting + s.Idle + s.Busy; n > maxChildren {
+			t.Errorf("%d workers accepting at once, want at most MaxChildren %d: %+v", n, maxChildren, s)
+		}
+		peak = max(peak, s.Starting+s.Idle+s.Busy)
+	}
+	c.mu.Unlock()
+	if peak <= minSpare {
+		t.Errorf("peak of %d workers: the master never started any for the held requests", peak)
+	}
+	t.Logf("peak %d workers; settled at %+v", peak, final)
+	c.stop()
+}
+
+func TestMaxRequestsRecyclesWorkers(t *testing.T) {
+	const maxChildren, maxRequests, clients, perClient = 3, 5, 4, 50
+	c := startCluster(t, fmt.Sprintf("2,3,%d,%d", maxChildren, maxRequests))
+	c.waitStats("workers ready", func(s prefork.Stats) bool { return s.Idle >= 2 })
+	pids, failures := c.load(clients, perClient, nil, nil)
+	for _, err := range failures {
+		t.Errorf("request failed: %v", err)
+	}
+	if len(pids) != clients*perClient {
+		t.Errorf("%d requests answered, want %d", len(pids), clients*perClient)
+	}
+	// Without recycling at most MaxChildren workers could ever have answered.
+	byPid := distinct(pids)
+	if len(byPid) <= maxChildren {
+		t.Errorf("%d workers served %d requests with MaxRequests %d: %v", len(byPid), len(pids), maxRequests, byPid)
+	}
+	c.waitStats("recycled workers to exit", func(s prefork.Stats) bool { return s.Stopping == 0 })
+	c.mu.Lock()
+	if s := c.lastLocked(); s.Crashed != 0 {
+		t.Errorf("recycling counted %d crashes", s.Crashed)
+	}
+	c.mu.Unlock()
+	t.Logf("%d requests served by %d workers", len(pids), len(byPid))
+	c.stop()
+}
+
+func TestSIGHUPRestartsWithoutLosingRequests(t *testing.T) {
+	c := startCluster(t, "2,3,6,0")
+	c.waitStats("workers ready", func(s prefork.Stats) bool { return s.Idle >= 2 })
+
+	var mu sync.Mutex
+	before := make(map[string]bool)
+	var after []string
+	phase := 0 // 0 before SIGHUP, 1 during the restart, 2 once it is over
+	stop := make(chan struct{})
+	got := make(chan struct{}, 1)
+	onPid := func(pid string) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch phase {
+		case 0:
+			before[pid] = true
+		case 2:
+			after = append(after, pid)
+		}
+		select {
+		case got <- struct{}{}:
+		default:
+		}
+	}
+	type result struct {
+		pids     []string
+		failures []error
+	}
+	done := make(chan result)
+	go func() {
+		pids, failures := c.load(3, 3000, stop, onPid)
+		done <- result{pids, failures}
+	}()
+	<-got
+	mu.Lock()
+	phase = 1
+	mu.Unlock()
+	if err := c.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	c.waitStats("the old generation to exit", func(s prefork.Stats) bool {
+		return s.Generation == 1 && s.Retiring == 0 && s.Stopping == 0 && s.Idle+s.Busy >= 2
+	})
+	mu.Lock()
+	phase = 2
+	mu.Unlock()
+	// Let the loop run on the new generation for a while, bounded in count.
+	for range 50 {
+		<-got
+	}
+	close(stop)
+	r := <-done
+	for _, err := range r.failures {
+		t.Errorf("request failed: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(before) == 0 || len(after) == 0 {
+		t.Fatalf("%d pids before the restart, %d requests after it", len(before), len(after))
+	}
+	for _, pid := range after {
+		if before[pid] {
+			t.Errorf("pid %s served before SIGHUP and again after the restart finished", pid)
+			break
+		}
+	}
+	t.Logf("%d requests, %d failed; pids before %v, after %v", len(r.pids), len(r.failures), keys(before), keys(distinct(after)))
+	c.stop()
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func TestKilledWorkerIsReplaced(t *testing.T) {
+	c := startCluster(t, "2,3,6,0")
+	c.waitStats("workers ready", func(s prefork.Stats) bool { return s.Idle >= 2 })
+	pidText, err := c.get("/pid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(pidText)
+	c.client.CloseIdleConnections()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	c.waitStats("the killed worker to be replaced", func(s prefork.Stats) bool {
+		return s.Crashed == 1 && s.Idle >= 2
+	})
+	c.wait("the crash to be logged", func() bool {
+		// The count depends on whether its last load report got out.
+		return strings.Contains(c.stderr.String(), "prefork: worker pid "+pidText+": signal: killed after ")
+	})
+	pids, failures := c.load(2, 20, nil, nil)
+	for _, err := range failures {
+		t.Errorf("request after the kill failed: %v", err)
+	}
+	if n := distinct(pids)[pidText]; n != 0 {
+		t.Errorf("the killed worker %s answered %d requests", pidText, n)
+	}
+	c.stop()
+}
+
+func TestShutdownDrainsInFlightRequests(t *testing.T) {
+	c := startCluster(t, "2,3,6,0")
+	c.waitStats("workers ready", func(s prefork.Stats) bool { return s.Idle >= 2 })
+	h := c.hold()
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// The master has told every worker to stop; the one holding the request
+	// must still be there, draining.
+	c.waitStats("workers to be told to stop", func(s prefork.Stats) bool {
+		return s.Idle+s.Busy+s.Starting == 0 && s.Stopping >= 1
+	})
+	c.mu.Lock()
+	exited := c.exited
+	c.mu.Unlock()
+	if exited {
+		t.Fatal("the master exited with a request in flight")
+	}
+	rest, err := h.release()
+	if err != nil || rest != "done\n" {
+		t.Errorf("the in-flight request ended with %q, %v; want done", rest, err)
+	}
+	c.wait("the master to exit", func() bool { return c.exited })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.returned != "<nil>" {
+		t.Errorf("Master returned %q, want <nil>", c.returned)
+	}
+}
+
+func TestCrashLoopBacksOffAndGivesUp(t *testing.T) {
+	c := startCluster(t, "2,3,6,0", workerModeEnv+"=crash")
+	c.wait("the master to give up", func() bool { return c.exited })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !strings.Contains(c.returned, "prefork: 5 workers in a row exited before becoming ready") ||
+		!strings.Contains(c.returned, "exit status 3") {
+		t.Errorf("Master returned %q, want it to give up after 5 failed workers", c.returned)
+	}
+	var delays []time.Duration
+	for _, line := range strings.Split(c.stderr.String(), "\n") {
+		if d, ok := strings.CutPrefix(line, "prefork: next worker start in "); ok {
+			delay, err := time.ParseDuration(d)
+			if err != nil {
+				t.Fatalf("log line %q: %v", line, err)
+			}
+			delays = append(delays, delay)
+		}
+	}
+	if len(delays) != 4 {
+		t.Fatalf("%d backoff delays logged, want 4 (before the 2nd to 5th start): %v", len(delays), delays)
+	}
+	for i := 1; i < len(delays); i++ {
+		if delays[i] <= delays[i-1] {
+			t.Errorf("backoff delays %v do not grow", delays)
+		}
+	}
+	if s := c.lastLocked(); s.Started != 5 {
+		t.Errorf("%d workers started, want 5: one at a time after the first failure", s.Started)
+	}
+}
+
+func TestWorkersDieWithTheMaster(t *testing.T) {
+	c := startCluster(t, "2,3,6,0")
+	c.waitStats("workers ready", func(s prefork.Stats) bool { return s.Idle >= 2 })
+	c.client.Transport.(*http.Transport).DisableKeepAlives = true
+	pids := make(map[int]bool)
+	for i := 0; i < 200 && len(pids) < 2; i++ {
+		text, err := c.get("/pid")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, _ := strconv.Atoi(text)
+		pids[pid] = true
+	}
+	if err := c.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	c.wait("the master to die", func() bool { return c.exited })
+	deadline := time.Now().Add(waitLimit)
+	for pid := range pids {
+		// Signal 0 only checks that the process exists; an orphaned worker
+		// is reaped by init as soon as it exits.
+		for syscall.Kill(pid, 0) == nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("worker pid %d outlived its master", pid)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("worker pid %d: %v, want it gone", pid, err)
+		}
+	}
+}
+
+// TestUnixSocketSurvivesRecycling checks that a worker going away does not
+// take the socket file with it (only the master's listener unlinks it), and
+// that the master's does when it stops.
+func TestUnixSocketSurvivesRecycling(t *testing.T) {
+	// Not t.TempDir: its path can exceed the 108 bytes of a socket address.
+	dir, err := os.MkdirTemp("", "prefork")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := dir + "/app.sock"
+	const maxRequests = 3
+	c := startCluster(t, fmt.Sprintf("2,3,4,%d", maxRequests), socketEnv+"="+path)
+	c.waitStats("workers ready", func(s prefork.Stats) bool { return s.Idle >= 2 })
+	pids, failures := c.load(2, 15, nil, nil)
+	for _, err := range failures {
+		t.Errorf("request failed: %v", err)
+	}
+	if n := len(distinct(pids)); n <= 4 {
+		t.Errorf("%d workers served %d requests with MaxRequests %d: not recycled", n, len(pids), maxRequests)
+	}
+	c.waitStats("recycled workers to exit", func(s prefork.Stats) bool { return s.Stopping == 0 })
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("after recycling workers: %v", err)
+	}
+	if _, err := c.get("/pid"); err != nil {
+		t.Errorf("after recycling workers: %v", err)
+	}
+	c.stop()
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after the master stopped: stat %s: %v, want it removed", path, err)
+	}
+}

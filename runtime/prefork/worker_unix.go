@@ -1,0 +1,214 @@
+//go:build unix
+
+package prefork
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+)
+
+// Worker serves the listening socket inherited from Master with the server
+// newServer returns, until the master tells it to stop, ctx is done, or it
+// has served cfg.MaxRequests requests; then it stops accepting, lets the
+// requests in flight finish (however long they take: the server's own
+// timeouts bound them) and returns nil.
+//
+// newServer is called once, with wrap: the server's handler must be wrap
+// applied to the application's handler, as in
+//
+//	func(wrap func(http.Handler) http.Handler) prefork.Server {
+//		return &http.Server{Handler: wrap(app)}
+//	}
+//
+// wrap counts requests for MaxRequests and tells the master when the worker
+// is busy. Worker returns an error, without serving, if this process is not a
+// worker or newServer never called wrap, and returns the server's error if it
+// stops serving on its own.
+func Worker(ctx context.Context, newServer func(wrap func(http.Handler) http.Handler) Server, cfg Config) error {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return err
+	}
+	if v := os.Getenv(workerEnv); v != workerVersion {
+		if v == "" {
+			return fmt.Errorf("prefork: Worker called in a process that Master did not start (%s is not set)", workerEnv)
+		}
+		return fmt.Errorf("prefork: %s=%q, want %q: master and worker are different builds", workerEnv, v, workerVersion)
+	}
+	// The inherited descriptors must not leak into programs the application
+	// runs: a grandchild holding the status pipe would hide this worker's exit.
+	for _, fd := range []int{listenerFD, statusFD, controlFD} {
+		syscall.CloseOnExec(fd)
+	}
+	statusFile := os.NewFile(statusFD, "prefork-status")
+	defer statusFile.Close()
+	control := os.NewFile(controlFD, "prefork-control")
+	defer control.Close()
+	lf := os.NewFile(listenerFD, "prefork-listener")
+	inherited, err := net.FileListener(lf)
+	lf.Close()
+	if err != nil {
+		return fmt.Errorf("prefork: inherited listener on fd %d: %w", listenerFD, err)
+	}
+	l := newDrainListener(inherited)
+
+	c := newCounter(cfg.MaxRequests, statusFile)
+	wrapped := false
+	srv := newServer(func(h http.Handler) http.Handler {
+		wrapped = true
+		return c.wrap(h)
+	})
+	switch {
+	case srv == nil:
+		l.Close()
+		return errors.New("prefork: newServer returned nil, want a Server")
+	case !wrapped:
+		l.Close()
+		return errors.New("prefork: newServer did not call wrap, want its handler wrapped so requests are counted")
+	}
+
+	reported := make(chan struct{})
+	go func() {
+		c.report()
+		close(reported)
+	}()
+	c.send("ready")
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	stopped := make(chan struct{})
+	go func() {
+		// Any byte, or end-of-file when the master closes its end or dies.
+		var b [1]byte
+		control.Read(b[:])
+		close(stopped)
+	}()
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case <-stopped:
+	case <-c.limit:
+	case serveErr = <-served:
+		served <- serveErr
+	}
+	c.drain()
+	// Connections that stay open between requests would keep bringing
+	// requests to a worker that wants to go; servers that can say so
+	// (*http.Server can) close each after its current request instead.
+	if ka, ok := srv.(interface{ SetKeepAlivesEnabled(bool) }); ok {
+		ka.SetKeepAlivesEnabled(false)
+	}
+	l.stopAndSettle()
+	shutdownErr := srv.Shutdown(context.Background())
+	if err := <-served; serveErr == nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+		serveErr = err
+	}
+	c.close()
+	<-reported
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return fmt.Errorf("prefork: worker serving %v: %w", l.Addr(), serveErr)
+	}
+	if shutdownErr != nil {
+		return fmt.Errorf("prefork: worker shutting down: %w", shutdownErr)
+	}
+	return nil
+}
+
+// counter tracks a worker's requests. Handlers only touch atomics and poke
+// the reporter goroutine, which writes the latest numbers to the master: a
+// burst of requests costs one status line, not two per request.
+type counter struct {
+	maxRequests int64
+	inflight    atomic.Int64
+	served      atomic.Int64
+	limit       chan struct{} // closed when served reaches maxRequests
+	draining    atomic.Bool
+	poke        chan struct{}
+	done        chan struct{}
+	closeOnce   sync.Once
+
+	out     *os.File
+	writeMu sync.Mutex
+}
+
+func newCounter(maxRequests int, out *os.File) *counter {
+	return &counter{
+		maxRequests: int64(maxRequests),
+		limit:       make(chan struct{}),
+		poke:        make(chan struct{}, 1),
+		done:        make(chan struct{}),
+		out:         out,
+	}
+}
+
+func (c *counter) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := c.served.Add(1)
+		c.inflight.Add(1)
+		c.wake()
+		defer func() {
+			c.inflight.Add(-1)
+			c.wake()
+		}()
+		if n == c.maxRequests {
+			close(c.limit)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (c *counter) wake() {
+	select {
+	case c.poke <- struct{}{}:
+	default:
+	}
+}
+
+// send writes one status line. Errors are ignored: they mean the master is
+// gone, which the control pipe reports too.
+func (c *counter) send(line string) {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	c.out.Write([]byte(line + "\n"))
+}
+
+// report sends a load line whenever the numbers change, until close.
+func (c *counter) report() {
+	lastIn, lastServed := int64(0), int64(0)
+	flush := func() {
+		in, served := c.inflight.Load(), c.served.Load()
+		// served is read second, so it is never less than the in-flight
+		// requests it counted.
+		if in == lastIn && served == lastServed {
+			return
+		}
+		lastIn, lastServed = in, served
+		c.send("load " + strconv.FormatInt(in, 10) + " " + strconv.FormatInt(served, 10))
+	}
+	for {
+		select {
+		case <-c.poke:
+			flush()
+		case <-c.done:
+			flush()
+			return
+		}
+	}
+}
+
+func (c *counter) drain() {
+	if !c.draining.Swap(true) {
+		c.send("drain " + strconv.FormatInt(c.served.Load(), 10))
+	}
+}
+
+func (c *counter) close() { c.closeOnce.Do(func() { close(c.done) }) }

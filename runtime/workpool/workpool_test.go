@@ -1,0 +1,218 @@
+package workpool
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// settle waits for the goroutines of tasks that have returned to go idle or
+// exit; the bound only turns a hang into a failure.
+func settle(t *testing.T, p *Pool, want func(Stats) bool) Stats {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s := p.Stats()
+		if want(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pool never settled: stats %+v", s)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestStart(t *testing.T) {
+	tests := []struct {
+		name     string
+		limits   [3]int // MinSpare, MaxSpare, MaxWorkers
+		wantIdle int
+		wantErr  string
+	}{
+		{name: "defaults", limits: [3]int{0, 0, 0}, wantIdle: DefaultMinSpare},
+		{name: "explicit", limits: [3]int{3, 4, 10}, wantIdle: 3},
+		{name: "min spare above default max spare", limits: [3]int{8, 0, 0}, wantIdle: 8},
+		{name: "max spare above max workers", limits: [3]int{1, 9, 2}, wantIdle: 1},
+		{name: "negative min spare", limits: [3]int{-1, 0, 0}, wantErr: "workpool: MinSpare -1 is negative"},
+		{name: "negative max spare", limits: [3]int{0, -1, 0}, wantErr: "workpool: MaxSpare -1 is negative"},
+		{name: "negative max workers", limits: [3]int{0, 0, -1}, wantErr: "workpool: MaxWorkers -1 is negative"},
+		{name: "min above max spare", limits: [3]int{4, 3, 0}, wantErr: "workpool: MinSpare 4 exceeds MaxSpare 3"},
+		{name: "min above max workers", limits: [3]int{4, 6, 3}, wantErr: "workpool: MinSpare 4 exceeds MaxWorkers 3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &Pool{MinSpare: tt.limits[0], MaxSpare: tt.limits[1], MaxWorkers: tt.limits[2]}
+			err := p.Start()
+			if tt.wantErr != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
+					t.Fatalf("Start() = %v, want an error starting %q", err, tt.wantErr)
+				}
+				if p.Start() != err {
+					t.Errorf("a second Start() did not return the first error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Start() = %v", err)
+			}
+			defer p.Close()
+			if got := p.Stats(); got != (Stats{Idle: tt.wantIdle}) {
+				t.Errorf("after Start: stats %+v, want %d idle", got, tt.wantIdle)
+			}
+		})
+	}
+}
+
+func TestGoPanicsOnBadLimits(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(r.(error).Error(), "MinSpare 4 exceeds MaxSpare 3") {
+			t.Errorf("Go with bad limits: recovered %v, want the validation error", r)
+		}
+	}()
+	p := &Pool{MinSpare: 4, MaxSpare: 3}
+	p.Go(func() {})
+}
+
+// TestLimits fills the pool with blocked tasks, checks where Go starts
+// refusing and what stays idle once they are released.
+func TestLimits(t *testing.T) {
+	tests := []struct {
+		name     string
+		limits   [3]int // MinSpare, MaxSpare, MaxWorkers
+		tasks    int    // Go calls while every earlier task is blocked
+		wantRun  int    // how many of them Go accepted
+		wantBusy Stats
+		wantRest Stats // after every task returned
+	}{
+		{
+			name: "under the limit keeps min spare idle", limits: [3]int{2, 3, 10},
+			tasks: 3, wantRun: 3, wantBusy: Stats{Idle: 2, Busy: 3}, wantRest: Stats{Idle: 3},
+		},
+		{
+			name: "at the limit refuses", limits: [3]int{2, 3, 4},
+			tasks: 7, wantRun: 4, wantBusy: Stats{Idle: 0, Busy: 4}, wantRest: Stats{Idle: 3},
+		},
+		{
+			name: "one worker", limits: [3]int{1, 1, 1},
+			tasks: 2, wantRun: 1, wantBusy: Stats{Busy: 1}, wantRest: Stats{Idle: 1},
+		},
+		{
+			name: "max spare equal to max workers", limits: [3]int{1, 5, 5},
+			tasks: 5, wantRun: 5, wantBusy: Stats{Busy: 5}, wantRest: Stats{Idle: 5},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &Pool{MinSpare: tt.limits[0], MaxSpare: tt.limits[1], MaxWorkers: tt.limits[2]}
+			defer p.Close()
+			release := make(chan struct{})
+			var started sync.WaitGroup
+			run := 0
+			for range tt.tasks {
+				started.Add(1)
+				if p.Go(func() { started.Done(); <-release }) {
+					run++
+				} else {
+					started.Done()
+				}
+			}
+			started.Wait()
+			if run != tt.wantRun {
+				t.Errorf("Go accepted %d of %d tasks, want %d", run, tt.tasks, tt.wantRun)
+			}
+			if got := p.Stats(); got != tt.wantBusy {
+				t.Errorf("while blocked: stats %+v, want %+v", got, tt.wantBusy)
+			}
+			close(release)
+			settle(t, p, func(s Stats) bool { return s.Busy == 0 })
+			if got := p.Stats(); got != tt.wantRest {
+				t.Errorf("after release: stats %+v, want %+v", got, tt.wantRest)
+			}
+			// The idle goroutines left must take new work without new ones.
+			done := make(chan struct{})
+			if !p.Go(func() { close(done) }) {
+				t.Fatal("Go refused a task with idle goroutines")
+			}
+			<-done
+		})
+	}
+}
+
+func TestCloseWaitsForTasks(t *testing.T) {
+	p := &Pool{MinSpare: 1, MaxSpare: 2, MaxWorkers: 3}
+	var finished atomic.Int32
+	release := make(chan struct{})
+	var started sync.WaitGroup
+	for range 3 {
+		started.Add(1)
+		if !p.Go(func() { started.Done(); <-release; finished.Add(1) }) {
+			t.Fatal("Go refused a task under MaxWorkers")
+		}
+	}
+	started.Wait()
+	closed := make(chan struct{})
+	go func() { p.Close(); close(closed) }()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while tasks were running")
+	case <-time.After(10 * time.Millisecond):
+	}
+	close(release)
+	<-closed
+	if n := finished.Load(); n != 3 {
+		t.Errorf("Close returned after %d of 3 tasks finished", n)
+	}
+	if p.Go(func() {}) {
+		t.Error("Go after Close accepted a task")
+	}
+	if got := p.Stats(); got != (Stats{}) {
+		t.Errorf("after Close: stats %+v, want none", got)
+	}
+	p.Close()
+}
+
+// TestConcurrentGo hammers Go from many goroutines (run it with -race) and
+// checks that no more than MaxWorkers tasks ever run at once and that every
+// accepted task runs exactly once.
+func TestConcurrentGo(t *testing.T) {
+	const maxWorkers = 8
+	p := &Pool{MinSpare: 2, MaxSpare: 4, MaxWorkers: maxWorkers}
+	var running, peak, ran, accepted atomic.Int64
+	var callers sync.WaitGroup
+	for range 16 {
+		callers.Add(1)
+		go func() {
+			defer callers.Done()
+			for range 500 {
+				ok := p.Go(func() {
+					n := running.Add(1)
+					for {
+						old := peak.Load()
+						if n <= old || peak.CompareAndSwap(old, n) {
+							break
+						}
+					}
+					ran.Add(1)
+					running.Add(-1)
+				})
+				if ok {
+					accepted.Add(1)
+				}
+			}
+		}()
+	}
+	callers.Wait()
+	p.Close()
+	if ran.Load() != accepted.Load() {
+		t.Errorf("%d tasks ran, %d accepted", ran.Load(), accepted.Load())
+	}
+	if peak.Load() > maxWorkers {
+		t.Errorf("%d tasks ran at once, want at most %d", peak.Load(), maxWorkers)
+	}
+	if accepted.Load() == 0 {
+		t.Error("no task was accepted")
+	}
+}
