@@ -1,0 +1,31 @@
+// Package generator renders a project template into files, the machinery behind
+// `appgen startproject`.
+//
+// It takes a template as an [fs.FS] and [Options], and returns the rendered files in memory
+// ([Render]); it checks a target directory against them and writes them atomically ([Write]).
+// It never reads flags, prints, or exits, so tests can hand it an in-memory template.
+//
+// # Template conventions
+//
+// A file whose name ends in ".tmpl" is rendered with text/template and the sprig functions
+// (with missingkey=error) and written without the suffix; other files are copied as they are.
+// Every path is rendered as a template too, so "{{.Name}}.fcgi.tmpl" becomes "mysite.fcgi".
+// The template data is [Data]. A rendered ".go" file (outside testdata directories) is
+// formatted as gofmt would, so gofmt -l on a generated project prints nothing.
+//
+// A file is written executable (0777 less the umask) when its rendered text starts with "#!"
+// or its template file has an execute bit; other files get 0666 less the umask.
+//
+// # The runtime bundle
+//
+// When [Options.Runtime] is set, its Go sources (without _test.go files and testdata
+// directories) are added under [RuntimeDir] with a generated go.mod declaring [RuntimeModule],
+// so that a project whose go.mod requires that module with a replace directive to the
+// directory builds with no network and an empty module cache.
+//
+// # What is not supported
+//
+// Empty directories in a template are not reproduced; templates cannot delete or
+// overwrite files; there is no --force: a target holding any file that would be written is
+// refused before anything is written.
+package generator

@@ -1,0 +1,85 @@
+package generator
+
+import (
+	"errors"
+	"fmt"
+	"go/token"
+	"go/types"
+	"strings"
+
+	"golang.org/x/mod/module"
+)
+
+// ErrInvalidName is wrapped by every error ValidateName returns.
+var ErrInvalidName = errors.New("invalid project name")
+
+// ErrInvalidModule is wrapped by every error ValidateModule returns.
+var ErrInvalidModule = errors.New("invalid module path")
+
+// ValidateName checks a project name the way Django checks one for startproject: it
+// becomes a directory, a default module path and an identifier in generated code, so it
+// must be a lower-case ASCII Go identifier that is not a keyword, not a predeclared
+// identifier (shadowing "string" or "len" breaks generated code), and not the name of a
+// standard library package (a project named "http" or "os" shadows it).
+func ValidateName(name string) error {
+	if name == "" {
+		return fmt.Errorf("generator: %w: the name is empty; want a lower-case Go identifier such as mysite", ErrInvalidName)
+	}
+	for i, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z':
+		case i > 0 && (r >= '0' && r <= '9' || r == '_'):
+		case i == 0:
+			return fmt.Errorf("generator: %w %q: it must start with a lower-case letter a-z", ErrInvalidName, name)
+		default:
+			return fmt.Errorf("generator: %w %q: character %q is not allowed; want lower-case letters, digits and underscores", ErrInvalidName, name, r)
+		}
+	}
+	if token.IsKeyword(name) {
+		return fmt.Errorf("generator: %w %q: it is a Go keyword", ErrInvalidName, name)
+	}
+	if types.Universe.Lookup(name) != nil {
+		return fmt.Errorf("generator: %w %q: it is a predeclared Go identifier", ErrInvalidName, name)
+	}
+	if IsStdlibName(name) {
+		return fmt.Errorf("generator: %w %q: it is the name of a standard library package; choose another name", ErrInvalidName, name)
+	}
+	return nil
+}
+
+// ValidateModule checks a Go module path. A path whose first element holds a dot
+// ("example.com/mysite") must pass module.CheckPath, as a module others download must; a
+// path without one ("mysite", what `go mod init mysite` accepts for a local module) must
+// pass module.CheckImportPath, because CheckPath alone would refuse every dotless path,
+// including the default module path, the project name.
+func ValidateModule(path string) error {
+	if path == "" {
+		return fmt.Errorf("generator: %w: the module path is empty", ErrInvalidModule)
+	}
+	first, _, _ := strings.Cut(path, "/")
+	var err error
+	if strings.Contains(first, ".") {
+		err = module.CheckPath(path)
+	} else {
+		err = module.CheckImportPath(path)
+	}
+	if err != nil {
+		return fmt.Errorf("generator: %w %q: %v", ErrInvalidModule, path, unquotePrefix(err, path))
+	}
+	return nil
+}
+
+// unquotePrefix drops the `malformed module path "x": ` prefix x/mod puts on its errors,
+// so the message does not name the path twice.
+func unquotePrefix(err error, path string) string {
+	msg := err.Error()
+	for _, p := range []string{
+		fmt.Sprintf("malformed module path %q: ", path),
+		fmt.Sprintf("malformed import path %q: ", path),
+	} {
+		if rest, ok := strings.CutPrefix(msg, p); ok {
+			return rest
+		}
+	}
+	return msg
+}

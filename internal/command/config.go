@@ -1,0 +1,250 @@
+package command
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/appgen/appgen/deploy"
+)
+
+func configCommand() *cli.Command {
+	var targets strings.Builder
+	for _, t := range deploy.Targets() {
+		fmt.Fprintf(&targets, "   %-13s %s\n", t, deploy.Summary(t))
+	}
+	var subs []*cli.Command
+	for _, t := range deploy.Targets() {
+		target := t
+		subs = append(subs, &cli.Command{
+			Name:      target,
+			Usage:     deploy.Summary(target),
+			ArgsUsage: " ",
+			Flags:     configFlags(),
+			OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+				return &usageError{cmd: "config " + target, err: err}
+			},
+			HideHelpCommand: true,
+			Action:          func(c *cli.Context) error { return config(c, target) },
+		})
+	}
+	return &cli.Command{
+		Name:      "config",
+		Usage:     "write a web server configuration, launcher, restart script or systemd unit",
+		ArgsUsage: "SERVER",
+		Description: "Prints what puts a project behind a web server. SERVER is one of:\n\n" +
+			targets.String() + "\n" +
+			"Run inside a generated project (or with --project DIR), it reads the project's name\n" +
+			"and settings/deploy.go, so the output matches what `runfcgi` listens on by default;\n" +
+			"flags override them. --backend (repeatable: host:port or unix:/path) replaces --host,\n" +
+			"--port and --socket and makes a load-balanced group. The output starts with a comment\n" +
+			"recording the inputs and ends with how to check and reload that server.\n\n" +
+			"-o FILE writes the output atomically and refuses to overwrite an existing file, as\n" +
+			"startproject does. --check runs the server's own validator (nginx -t, apache2 -t,\n" +
+			"lighttpd -tt, sh -n, systemd-analyze verify) on the output in a throwaway directory\n" +
+			"and says what is missing when it cannot (program not installed, module not enabled).\n\n" +
+			"Run 'appgen config SERVER --help' for the flags.\n\n" +
+			"Examples:\n" +
+			"   appgen config nginx --server-name example.com -o /etc/nginx/sites-available/mysite\n" +
+			"   appgen config apache --protocol scgi --backend 127.0.0.1:3033 --backend 127.0.0.1:3034\n" +
+			"   appgen config lighttpd --socket /run/mysite/mysite.sock --prefix /app --check\n" +
+			"   appgen config fcgi -o mysite.fcgi",
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return &usageError{cmd: "config", err: err}
+		},
+		Subcommands: subs,
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return &usageError{cmd: "config", err: fmt.Errorf("config: %w %q, want one of %s", deploy.ErrUnknownTarget, c.Args().First(), strings.Join(deploy.Targets(), ", "))}
+			}
+			if err := cli.ShowSubcommandHelp(c); err != nil {
+				return err
+			}
+			return errHelpShown
+		},
+	}
+}
+
+// configFlags are every target's flags; each target is a subcommand so that flags may
+// follow SERVER, as users write them.
+func configFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "protocol", Usage: "how the server talks to the app: fcgi, scgi, ajp or http (default: the project's, else fcgi)"},
+		&cli.StringFlag{Name: "host", Usage: "the app's TCP host (default: the project's, else 127.0.0.1)"},
+		&cli.IntFlag{Name: "port", Usage: "the app's TCP port", DefaultText: "the project's, else 3033"},
+		&cli.StringFlag{Name: "socket", Usage: "the app's unix socket path, instead of --host and --port", TakesFile: true},
+		&cli.StringSliceFlag{Name: "backend", Usage: "an app address, host:port or unix:/path; repeat for several"},
+		&cli.StringSliceFlag{Name: "server-name", Usage: "a host name the site answers to; repeat for several (default: any)"},
+		&cli.StringFlag{Name: "listen", Usage: "the port, or host:port, the site listens on (default: 80)"},
+		&cli.StringFlag{Name: "prefix", Usage: "mount the app under this URL path, e.g. /app (default: the root)"},
+		&cli.StringFlag{Name: "static-url", Usage: "URL path of static files (default: the project's, else PREFIX/static/)"},
+		&cli.StringFlag{Name: "static-root", Usage: "directory of static files, relative to --dir unless absolute (default: the project's)", TakesFile: true},
+		&cli.StringFlag{Name: "document-root", Usage: "the server's document root (default: DIR/public_html)", TakesFile: true},
+		&cli.StringFlag{Name: "secret", Usage: "AJP shared secret, sent by mod_proxy_ajp and checked by runfcgi"},
+		&cli.StringFlag{Name: "name", Usage: "project name outside a project (default: the project's, else mysite)"},
+		&cli.StringFlag{Name: "dir", Usage: "the project's directory on the server (default: the project's directory, else /srv/NAME)", TakesFile: true},
+		&cli.StringFlag{Name: "launcher", Usage: "where the FastCGI launcher lives (default: DIR/NAME.fcgi)", TakesFile: true},
+		&cli.StringFlag{Name: "settings", Usage: "settings profile the app runs with, APPGEN_SETTINGS (default: production)"},
+		&cli.BoolFlag{Name: "spawn", Usage: "lighttpd and cherokee only: the web server starts the app itself"},
+		&cli.StringFlag{Name: "project", Usage: "read the project in this directory (default: the current directory, if it is one)", TakesFile: true},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to FILE instead of standard output; never overwrites", TakesFile: true},
+		&cli.BoolFlag{Name: "check", Usage: "validate the output with the server's own checker"},
+	}
+}
+
+func config(c *cli.Context, target string) error {
+	if c.Args().Present() {
+		return usagef("config "+target, "config %s takes no arguments, got %q (flags start with --)", target, c.Args().First())
+	}
+	o, err := configOptions(c, target)
+	if err != nil {
+		return err
+	}
+	text, err := deploy.Render(o)
+	if err != nil {
+		if errors.Is(err, deploy.ErrUnknownTarget) {
+			return &usageError{cmd: "config", err: err}
+		}
+		return err
+	}
+	if c.Bool("check") {
+		notes, err := deploy.Check(c.Context, o, text)
+		for _, n := range notes {
+			fmt.Fprintf(c.App.ErrWriter, "appgen: note: %s\n", n)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.ErrWriter, "appgen: %s configuration checked: OK\n", o.Target)
+	}
+	if out := c.String("output"); out != "" {
+		return writeNew(out, text)
+	}
+	_, err = c.App.Writer.Write(text)
+	return err
+}
+
+// configOptions merges, in increasing precedence: deploy's defaults, the project's
+// settings/deploy.go, and flags.
+func configOptions(c *cli.Context, target string) (deploy.Options, error) {
+	o := deploy.Options{Target: target}
+	projectDir := c.String("project")
+	explicit := projectDir != ""
+	if !explicit {
+		projectDir = "."
+	}
+	p, err := deploy.ReadProject(projectDir)
+	switch {
+	case err == nil:
+		o = p.Options(target)
+	case errors.Is(err, deploy.ErrNotProject) && !explicit:
+		// Outside a project: the flags and deploy's defaults say everything.
+	default:
+		return o, err
+	}
+	o.Version = envFrom(c).build.Version
+	if c.IsSet("host") && c.IsSet("socket") || c.IsSet("port") && c.IsSet("socket") {
+		return o, usagef("config", "--socket and --host/--port both given: the app listens on one or the other")
+	}
+	if (c.IsSet("host") || c.IsSet("port") || c.IsSet("socket")) && c.IsSet("backend") {
+		return o, usagef("config", "--backend replaces --host, --port and --socket; give one or the other")
+	}
+	switch {
+	case c.IsSet("backend"):
+		o.Backends = nil
+		for _, s := range c.StringSlice("backend") {
+			b, err := deploy.ParseBackend(s)
+			if err != nil {
+				return o, err
+			}
+			o.Backends = append(o.Backends, b)
+		}
+	case c.IsSet("socket"):
+		o.Backends = []deploy.Backend{deploy.Unix(c.String("socket"))}
+	case c.IsSet("host") || c.IsSet("port"):
+		host, port := "127.0.0.1", 3033
+		if len(o.Backends) == 1 && !o.Backends[0].IsUnix() {
+			host, port = o.Backends[0].Host(), o.Backends[0].Port()
+		}
+		if c.IsSet("host") {
+			host = c.String("host")
+		}
+		if c.IsSet("port") {
+			port = c.Int("port")
+			if port < 1 || port > 65535 {
+				return o, fmt.Errorf("config: --port %d out of range 1-65535", port)
+			}
+		}
+		o.Backends = []deploy.Backend{deploy.TCP(host, port)}
+	}
+	str := func(flag string, into *string) {
+		if c.IsSet(flag) {
+			*into = c.String(flag)
+		}
+	}
+	str("protocol", &o.Protocol)
+	str("listen", &o.Listen)
+	str("prefix", &o.Prefix)
+	str("static-url", &o.StaticURL)
+	str("static-root", &o.StaticRoot)
+	str("document-root", &o.DocumentRoot)
+	str("secret", &o.Secret)
+	str("name", &o.Name)
+	str("dir", &o.Dir)
+	str("launcher", &o.Launcher)
+	str("settings", &o.Settings)
+	if c.IsSet("prefix") && !c.IsSet("static-url") && o.StaticURL == "/static/" {
+		// The project's default static URL moves under the prefix with the app.
+		o.StaticURL = ""
+	}
+	if c.IsSet("dir") && err == nil && !c.IsSet("static-root") && !filepath.IsAbs(p.StaticRoot) {
+		o.StaticRoot = p.StaticRoot
+	}
+	o.ServerNames = c.StringSlice("server-name")
+	o.Spawn = c.Bool("spawn")
+	return o, nil
+}
+
+// writeNew writes data to path atomically and never replaces an existing file: it writes a
+// temporary file beside it, then hard-links it into place, which fails if path exists.
+func writeNew(path string, data []byte) (err error) {
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("config: %s already exists; appgen never overwrites a file (remove it or choose another -o)", path)
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".appgen-config-*")
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	mode := os.FileMode(0o666)
+	if strings.HasPrefix(string(data), "#!") {
+		mode = 0o777
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := tmp.Chmod(mode &^ os.FileMode(umask())); err != nil {
+		tmp.Close()
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("config: %s already exists; appgen never overwrites a file (remove it or choose another -o)", path)
+		}
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
+}
