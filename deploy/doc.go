@@ -1,0 +1,31 @@
+// Package deploy writes what puts a generated project behind a web server: server
+// configurations, the FastCGI launcher, a restart script and a systemd unit. It is the
+// library behind `appgen config`.
+//
+// Inputs are typed (Options, Backend); Render checks them and renders one target's
+// template from templates.Deploy. Every output starts with comments recording the appgen
+// version and every input, defaults included, and ends by saying how to check and reload
+// that server. Bad input is an error that lists what is allowed.
+//
+// Inside a project, ReadProject reads go.mod and settings/deploy.go (with go/parser, without
+// building anything) so the output matches what `runfcgi` listens on by default, and
+// Project.Options turns them into Options. ProjectFiles renders the default set that
+// `appgen startproject` writes into a new project.
+//
+// Targets and what each writes:
+//
+//	apache        Apache 2.4 <VirtualHost>: mod_proxy_fcgi/scgi/ajp/http, balancer:// for several backends
+//	apache-fcgid  Apache 2.4 <VirtualHost>: mod_fcgid spawns the launcher
+//	htaccess      .htaccess for shared hosting (mod_fcgid)
+//	fcgi          the launcher NAME.fcgi (sets APPGEN_SETTINGS, cds, execs runfcgi watching itself)
+//	lighttpd      fastcgi.server / scgi.server / proxy.server, optionally spawning with bin-path
+//	cherokee      cherokee.conf key paths: vserver, rules, round_robin balancer, sources
+//	nginx         upstream + server block with an explicit parameter list
+//	restart       the pid-file restart script
+//	systemd       a unit running runfcgi in the foreground
+//
+// What it does not do: mod_fastcgi's FastCGIExternalServer (gone from current
+// distributions; mod_proxy_fcgi replaces it), TLS, or writing into /etc. Check (used by
+// `appgen config --check`) validates an output with the real server's own checker in a
+// throwaway directory, never the system's configuration.
+package deploy
