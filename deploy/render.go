@@ -1,11 +1,11 @@
 package deploy
 
 import (
-	"path/filepath"
 	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/template"
