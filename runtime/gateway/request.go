@@ -248,14 +248,17 @@ func NewRequestContext(ctx context.Context, params []Param, body io.ReadCloser, 
 			if len(p.Name) <= len("HTTP_") || !strings.HasPrefix(p.Name, "HTTP_") {
 				continue
 			}
-			switch p.Name {
-			case "HTTP_PROXY", "HTTP_HOST", "HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH":
-				// Host is r.Host, not a header, as in net/http's server; the
-				// body's type and length are CONTENT_TYPE and CONTENT_LENGTH,
-				// whatever a server also sends as HTTP_ variables.
-				continue
+			// Matched on the header name, not the variable's, so that a
+			// variable in another case (HTTP_PrOXY) cannot smuggle one in.
+			switch name := headerName(p.Name); name {
+			case "Proxy", "Host", "Content-Type", "Content-Length":
+				// Proxy is httpoxy. Host is r.Host, not a header, as in
+				// net/http's server; the body's type and length are
+				// CONTENT_TYPE and CONTENT_LENGTH, whatever a server also
+				// sends as HTTP_ variables.
+			default:
+				add(name, p.Value)
 			}
-			add(headerName(p.Name), p.Value)
 		}
 	}
 	return r, nil

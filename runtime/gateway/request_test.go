@@ -79,6 +79,10 @@ func TestNewRequestFields(t *testing.T) {
 		"HTTP_USER_AGENT=test/1",
 		"HTTP_X_CUSTOM_THING=a",
 		"HTTP_PROXY=http://evil/",
+		// Found by FuzzNewRequest: a variable in another case became a
+		// Proxy header that the httpoxy filter did not see.
+		"HTTP_PrOXY=http://evil/",
+		"HTTP_content_length=99",
 		"SERVER_NAME=ignored",
 	), body, nil)
 	if err != nil {
