@@ -4,13 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"runtime"
 	"strconv"
 	"strings"
-)
 
-// sniffLen is how much of the body http.DetectContentType looks at.
-const sniffLen = 512
+	"github.com/appgen/appgen/runtime/internal/respond"
+)
 
 // response is the http.ResponseWriter of one request, behaving as
 // net/http's does where AJP13 allows (and as gateway.ResponseWriter does for
@@ -35,22 +33,15 @@ const sniffLen = 512
 type response struct {
 	c      *conn
 	header http.Header
-	status int
-	head   bool // HEAD request: the body is counted, never sent
 
 	// fields holds the encoded headers, fixed at WriteHeader; nfields
 	// counts them.
 	fields  []byte
 	nfields int
 
-	wroteHeader, sentHeader, bodyAllowed bool
-	hasType, hasTE, hasEncoding          bool
-
-	declared int64 // the handler's Content-Length; -1 when none
-	written  int64 // body bytes the handler wrote
-	buf      []byte
-	err      error // the first write error; every later write returns it
-	done     bool  // the handler has returned
+	st  respond.State // net/http's rules; closed once the handler returned
+	buf []byte
+	err error // the first write error; every later write returns it
 }
 
 // errHandlerDone is what a ResponseWriter returns once its handler has
@@ -59,40 +50,27 @@ var errHandlerDone = errors.New("ajp: ResponseWriter used after its handler retu
 
 // newResponse lends c's buffers to a response for the next request.
 func (c *conn) newResponse(head bool) *response {
-	return &response{c: c, header: make(http.Header), head: head, fields: c.fields[:0], buf: c.buf[:0], declared: -1}
+	w := &response{c: c, header: make(http.Header), fields: c.fields[:0], buf: c.buf[:0]}
+	// AJP13 cannot carry 101: the web server owns the client connection.
+	w.st.Reset(head, false)
+	return w
 }
 
 // release gives the buffers back to the connection and closes w.
 func (w *response) release() {
 	w.c.fields = w.fields[:0]
 	w.fields, w.buf = nil, nil
-	w.done = true
+	w.st.Close()
 	w.err = errHandlerDone
 }
 
 func (w *response) Header() http.Header { return w.header }
 
 func (w *response) WriteHeader(code int) {
-	if code < 100 || code > 999 {
-		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
-	}
-	if w.done {
-		return
-	}
-	if w.wroteHeader {
-		_, file, line, _ := runtime.Caller(1)
-		w.c.logf("superfluous WriteHeader(%d) call from %s:%d", code, file, line)
-		return
-	}
-	if code < 200 {
-		// No AJP13 packet carries an interim response, and 101 cannot
-		// work through a proxy that owns the client connection.
-		return
-	}
-	w.wroteHeader = true
-	w.status = code
-	w.bodyAllowed = code != http.StatusNoContent && code != http.StatusNotModified
 	h := w.header
+	if !w.st.WriteHeader(code, h, w.c.logf) {
+		return
+	}
 	e := encoder{b: w.fields[:0]}
 	n := 0
 	for name, values := range h {
@@ -113,16 +91,6 @@ func (w *response) WriteHeader(code int) {
 		}
 	}
 	w.fields, w.nfields = e.b, n
-	_, w.hasType = h["Content-Type"]
-	_, w.hasTE = h["Transfer-Encoding"]
-	if ce := h["Content-Encoding"]; len(ce) > 0 && ce[0] != "" {
-		w.hasEncoding = true
-	}
-	if cl := h["Content-Length"]; len(cl) > 0 {
-		if n, err := strconv.ParseInt(strings.TrimSpace(cl[0]), 10, 64); err == nil && n >= 0 {
-			w.declared = n
-		}
-	}
 }
 
 // headerValue appends v as a string with CR and LF turned into spaces, so
@@ -145,29 +113,15 @@ func (e *encoder) headerValue(v string) {
 }
 
 func (w *response) Write(p []byte) (int, error) {
-	if !w.wroteHeader {
+	if !w.st.WroteHeader() {
 		w.WriteHeader(http.StatusOK)
 	}
-	if w.err != nil {
-		return 0, w.err
-	}
-	if !w.bodyAllowed {
-		return 0, http.ErrBodyNotAllowed
-	}
-	if w.declared >= 0 && w.written+int64(len(p)) > w.declared {
-		return 0, http.ErrContentLength
-	}
-	w.written += int64(len(p))
-	if w.head {
-		// Keep what sniffing needs; the rest of a HEAD body goes nowhere.
-		if !w.sentHeader && len(w.buf) < sniffLen {
-			w.buf = append(w.buf, p[:min(len(p), sniffLen-len(w.buf))]...)
-		}
-		return len(p), nil
+	if n, done, err := w.st.Admit(&w.buf, p, w.err); done {
+		return n, err
 	}
 	n := len(p)
 	for len(p) > 0 && w.err == nil {
-		if len(w.buf) == 0 && len(p) >= cap(w.buf) && w.sentHeader {
+		if len(w.buf) == 0 && len(p) >= cap(w.buf) && w.st.Sent {
 			// A whole packet's worth: frame it straight from p.
 			w.emit(p[:cap(w.buf)])
 			p = p[cap(w.buf):]
@@ -190,10 +144,8 @@ func (w *response) Write(p []byte) (int, error) {
 // WriteString is Write for a string, so io.WriteString need not copy it
 // when it fits the buffer.
 func (w *response) WriteString(s string) (int, error) {
-	if w.wroteHeader && w.err == nil && !w.done && w.bodyAllowed && !w.head && len(w.buf)+len(s) < cap(w.buf) &&
-		(w.declared < 0 || w.written+int64(len(s)) <= w.declared) {
+	if len(w.buf)+len(s) < cap(w.buf) && w.err == nil && w.st.Take(len(s)) {
 		w.buf = append(w.buf, s...)
-		w.written += int64(len(s))
 		return len(s), nil
 	}
 	return w.Write([]byte(s))
@@ -202,7 +154,7 @@ func (w *response) WriteString(s string) (int, error) {
 // emit sends the headers if they are not out yet, then data as one
 // SEND_BODY_CHUNK.
 func (w *response) emit(data []byte) {
-	if !w.sentHeader {
+	if !w.st.Sent {
 		w.sendHeader(false)
 	}
 	if w.err != nil {
@@ -223,19 +175,19 @@ func (w *response) Flush() { _ = w.FlushError() }
 
 // FlushError is Flush for http.ResponseController, with the write error.
 func (w *response) FlushError() error {
-	if w.done {
+	if w.st.Closed() {
 		return errHandlerDone
 	}
-	if !w.wroteHeader {
+	if !w.st.WroteHeader() {
 		w.WriteHeader(http.StatusOK)
 	}
 	if w.err != nil {
 		return w.err
 	}
-	if !w.sentHeader {
+	if !w.st.Sent {
 		w.sendHeader(false)
 	}
-	if len(w.buf) > 0 && !w.head {
+	if len(w.buf) > 0 && !w.st.Head {
 		w.emit(w.buf)
 	}
 	w.buf = w.buf[:0]
@@ -251,20 +203,20 @@ func (w *response) FlushError() error {
 
 // finish completes a response whose handler returned normally.
 func (w *response) finish() {
-	if !w.wroteHeader {
+	if !w.st.WroteHeader() {
 		w.WriteHeader(http.StatusOK)
 	}
-	if !w.sentHeader {
+	if !w.st.Sent {
 		w.sendHeader(true)
 	}
-	if len(w.buf) > 0 && !w.head && w.err == nil {
+	if len(w.buf) > 0 && !w.st.Head && w.err == nil {
 		w.emit(w.buf)
 	}
 	w.buf = w.buf[:0]
-	if w.declared >= 0 && w.written < w.declared && !w.head && w.err == nil {
+	if w.st.Short() && w.err == nil {
 		// The web server was promised more bytes than it got; only a
 		// closed connection tells it the response is cut short.
-		w.c.fail(fmt.Errorf("ajp: handler wrote %d of the %d bytes its Content-Length declared", w.written, w.declared))
+		w.c.fail(fmt.Errorf("ajp: handler wrote %d of the %d bytes its Content-Length declared", w.st.Written, w.st.Declared))
 	}
 	if w.err != nil {
 		w.c.fail(w.err)
@@ -274,18 +226,14 @@ func (w *response) finish() {
 // fail replaces a response of which nothing was sent with a plain-text one
 // with status code, as after a handler panic; false when it is too late.
 func (w *response) fail(code int) bool {
-	if w.sentHeader {
+	if w.st.Sent {
 		return false
 	}
-	*w = response{c: w.c, header: make(http.Header), head: w.head, fields: w.fields[:0], buf: w.buf[:0], declared: -1}
-	w.header["Content-Type"] = []string{"text/plain; charset=utf-8"}
-	w.header["X-Content-Type-Options"] = []string{"nosniff"}
+	// A new map, not the old one cleared: the handler may still hold it.
+	*w = response{c: w.c, header: make(http.Header), st: w.st, fields: w.fields[:0], buf: w.buf[:0]}
+	w.st.Fail(w.header)
 	w.WriteHeader(code)
-	if !w.head {
-		w.buf = append(w.buf, http.StatusText(code)...)
-		w.buf = append(w.buf, '\n')
-		w.written = int64(len(w.buf))
-	}
+	w.buf = w.st.FailBody(w.buf)
 	return true
 }
 
@@ -294,32 +242,33 @@ func (w *response) fail(code int) bool {
 // fit one packet cannot be sent at all: a bare 500 goes instead, and the
 // handler's writes fail.
 func (w *response) sendHeader(final bool) {
-	w.sentHeader = true
+	w.st.Sent = true
 	c := w.c
 	start := len(c.out)
 	e := encoder{b: c.out}
 	e.begin()
 	e.byte(typeSendHeaders)
-	e.uint16(uint16(w.status))
-	if text := http.StatusText(w.status); text != "" {
+	status := w.st.Status
+	e.uint16(uint16(status))
+	if text := http.StatusText(status); text != "" {
 		e.string(text)
 	} else {
-		e.string("Status " + strconv.Itoa(w.status))
+		e.string("Status " + strconv.Itoa(status))
 	}
 	n := w.nfields
 	countAt := len(e.b)
 	e.uint16(0)
 	e.b = append(e.b, w.fields...)
-	if w.bodyAllowed && !w.hasType && !w.hasEncoding && len(w.buf) > 0 {
+	if ct := w.st.SniffedType(w.buf); ct != "" {
 		e.uint16(responseHeaderCodes["Content-Type"])
-		e.string(http.DetectContentType(w.buf[:min(len(w.buf), sniffLen)]))
+		e.string(ct)
 		n++
 	}
-	if final && w.bodyAllowed && w.declared < 0 && !w.hasTE && (!w.head || w.written > 0) {
+	if w.st.AddLength(final) {
 		e.uint16(responseHeaderCodes["Content-Length"])
 		at := len(e.b)
 		e.uint16(0)
-		e.b = strconv.AppendInt(e.b, w.written, 10)
+		e.b = strconv.AppendInt(e.b, w.st.Written, 10)
 		digits := len(e.b) - at - 2
 		e.b[at], e.b[at+1] = byte(digits>>8), byte(digits)
 		e.byte(0)
@@ -329,8 +278,8 @@ func (w *response) sendHeader(final bool) {
 		err := fmt.Errorf("ajp: response headers of %d bytes exceed packet size %d", size, c.packetSize)
 		c.logf("%v; sending 500 instead", err)
 		c.out = appendStatusOnly(c.out[:start], http.StatusInternalServerError)
+		// Every later write returns err before it looks at the status.
 		w.err = err
-		w.bodyAllowed = false
 		return
 	}
 	e.b[countAt], e.b[countAt+1] = byte(n>>8), byte(n)

@@ -1,21 +1,18 @@
 package gateway
 
 import (
-	"fmt"
 	"io"
 	"net/http"
-	"runtime"
 	"strconv"
 	"strings"
+
+	"github.com/appgen/appgen/runtime/internal/respond"
 )
 
 // bufSize is how much body a ResponseWriter holds before it sends the
 // header: enough for most pages to go out whole, with a Content-Length, in
 // one write.
 const bufSize = 4096
-
-// sniffLen is how much of the body http.DetectContentType looks at.
-const sniffLen = 512
 
 // ResponseWriter is an http.ResponseWriter that writes a CGI response
 // ("Status: 404 Not Found\r\n", the headers, a blank line, the body) to an
@@ -46,13 +43,8 @@ type ResponseWriter struct {
 	hbuf   []byte // status line and headers, fixed at WriteHeader
 	buf    []byte // body not yet sent
 
-	status        int
-	written       int64 // body bytes the handler wrote
-	contentLength int64 // declared Content-Length, -1 when none
-	err           error // first error from dst, returned from then on
-
-	head, wroteHeader, sent, bodyAllowed bool
-	hasType, hasTE, hasEncoding          bool
+	st  respond.State // net/http's rules; sent is st.Sent
+	err error         // first error from dst, returned from then on
 }
 
 // NewResponseWriter returns a ResponseWriter answering r on dst. logf, when
@@ -70,14 +62,15 @@ func (w *ResponseWriter) Reset(dst io.Writer, r *http.Request, logf func(format 
 	h := w.header
 	clear(h)
 	*w = ResponseWriter{
-		dst:           dst,
-		logf:          logf,
-		header:        h,
-		hbuf:          w.hbuf[:0],
-		buf:           w.buf[:0],
-		contentLength: -1,
-		head:          r != nil && r.Method == http.MethodHead,
+		dst:    dst,
+		logf:   logf,
+		header: h,
+		hbuf:   w.hbuf[:0],
+		buf:    w.buf[:0],
 	}
+	// A CGI response can carry 101 (the web server then hands the
+	// connection over), so it is a final status here.
+	w.st.Reset(r != nil && r.Method == http.MethodHead, true)
 }
 
 // Header returns the header map that WriteHeader sends.
@@ -91,23 +84,10 @@ func (w *ResponseWriter) Header() http.Header {
 // WriteHeader fixes the status and headers of the response, following
 // net/http's rules (see ResponseWriter).
 func (w *ResponseWriter) WriteHeader(code int) {
-	if code < 100 || code > 999 {
-		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
-	}
-	if w.wroteHeader {
-		if w.logf != nil {
-			_, file, line, _ := runtime.Caller(1)
-			w.logf("superfluous WriteHeader(%d) call from %s:%d", code, file, line)
-		}
-		return
-	}
-	if code < 200 && code != http.StatusSwitchingProtocols {
-		return
-	}
-	w.wroteHeader = true
-	w.status = code
-	w.bodyAllowed = code >= 200 && code != http.StatusNoContent && code != http.StatusNotModified
 	h := w.header
+	if !w.st.WriteHeader(code, h, w.logf) {
+		return
+	}
 
 	b := append(w.hbuf[:0], "Status: "...)
 	b = strconv.AppendInt(b, int64(code), 10)
@@ -131,52 +111,25 @@ func (w *ResponseWriter) WriteHeader(code int) {
 		}
 	}
 	w.hbuf = b
-
-	_, w.hasType = h["Content-Type"]
-	_, w.hasTE = h["Transfer-Encoding"]
-	if ce := h["Content-Encoding"]; len(ce) > 0 && ce[0] != "" {
-		w.hasEncoding = true
-	}
-	if cl := h["Content-Length"]; len(cl) > 0 {
-		if n, err := strconv.ParseInt(strings.TrimSpace(cl[0]), 10, 64); err == nil && n >= 0 {
-			w.contentLength = n
-		}
-	}
 }
 
 // Write adds p to the body, sending the header first when the buffer fills.
 func (w *ResponseWriter) Write(p []byte) (int, error) {
-	if !w.wroteHeader {
+	if !w.st.WroteHeader() {
 		w.WriteHeader(http.StatusOK)
 	}
-	if w.err != nil {
-		return 0, w.err
-	}
-	if !w.bodyAllowed {
-		return 0, http.ErrBodyNotAllowed
-	}
-	if w.contentLength >= 0 && w.written+int64(len(p)) > w.contentLength {
-		return 0, http.ErrContentLength
-	}
-	w.written += int64(len(p))
-	if w.head {
-		// Keep what sniffing needs; the rest of a HEAD body goes nowhere.
-		if !w.sent && len(w.buf) < sniffLen {
-			w.buf = append(w.buf, p[:min(len(p), sniffLen-len(w.buf))]...)
-		}
-		return len(p), nil
+	if n, done, err := w.st.Admit(&w.buf, p, w.err); done {
+		return n, err
 	}
 	if len(w.buf)+len(p) <= bufSize {
 		w.buf = append(w.buf, p...)
 		return len(p), nil
 	}
 	total := len(p)
-	if !w.sent && len(w.buf) < sniffLen {
-		// Sniff from the start of the body, not only what was buffered.
-		k := min(len(p), sniffLen-len(w.buf))
-		w.buf = append(w.buf, p[:k]...)
-		p = p[k:]
-	}
+	// Sniff from the start of the body, not only what was buffered.
+	k := min(len(p), w.st.SniffWant(len(w.buf)))
+	w.buf = append(w.buf, p[:k]...)
+	p = p[k:]
 	if err := w.writeSlow(p); err != nil {
 		return 0, err
 	}
@@ -202,10 +155,8 @@ func (w *ResponseWriter) writeSlow(p []byte) error {
 
 // WriteString is Write for a string, so io.WriteString need not copy it.
 func (w *ResponseWriter) WriteString(s string) (int, error) {
-	if len(w.buf)+len(s) <= bufSize && w.wroteHeader && w.bodyAllowed && !w.head && w.err == nil &&
-		(w.contentLength < 0 || w.written+int64(len(s)) <= w.contentLength) {
+	if len(w.buf)+len(s) <= bufSize && w.err == nil && w.st.Take(len(s)) {
 		w.buf = append(w.buf, s...)
-		w.written += int64(len(s))
 		return len(s), nil
 	}
 	return w.Write([]byte(s))
@@ -218,26 +169,26 @@ func (w *ResponseWriter) send(final bool) error {
 		return w.err
 	}
 	out := w.buf
-	if !w.sent {
-		w.sent = true
+	if !w.st.Sent {
+		w.st.Sent = true
 		b := w.hbuf
-		if w.bodyAllowed && !w.hasType && !w.hasEncoding && len(w.buf) > 0 {
+		if ct := w.st.SniffedType(w.buf); ct != "" {
 			b = append(b, "Content-Type: "...)
-			b = append(b, http.DetectContentType(w.buf[:min(len(w.buf), sniffLen)])...)
+			b = append(b, ct...)
 			b = append(b, "\r\n"...)
 		}
-		if final && w.bodyAllowed && w.contentLength < 0 && !w.hasTE && (!w.head || w.written > 0) {
+		if w.st.AddLength(final) {
 			b = append(b, "Content-Length: "...)
-			b = strconv.AppendInt(b, w.written, 10)
+			b = strconv.AppendInt(b, w.st.Written, 10)
 			b = append(b, "\r\n"...)
 		}
 		b = append(b, "\r\n"...)
-		if !w.head {
+		if !w.st.Head {
 			b = append(b, w.buf...)
 		}
 		w.hbuf = b
 		out = b
-	} else if w.head {
+	} else if w.st.Head {
 		out = nil
 	}
 	w.buf = w.buf[:0]
@@ -254,7 +205,7 @@ func (w *ResponseWriter) send(final bool) error {
 // FlushError sends the header and buffered body now; http.ResponseController
 // calls it.
 func (w *ResponseWriter) FlushError() error {
-	if !w.wroteHeader {
+	if !w.st.WroteHeader() {
 		w.WriteHeader(http.StatusOK)
 	}
 	if err := w.send(false); err != nil {
@@ -275,38 +226,29 @@ func (w *ResponseWriter) Flush() { _ = w.FlushError() }
 // Finish completes the response after the handler returns: a handler that
 // wrote nothing gets 200 with an empty body. It does not flush dst.
 func (w *ResponseWriter) Finish() error {
-	if !w.wroteHeader {
+	if !w.st.WroteHeader() {
 		w.WriteHeader(http.StatusOK)
 	}
 	return w.send(true)
 }
 
 // Sent reports whether any of the response has been written to dst.
-func (w *ResponseWriter) Sent() bool { return w.sent }
+func (w *ResponseWriter) Sent() bool { return w.st.Sent }
 
 // Status returns the status the handler chose, 0 before WriteHeader or Write.
-func (w *ResponseWriter) Status() int { return w.status }
+func (w *ResponseWriter) Status() int { return w.st.Status }
 
 // Fail replaces a response that has not been sent with a plain-text one
 // with status code, as servers do after a handler panics. It reports false,
 // changing nothing, when part of the response has already gone.
 func (w *ResponseWriter) Fail(code int) bool {
-	if w.sent {
+	if w.st.Sent {
 		return false
 	}
-	clear(w.header)
-	w.wroteHeader, w.hasType, w.hasTE, w.hasEncoding = false, false, false, false
-	w.contentLength, w.written = -1, 0
+	w.st.Fail(w.Header())
 	w.buf = w.buf[:0]
-	h := w.Header()
-	h["Content-Type"] = []string{"text/plain; charset=utf-8"}
-	h["X-Content-Type-Options"] = []string{"nosniff"}
 	w.WriteHeader(code)
-	if w.bodyAllowed && !w.head {
-		w.buf = append(w.buf, http.StatusText(code)...)
-		w.buf = append(w.buf, '\n')
-		w.written = int64(len(w.buf))
-	}
+	w.buf = w.st.FailBody(w.buf)
 	return true
 }
 
