@@ -100,13 +100,23 @@ func (c *conn) readLoop() error {
 				err = c.writeManagement(appendUnknownType(c.mbuf(), h.typ))
 			}
 		}
-		if err != nil {
-			return err
+		if err == nil {
+			_, err = c.br.Discard(int(h.paddingLength))
 		}
-		if _, err := c.br.Discard(int(h.paddingLength)); err != nil {
-			return err
+		if err != nil {
+			return inRecord(err)
 		}
 	}
+}
+
+// inRecord turns io.EOF, which bufio's Peek and Discard return when the peer
+// closes part-way through a record's content or padding, into
+// io.ErrUnexpectedEOF: only an EOF between records is a clean close.
+func inRecord(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // Read deadline modes; see setReadDeadline.

@@ -244,11 +244,18 @@ func TestAcceptBackoff(t *testing.T) {
 	l := newChanListener()
 	served := serveInBackground(s, l, lineServer(nil))
 	l.errs <- tempErr{}
+	// Accept must take the error before a connection is offered: with both
+	// ready, its select would pick either (this test was flaky that way).
+	const want = "test: accept: temporary trouble; retrying in 5ms"
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), want); {
+		if time.Now().After(deadline) {
+			t.Fatalf("log %q, want the accept error and the backoff", logs.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// After the backoff, Serve accepts again.
 	c := l.dial(t)
 	send(t, c, "hi")
-	if !strings.Contains(logs.String(), "test: accept: temporary trouble; retrying in 5ms") {
-		t.Errorf("log %q, want the accept error and the backoff", logs.String())
-	}
 	l.errs <- errors.New("permanent")
 	if err := <-served; err == nil || err.Error() != "permanent" {
 		t.Errorf("Serve = %v, want the permanent error", err)
