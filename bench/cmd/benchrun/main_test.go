@@ -1,0 +1,64 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/appgen/appgen/bench/wrk"
+	"github.com/appgen/appgen/internal/webserver"
+)
+
+// TestSites runs every benchmark case's configuration through its server's own validator, so a
+// broken case shows up in `go test`, not half-way through a benchmark run.
+func TestSites(t *testing.T) {
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			webserver.Require(t, c.Server)
+			dir := webserver.TempDir(t)
+			web := webserver.FreePort(t)
+			if err := webserver.Check(webserver.Config{Program: c.Server, Dir: dir, Port: web, Site: c.Site(web, 9)}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestPeersExist: every peer a case names is a case, or its ratio would silently vanish.
+func TestPeersExist(t *testing.T) {
+	names := map[string]bool{}
+	for _, c := range cases {
+		names[c.Name] = true
+	}
+	for _, c := range cases {
+		for _, p := range c.Peers {
+			if !names[p] {
+				t.Errorf("case %q names peer %q, which is not a case", c.Name, p)
+			}
+		}
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	ms := time.Millisecond
+	res := func(rps float64, p50, p99 time.Duration) wrk.Result {
+		return wrk.Result{RequestsPerSec: rps, Requests: 10, Read: 1, Latency: map[int]time.Duration{50: p50, 99: p99}}
+	}
+	tests := []struct {
+		name string
+		in   []wrk.Result
+		want summary
+	}{
+		{"one", []wrk.Result{res(100, ms, 2*ms)}, summary{rps: 100, rpsMin: 100, rpsMax: 100, p50: ms, p99: 2 * ms, requests: 10, sockErrs: 1}},
+		{"odd count takes the middle", []wrk.Result{res(300, 3*ms, 9*ms), res(100, ms, 2*ms), res(200, 2*ms, 5*ms)},
+			summary{rps: 200, rpsMin: 100, rpsMax: 300, p50: 2 * ms, p99: 5 * ms, requests: 30, sockErrs: 3}},
+		{"even count averages the middle two", []wrk.Result{res(100, ms, 2*ms), res(300, 3*ms, 4*ms)},
+			summary{rps: 200, rpsMin: 100, rpsMax: 300, p50: 2 * ms, p99: 3 * ms, requests: 20, sockErrs: 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := summarize(tt.in); got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}

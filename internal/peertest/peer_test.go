@@ -1,0 +1,459 @@
+package peertest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/appgen/appgen/internal/webserver"
+	"github.com/appgen/appgen/runtime/ajp"
+	"github.com/appgen/appgen/runtime/fastcgi"
+	"github.com/appgen/appgen/runtime/scgi"
+)
+
+// prefix is where every peer mounts the application, so each test also checks the script name.
+const prefix = "/app"
+
+// bodySize is the POST body every peer must carry whole (issue 3: a 10 MB body).
+const bodySize = 10_000_000
+
+// ajpSecret is the shared secret of the mod_proxy_ajp peers.
+const ajpSecret = "peertest-secret"
+
+// testLogWriter sends a server's ErrorLog to the test log.
+type testLogWriter struct{ t *testing.T }
+
+func (w testLogWriter) Write(p []byte) (int, error) {
+	w.t.Logf("backend: %s", bytes.TrimRight(p, "\n"))
+	return len(p), nil
+}
+
+// countingListener counts the connections the backend accepted, to tell a kept-alive upstream
+// connection from one per request.
+type countingListener struct {
+	net.Listener
+	n atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
+}
+
+type backendServer interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+	Close() error
+}
+
+// startBackend serves Echo with proto ("fcgi", "scgi", "ajp") on a loopback port until the
+// test ends; secret applies to AJP; force sets ForceScriptName to the mount, as a project's
+// FORCE_SCRIPT_NAME setting would.
+func startBackend(t *testing.T, proto, secret string, force bool) (port int, accepted *atomic.Int64) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &countingListener{Listener: l}
+	logger := log.New(testLogWriter{t}, "", 0)
+	h := http.HandlerFunc(Echo)
+	var fsn *string
+	if force {
+		mount := prefix
+		fsn = &mount
+	}
+	var srv backendServer
+	switch proto {
+	case "fcgi":
+		srv = &fastcgi.Server{Handler: h, ErrorLog: logger, ForceScriptName: fsn}
+	case "scgi":
+		srv = &scgi.Server{Handler: h, ErrorLog: logger, ForceScriptName: fsn}
+	case "ajp":
+		srv = &ajp.Server{Handler: h, ErrorLog: logger, Secret: secret, ForceScriptName: fsn}
+	default:
+		t.Fatalf("unknown backend protocol %q", proto)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(cl) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("%s backend: Shutdown: %v", proto, err)
+			srv.Close()
+		}
+		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("%s backend: Serve returned %v, want http.ErrServerClosed", proto, err)
+		}
+	})
+	return l.Addr().(*net.TCPAddr).Port, &cl.n
+}
+
+// peer is one web server configuration in front of a backend.
+type peer struct {
+	name    string
+	program webserver.Program
+	proto   string // backend protocol; "fcgid" for the spawned application
+	// site is the site configuration for the web server's port and the backend's port (or,
+	// for mod_fcgid, 0 and the launcher's path in extra).
+	site func(webPort, backendPort int, extra string) string
+	// keepConn says the web server keeps backend connections across requests.
+	keepConn bool
+	// originalURI says r.RequestURI is the client's URI (FastCGI and SCGI send REQUEST_URI;
+	// AJP has only the mapped path).
+	originalURI bool
+	// force sets the backend's ForceScriptName to the mount: for peers that send no usable
+	// script name (AJP has none; mod_proxy_scgi sends the whole decoded path as SCRIPT_NAME,
+	// and with proxy-scgi-pathinfo a PATH_INFO still percent-encoded, which no server can
+	// split correctly once the path holds non-ASCII or escaped characters).
+	force bool
+}
+
+// Each nginx site sets every parameter itself: Debian's fastcgi_params sets HTTP_HOST from
+// $host (dropping the port) and SCRIPT_NAME to the whole path (shared/SERVERS.md).
+const nginxCommonFastCGI = `
+        fastcgi_param QUERY_STRING $query_string;
+        fastcgi_param REQUEST_METHOD $request_method;
+        fastcgi_param CONTENT_TYPE $content_type;
+        fastcgi_param CONTENT_LENGTH $content_length;
+        fastcgi_param REQUEST_URI $request_uri;
+        fastcgi_param SERVER_PROTOCOL $server_protocol;
+        fastcgi_param GATEWAY_INTERFACE CGI/1.1;
+        fastcgi_param REMOTE_ADDR $remote_addr;
+        fastcgi_param REMOTE_PORT $remote_port;
+        fastcgi_param SERVER_ADDR $server_addr;
+        fastcgi_param SERVER_PORT $server_port;
+        fastcgi_param SERVER_NAME $server_name;
+        fastcgi_param HTTP_HOST $http_host;`
+
+func nginxFastCGI(keepConn bool) func(int, int, string) string {
+	return func(web, backend int, _ string) string {
+		up := fmt.Sprintf("upstream echo {\n    server 127.0.0.1:%d;\n", backend)
+		keep := ""
+		if keepConn {
+			up += "    keepalive 8;\n"
+			keep = "\n        fastcgi_keep_conn on;"
+		}
+		return up + fmt.Sprintf(`}
+server {
+    listen 127.0.0.1:%d;
+    client_max_body_size 20m;
+    location %s/ {
+        fastcgi_pass echo;%s
+        fastcgi_split_path_info ^(%s)(/.*)$;
+        fastcgi_param SCRIPT_NAME $fastcgi_script_name;
+        fastcgi_param PATH_INFO $fastcgi_path_info;%s
+    }
+}
+`, web, prefix, keep, prefix, nginxCommonFastCGI)
+	}
+}
+
+func nginxSCGI(web, backend int, _ string) string {
+	return fmt.Sprintf(`server {
+    listen 127.0.0.1:%d;
+    client_max_body_size 20m;
+    location ~ ^%s(?<pinfo>/.*)$ {
+        scgi_pass 127.0.0.1:%d;
+        scgi_param SCRIPT_NAME %s;
+        scgi_param PATH_INFO $pinfo;
+        scgi_param SCGI 1;
+        scgi_param REQUEST_METHOD $request_method;
+        scgi_param REQUEST_URI $request_uri;
+        scgi_param QUERY_STRING $query_string;
+        scgi_param CONTENT_TYPE $content_type;
+        scgi_param SERVER_PROTOCOL $server_protocol;
+        scgi_param REMOTE_ADDR $remote_addr;
+        scgi_param REMOTE_PORT $remote_port;
+        scgi_param SERVER_PORT $server_port;
+        scgi_param SERVER_NAME $server_name;
+        scgi_param HTTP_HOST $http_host;
+    }
+}
+`, web, prefix, backend, prefix)
+}
+
+// apacheProxy mounts the backend at prefix with mod_proxy_<scheme>. env, when set, is a
+// variable set with SetEnvIf (SetEnv in a <Location> would run too late): for mod_proxy_fcgi,
+// proxy-fcgi-pathinfo=unescape splits SCRIPT_NAME and PATH_INFO at the mount
+// (shared/SERVERS.md).
+func apacheProxy(scheme, backendPath, options, env string) func(int, int, string) string {
+	return func(web, backend int, _ string) string {
+		site := fmt.Sprintf("ProxyPass \"%s/\" \"%s://127.0.0.1:%d%s\" %s\nProxyPreserveHost On\n", prefix, scheme, backend, backendPath, options)
+		if env != "" {
+			site += fmt.Sprintf("SetEnvIf Request_URI \"^%s/\" %s\n", prefix, env)
+		}
+		return site
+	}
+}
+
+// apacheFcgid lets mod_fcgid spawn the launcher at prefix; FcgidMaxRequestLen is raised from its
+// 128 KiB default so the 10 MB body passes.
+func apacheFcgid(web, _ int, launcher string) string {
+	dir := filepath.Dir(launcher)
+	return fmt.Sprintf(`FcgidMaxRequestLen 20000000
+FcgidIOTimeout 60
+FcgidMaxProcessesPerClass 2
+Alias %s %s
+<Directory %s>
+    Options +ExecCGI
+    SetHandler fcgid-script
+    Require all granted
+</Directory>
+`, prefix, launcher, dir)
+}
+
+var peers = []peer{
+	{name: "nginx fastcgi_pass keep_conn", program: webserver.Nginx, proto: "fcgi", site: nginxFastCGI(true), keepConn: true, originalURI: true},
+	{name: "nginx fastcgi_pass", program: webserver.Nginx, proto: "fcgi", site: nginxFastCGI(false), originalURI: true},
+	{name: "nginx scgi_pass", program: webserver.Nginx, proto: "scgi", site: nginxSCGI, originalURI: true},
+	{name: "apache mod_proxy_fcgi", program: webserver.Apache, proto: "fcgi",
+		site: apacheProxy("fcgi", "/", "enablereuse=on", "proxy-fcgi-pathinfo=unescape"), keepConn: true, originalURI: true},
+	{name: "apache mod_proxy_scgi", program: webserver.Apache, proto: "scgi",
+		site: apacheProxy("scgi", "/", "", ""), originalURI: true, force: true},
+	{name: "apache mod_proxy_ajp secret", program: webserver.Apache, proto: "ajp",
+		site: apacheProxy("ajp", prefix+"/", "secret="+ajpSecret, ""), keepConn: true, force: true},
+	{name: "apache mod_fcgid", program: webserver.Apache, proto: "fcgid", site: apacheFcgid, originalURI: true},
+}
+
+// echoapp builds testdata/echoapp once for the mod_fcgid peer.
+var (
+	echoOnce sync.Once
+	echoPath string
+	echoErr  error
+)
+
+func buildEcho(t *testing.T) string {
+	t.Helper()
+	echoOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "peertest-echoapp-")
+		if err != nil {
+			echoErr = err
+			return
+		}
+		// 0755 all the way: Apache's mod_fcgid children must reach the binary.
+		if err := os.Chmod(dir, 0o755); err != nil {
+			echoErr = err
+			return
+		}
+		echoPath = filepath.Join(dir, "echoapp")
+		out, err := exec.Command("go", "build", "-o", echoPath, "./testdata/echoapp").CombinedOutput()
+		if err != nil {
+			echoErr = fmt.Errorf("building testdata/echoapp: %v\n%s", err, out)
+		}
+	})
+	if echoErr != nil {
+		t.Fatal(echoErr)
+	}
+	return echoPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if echoPath != "" {
+		os.RemoveAll(filepath.Dir(echoPath))
+	}
+	os.Exit(code)
+}
+
+// setUp starts the peer's backend and web server and returns the web server and a counter of
+// backend connections (nil for mod_fcgid).
+func setUp(t *testing.T, p peer) (*webserver.Instance, *atomic.Int64) {
+	t.Helper()
+	webserver.Require(t, p.program)
+	dir := webserver.TempDir(t)
+	web := webserver.FreePort(t)
+	var backend int
+	var accepted *atomic.Int64
+	extra := ""
+	if p.proto == "fcgid" {
+		launcher := filepath.Join(dir, "cgi", "echo.fcgi")
+		if err := os.MkdirAll(filepath.Dir(launcher), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		// The launcher is what a shared host's .fcgi file is: a script that execs the
+		// project binary's runfcgi with no address, so it serves on the socket on fd 0.
+		script := fmt.Sprintf("#!/bin/sh\nexec %s runfcgi method=threaded\n", buildEcho(t))
+		if err := os.WriteFile(launcher, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		extra = launcher
+	} else {
+		backend, accepted = startBackend(t, p.proto, ajpSecret, p.force)
+	}
+	inst := webserver.Start(t, webserver.Config{Program: p.program, Dir: dir, Port: web, Site: p.site(web, backend, extra)})
+	return inst, accepted
+}
+
+// fetch makes one request and decodes Echo's report; it fails the test on a status other than
+// 200.
+func fetch(t *testing.T, client *http.Client, method, url string, body []byte, header http.Header) (Received, bool) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	reused := false
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) { reused = info.Reused },
+	}))
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading the body: %v", method, url, err)
+	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s %s: status %d, want 200; body:\n%s", method, url, resp.StatusCode, data)
+	}
+	var rec Received
+	if err := json.Unmarshal(data, &rec); err != nil {
+		t.Fatalf("%s %s: the answer is not Echo's JSON: %v\n%s", method, url, err, data)
+	}
+	return rec, reused
+}
+
+func TestPeers(t *testing.T) {
+	upload := make([]byte, bodySize)
+	if _, err := rand.Read(upload); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(upload)
+	uploadSum := hex.EncodeToString(sum[:])
+
+	for _, p := range peers {
+		t.Run(p.name, func(t *testing.T) {
+			inst, accepted := setUp(t, p)
+			tr := &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}
+			defer tr.CloseIdleConnections()
+			client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+
+			// The first request shows whether the peer works at all; without it the others
+			// would each wait out the client timeout.
+			if !t.Run("GET with query", func(t *testing.T) {
+				rec, _ := fetch(t, client, "GET", inst.URL+prefix+"/hello/world?x=1&y=%C3%A9&z=a+b", nil, http.Header{"X-Peer-Test": {"abc"}})
+				want := Received{Method: "GET", Path: "/hello/world", ScriptName: prefix, Query: "x=1&y=%C3%A9&z=a+b", BodyLen: 0}
+				check(t, rec, want)
+				if p.originalURI && rec.RequestURI != prefix+"/hello/world?x=1&y=%C3%A9&z=a+b" {
+					t.Errorf("RequestURI %q, want the client's %q", rec.RequestURI, prefix+"/hello/world?x=1&y=%C3%A9&z=a+b")
+				}
+				if got := rec.HeaderValue("X-Peer-Test"); got != "abc" {
+					t.Errorf("header X-Peer-Test %q, want %q", got, "abc")
+				}
+				if host := strings.TrimPrefix(inst.URL, "http://"); rec.Host != host {
+					t.Errorf("Host %q, want %q", rec.Host, host)
+				}
+			}) {
+				t.FailNow()
+			}
+			t.Run("POST 10 MB", func(t *testing.T) {
+				rec, _ := fetch(t, client, "POST", inst.URL+prefix+"/upload", upload, http.Header{"Content-Type": {"application/octet-stream"}})
+				want := Received{Method: "POST", Path: "/upload", ScriptName: prefix, BodyLen: bodySize, BodySHA256: uploadSum}
+				check(t, rec, want)
+				if rec.BodyErr != "" {
+					t.Errorf("the handler's read of the body failed: %s", rec.BodyErr)
+				}
+				if got := rec.HeaderValue("Content-Type"); got != "application/octet-stream" {
+					t.Errorf("Content-Type %q, want application/octet-stream", got)
+				}
+			})
+			t.Run("non-ASCII path", func(t *testing.T) {
+				rec, _ := fetch(t, client, "GET", inst.URL+prefix+"/caf%C3%A9/%E6%97%A5%E6%9C%AC", nil, nil)
+				check(t, rec, Received{Method: "GET", Path: "/café/日本", ScriptName: prefix})
+			})
+			t.Run("keep-alive", func(t *testing.T) {
+				const n = 20
+				var before int64
+				if accepted != nil {
+					before = accepted.Load()
+				}
+				reusedAll := true
+				for i := range n {
+					rec, reused := fetch(t, client, "GET", fmt.Sprintf("%s%s/k/%d", inst.URL, prefix, i), nil, nil)
+					check(t, rec, Received{Method: "GET", Path: fmt.Sprintf("/k/%d", i), ScriptName: prefix})
+					reusedAll = reusedAll && (reused || i == 0)
+				}
+				if !reusedAll {
+					t.Errorf("the client's connection to %s was not kept alive across %d requests", p.program, n)
+				}
+				if accepted == nil {
+					return
+				}
+				conns := accepted.Load() - before
+				t.Logf("%d requests over %d backend connections", n, conns)
+				if p.keepConn && conns >= n {
+					t.Errorf("%d backend connections for %d requests: the upstream connection was not kept", conns, n)
+				}
+				if !p.keepConn && conns != n {
+					t.Errorf("%d backend connections for %d requests, want one per request", conns, n)
+				}
+			})
+		})
+	}
+}
+
+// check compares the fields of rec that want sets (BodySHA256 only when set).
+func check(t *testing.T, rec, want Received) {
+	t.Helper()
+	if rec.Method != want.Method || rec.Path != want.Path || rec.ScriptName != want.ScriptName ||
+		rec.Query != want.Query || rec.BodyLen != want.BodyLen || (want.BodySHA256 != "" && rec.BodySHA256 != want.BodySHA256) {
+		t.Errorf("the handler received method %q path %q script name %q query %q body %d bytes (sha256 %.12s…);\nwant %q %q %q %q %d bytes (sha256 %.12s…)",
+			rec.Method, rec.Path, rec.ScriptName, rec.Query, rec.BodyLen, rec.BodySHA256,
+			want.Method, want.Path, want.ScriptName, want.Query, want.BodyLen, want.BodySHA256)
+	}
+}
+
+// TestAJPWrongSecret: mod_proxy_ajp with a secret the backend does not know gets 403, and the
+// handler never runs.
+func TestAJPWrongSecret(t *testing.T) {
+	webserver.Require(t, webserver.Apache)
+	port, _ := startBackend(t, "ajp", "the-right-one", true)
+	dir := webserver.TempDir(t)
+	web := webserver.FreePort(t)
+	site := apacheProxy("ajp", prefix+"/", "secret=a-wrong-one", "")(web, port, "")
+	inst := webserver.Start(t, webserver.Config{Program: webserver.Apache, Dir: dir, Port: web, Site: site})
+	resp, err := http.Get(inst.URL + prefix + "/secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("status %d, want 403; body:\n%s", resp.StatusCode, body)
+	}
+	if bytes.Contains(body, []byte(`"script_name"`)) {
+		t.Errorf("the handler answered a request with the wrong secret:\n%s", body)
+	}
+}
