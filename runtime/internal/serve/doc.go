@@ -44,10 +44,10 @@
 // A connection starts New. serveConn calls c.SetActive when a request
 // begins (after its first bytes arrived) and must stop if it reports false:
 // Shutdown has closed the connection. It calls c.SetIdle when no request is
-// in flight any more. Shutdown closes Idle connections at once and New ones
-// only after they have sent nothing for five seconds, so a request that has
-// begun, or that a peer has just connected to send, is finished before its
-// connection is closed.
+// in flight any more. Shutdown closes Idle connections once they have been
+// idle for a second, and New ones once they have sent nothing for five, so a
+// request that has begun, or that a peer has just connected to send, or just
+// sent on a kept connection, is finished before its connection is closed.
 //
 // Each request should take a slot with s.AcquireRequest (false: answer
 // "overloaded", 503 or FCGI_OVERLOADED), run its handler through s.Go
