@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/appgen/appgen/internal/pipenet"
 )
 
 func FuzzDecodeForwardRequest(f *testing.F) {
@@ -79,12 +81,14 @@ func FuzzConn(f *testing.F) {
 		}),
 		ErrorLog: log.New(logs, "", 0),
 	}
-	l := newPipeListener(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	l := pipenet.Listen(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	go srv.Serve(l)
 	defer srv.Close()
 	f.Fuzz(func(t *testing.T, in []byte) {
 		c := &scriptConn{r: bytes.NewReader(in), closed: make(chan struct{})}
-		l.conns <- c
+		if err := l.Offer(c); err != nil {
+			t.Fatal(err)
+		}
 		<-c.closed
 		if out := logs.String(); strings.Contains(out, "panic") {
 			t.Fatalf("server panicked: %s", out)

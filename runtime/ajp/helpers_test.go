@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/appgen/appgen/internal/pipenet"
 )
 
 // The builders below write packets as mod_proxy_ajp does, field by field,
@@ -278,53 +280,6 @@ func readResponse(r *bufio.Reader, w io.Writer, feed ...string) (resp, error) {
 	}
 }
 
-// pipeListener hands out in-memory connections: each Dial returns the web
-// server's end of a net.Pipe whose other end Accept returns.
-type pipeListener struct {
-	conns  chan net.Conn
-	closed chan struct{}
-	once   sync.Once
-	addr   net.Addr
-}
-
-func newPipeListener(addr net.Addr) *pipeListener {
-	return &pipeListener{conns: make(chan net.Conn), closed: make(chan struct{}), addr: addr}
-}
-
-func (l *pipeListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *pipeListener) Close() error {
-	l.once.Do(func() { close(l.closed) })
-	return nil
-}
-
-func (l *pipeListener) Addr() net.Addr { return l.addr }
-
-func (l *pipeListener) Dial() (net.Conn, error) {
-	server, client := net.Pipe()
-	select {
-	case l.conns <- pipeConn{server, "192.0.2.1:4242"}:
-		return client, nil
-	case <-l.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-// pipeConn gives the server's end a TCP-like peer address for log lines.
-type pipeConn struct {
-	net.Conn
-	peer string
-}
-
-func (c pipeConn) RemoteAddr() net.Addr { return fakeAddr(c.peer) }
-
 type fakeAddr string
 
 func (a fakeAddr) Network() string { return "tcp" }
@@ -375,13 +330,13 @@ func (s *syncBuffer) lines() []string {
 
 // start serves srv on an in-memory listener for the test's duration and
 // returns the listener to dial and the log.
-func start(t *testing.T, srv *Server) (*pipeListener, *syncBuffer) {
+func start(t *testing.T, srv *Server) (*pipenet.Listener, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{written: make(chan struct{}, 1)}
 	if srv.ErrorLog == nil {
 		srv.ErrorLog = log.New(logs, "", 0)
 	}
-	l := newPipeListener(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8009})
+	l := pipenet.Listen(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8009})
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	t.Cleanup(func() {
@@ -401,7 +356,7 @@ type client struct {
 	werr chan error
 }
 
-func dial(t *testing.T, l *pipeListener) *client {
+func dial(t *testing.T, l *pipenet.Listener) *client {
 	t.Helper()
 	c, err := l.Dial()
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/appgen/appgen/internal/pipenet"
 	"github.com/appgen/appgen/runtime/gateway"
 )
 
@@ -242,7 +243,7 @@ func TestServeRefusesNonLoopbackWithoutSecret(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := &Server{Handler: http.NotFoundHandler(), Secret: tt.secret, ErrorLog: log.New(io.Discard, "", 0)}
-			l := newPipeListener(tt.addr)
+			l := pipenet.Listen(tt.addr)
 			done := make(chan error, 1)
 			go func() { done <- srv.Serve(l) }()
 			if tt.refused {
@@ -280,7 +281,7 @@ func TestServeRefusesBadConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.srv.Serve(newPipeListener(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}))
+			err := tt.srv.Serve(pipenet.Listen(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Serve returned %v, want an error containing %q", err, tt.want)
 			}
@@ -842,7 +843,7 @@ func TestShutdown(t *testing.T) {
 		}
 		io.WriteString(w, "done")
 	}), ErrorLog: log.New(io.Discard, "", 0)}
-	l := newPipeListener(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	l := pipenet.Listen(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 

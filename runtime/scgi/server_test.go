@@ -14,51 +14,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/appgen/appgen/internal/pipenet"
 	"github.com/appgen/appgen/runtime/gateway"
 )
-
-// pipeListener hands out in-memory connections: each Dial returns the web
-// server's end of a net.Pipe whose other end Accept returns.
-type pipeListener struct {
-	conns  chan net.Conn
-	closed chan struct{}
-	once   sync.Once
-}
-
-func newPipeListener() *pipeListener {
-	return &pipeListener{conns: make(chan net.Conn), closed: make(chan struct{})}
-}
-
-func (l *pipeListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *pipeListener) Close() error {
-	l.once.Do(func() { close(l.closed) })
-	return nil
-}
-
-func (l *pipeListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4000} }
-
-func (l *pipeListener) Dial() (net.Conn, error) {
-	server, client := net.Pipe()
-	select {
-	case l.conns <- pipeConn{server}:
-		return client, nil
-	case <-l.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-// pipeConn gives the server's end a TCP-like peer address for log lines.
-type pipeConn struct{ net.Conn }
-
-func (c pipeConn) RemoteAddr() net.Addr { return &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 4242} }
 
 // syncBuffer is a log destination the test can read while servers write.
 type syncBuffer struct {
@@ -98,11 +56,11 @@ func (s *syncBuffer) wait(n int) []string {
 	}
 }
 
-func start(t *testing.T, srv *Server) (*pipeListener, *syncBuffer) {
+func start(t *testing.T, srv *Server) (*pipenet.Listener, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{written: make(chan struct{}, 1)}
 	srv.ErrorLog = log.New(logs, "", 0)
-	l := newPipeListener()
+	l := pipenet.Listen(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4000})
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	t.Cleanup(func() {
@@ -116,7 +74,7 @@ func start(t *testing.T, srv *Server) (*pipeListener, *syncBuffer) {
 
 // exchange sends raw bytes on a new connection and returns everything the
 // server wrote before closing it.
-func exchange(t *testing.T, l *pipeListener, in string) string {
+func exchange(t *testing.T, l *pipenet.Listener, in string) string {
 	t.Helper()
 	c, err := l.Dial()
 	if err != nil {
@@ -136,7 +94,7 @@ func exchange(t *testing.T, l *pipeListener, in string) string {
 
 // sendAndClose sends raw bytes on a new connection and closes it, as a web
 // server whose client went away does.
-func sendAndClose(t *testing.T, l *pipeListener, in string) {
+func sendAndClose(t *testing.T, l *pipenet.Listener, in string) {
 	t.Helper()
 	c, err := l.Dial()
 	if err != nil {
@@ -431,7 +389,7 @@ func TestShutdown(t *testing.T) {
 		<-release
 		io.WriteString(w, "done")
 	})}
-	l := newPipeListener()
+	l := pipenet.Listen(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4000})
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	c, err := l.Dial()
@@ -460,7 +418,7 @@ func TestShutdown(t *testing.T) {
 }
 
 func TestServeWithoutHandler(t *testing.T) {
-	if err := (&Server{}).Serve(newPipeListener()); err == nil || !strings.Contains(err.Error(), "Handler is nil") {
+	if err := (&Server{}).Serve(pipenet.Listen(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4000})); err == nil || !strings.Contains(err.Error(), "Handler is nil") {
 		t.Errorf("Serve returned %v", err)
 	}
 }
