@@ -84,15 +84,22 @@ func (l *drainListener) Accept() (net.Conn, error) {
 // client does not retry a request on a connection it had not used before.
 // It polls: it runs once per worker, on its way out.
 func (l *drainListener) stopAndSettle() {
-	l.mu.Lock()
-	if !l.stopped {
-		l.stopped = true
-		l.Listener.Close()
-	}
-	l.mu.Unlock()
+	l.stop()
 	deadline := time.Now().Add(settleLimit)
 	for l.unsettled() > 0 && time.Now().Before(deadline) {
 		time.Sleep(settlePoll)
+	}
+}
+
+// stop closes the worker's copy of the shared socket, so it accepts nothing
+// more; the other workers go on accepting on theirs. Calling it again does
+// nothing.
+func (l *drainListener) stop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.stopped {
+		l.stopped = true
+		l.Listener.Close()
 	}
 }
 

@@ -61,6 +61,11 @@ func Worker(ctx context.Context, newServer func(wrap func(http.Handler) http.Han
 	l := newDrainListener(inherited)
 
 	c := newCounter(cfg.MaxRequests, statusFile)
+	// The request that reaches MaxRequests stops this worker accepting before
+	// its handler runs. Left to the goroutine that wakes on c.limit, the stop
+	// could come after the client had its response and connected again, and
+	// this worker would take one request too many.
+	c.atLimit = l.stop
 	wrapped := false
 	srv := newServer(func(h http.Handler) http.Handler {
 		wrapped = true
@@ -131,6 +136,7 @@ type counter struct {
 	inflight    atomic.Int64
 	served      atomic.Int64
 	limit       chan struct{} // closed when served reaches maxRequests
+	atLimit     func()        // if non-nil, called (before limit closes) by the request that reaches maxRequests
 	draining    atomic.Bool
 	poke        chan struct{}
 	done        chan struct{}
@@ -160,6 +166,9 @@ func (c *counter) wrap(h http.Handler) http.Handler {
 			c.wake()
 		}()
 		if n == c.maxRequests {
+			if c.atLimit != nil {
+				c.atLimit()
+			}
 			close(c.limit)
 		}
 		h.ServeHTTP(w, r)
