@@ -192,7 +192,13 @@ func (i *Instance) wait(timeout time.Duration) error {
 	}
 }
 
-// Stop asks the server to stop (SIGTERM), waits up to ten seconds, then kills its whole
+// stopTimeout is how long Stop waits after SIGTERM. It must outlast Apache's own
+// escalation: its parent re-sends SIGTERM to a child that has not exited at 3, 5 and 7
+// seconds, sends SIGKILL at 9 and gives up at 10, so a ten-second wait raced Apache's
+// own deadline and now and then reported a clean stop as a failure.
+const stopTimeout = 15 * time.Second
+
+// Stop asks the server to stop (SIGTERM), waits up to stopTimeout, then kills its whole
 // process group. Calling it again does nothing.
 func (i *Instance) Stop() error {
 	var err error
@@ -200,8 +206,8 @@ func (i *Instance) Stop() error {
 		terminate(i.cmd.Process)
 		select {
 		case <-i.exited:
-		case <-time.After(10 * time.Second):
-			err = fmt.Errorf("webserver: %s did not stop within 10s of SIGTERM; killed", i.Config.Program)
+		case <-time.After(stopTimeout):
+			err = fmt.Errorf("webserver: %s did not stop within %v of SIGTERM; killed", i.Config.Program, stopTimeout)
 		}
 		// Whatever is left in the group (spawned applications) goes too.
 		killGroup(i.cmd.Process)
