@@ -206,7 +206,7 @@ func (c *conn) request(p []byte) {
 	if s.Pool == nil {
 		// The common case, without the closure a Pool needs.
 		c.runHandler(w, r)
-	} else if !s.run(func() { c.runHandler(w, r) }) {
+	} else if !s.srv.Run(func() { c.runHandler(w, r) }) {
 		c.answer(b, http.StatusServiceUnavailable)
 		return
 	}

@@ -191,22 +191,6 @@ func (s *Server) scriptName() string {
 	return *s.ForceScriptName
 }
 
-// run runs task on the Pool and waits for it, or runs it inline without
-// one: a connection carries one request at a time, so a goroutine of its
-// own would only cost a switch. false means the Pool refused it.
-func (s *Server) run(task func()) bool {
-	if s.Pool == nil {
-		task()
-		return true
-	}
-	done := make(chan struct{})
-	if !s.srv.Go(func() { defer close(done); task() }) {
-		return false
-	}
-	<-done
-	return true
-}
-
 // ErrNoSecret is returned by Serve for a listener that other hosts can
 // reach when no Secret is set: that is the setup Ghostcat (CVE-2020-1938)
 // exploited.

@@ -37,6 +37,11 @@ type body struct {
 	eof       bool  // no more bytes will arrive
 	err       error // why reads fail (abort, closed connection), once set
 	closed    bool  // Close was called: drop what arrives
+
+	// starved is called before a read waits for STDIN: the connection's
+	// reader may be this handler's own goroutine (see conn), and must be
+	// handed to another.
+	starved func()
 }
 
 // reset prepares b for a body of length n.
@@ -162,6 +167,9 @@ func (b *body) Read(p []byte) (int, error) {
 		}
 		if len(p) == 0 {
 			return 0, nil
+		}
+		if b.starved != nil {
+			b.starved()
 		}
 		b.cond.Wait()
 	}

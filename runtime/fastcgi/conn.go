@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -27,9 +28,18 @@ func protoErrorf(format string, args ...any) error {
 	return &protocolError{fmt.Sprintf(format, args...)}
 }
 
-// conn is one connection from the web server. Its reader goroutine (the one
-// serve.Server started) reads every record and dispatches it; handlers run
-// on their own goroutines and write their responses under wmu.
+// conn is one connection from the web server. One goroutine at a time, the
+// reader, reads every record and dispatches it; responses are written under
+// wmu by whichever goroutine ends the request.
+//
+// A handler runs on the reader's goroutine when its request is the only one
+// in flight and the peer has not multiplexed: nginx, Apache and lighttpd
+// send one request at a time on a connection, and moving each request to
+// another goroutine and back cost more than the rest of serving a small page.
+// Meanwhile nobody reads, so if the handler waits for its body, or runs for
+// handOffAfter (so an abort or another request may be waiting), handOff
+// starts a new reader goroutine and the old one ends with its handler. Otherwise (several
+// requests in flight) each handler runs on a goroutine of its own.
 type conn struct {
 	srv  *Server
 	lim  *limits
@@ -44,41 +54,135 @@ type conn struct {
 	inflight      int  // requests begun whose END_REQUEST is not yet written
 	closeWhenIdle bool // a request without FCGI_KEEP_CONN has begun
 
-	closing atomic.Bool // we close the connection on purpose
-	rdMode  int         // the read deadline mode last set; the reader's alone
-	rdSetAt time.Time   // when it was set
+	closing  atomic.Bool // we close the connection on purpose
+	inRecord bool        // the reader waits for the rest of a record; the reader's
+	rdMode   int         // the read deadline mode last set, under mu
+	rdSetAt  time.Time   // when it was set, under mu
 
 	wmu     sync.Mutex
 	broken  bool      // a write failed, under wmu
 	wdSetAt time.Time // when the write deadline was last set, under wmu
 
 	handlers sync.WaitGroup
+
+	// inline counts handlers run on the reader's goroutine: odd while one
+	// runs, so nobody reads, and even while the reader reads. handOff moves
+	// it from odd to even and starts a new reader.
+	inline    atomic.Uint64
+	handOffFn func()        // c.handOff, made once
+	mpx       bool          // the peer multiplexed on this connection; the reader's
+	closed    chan struct{} // closed by a reader readOn started when it has closed c
 }
+
+// handOffAfter is how long a handler runs on the reader's goroutine, at
+// least and to within as much again (see watchdog), before another
+// goroutine takes over reading. It bounds how late an abort or a closed
+// connection cancels the request's context, and how long a peer's other
+// requests wait the first time it multiplexes.
+const handOffAfter = time.Millisecond
+
+// errHandedOff ends a reader whose goroutine another reader replaced.
+var errHandedOff = errors.New("fastcgi: reading handed to another goroutine")
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
 
 func (s *Server) serveConn(sc *serve.Conn) {
-	c := &conn{srv: s, lim: &s.limits, sc: sc, reqs: make(map[uint16]*request)}
+	c := &conn{srv: s, lim: &s.limits, sc: sc, reqs: make(map[uint16]*request), closed: make(chan struct{})}
 	c.logf = sc.Logf
+	c.handOffFn = c.handOff
 	c.br = readerPool.Get().(*bufio.Reader)
 	c.br.Reset(sc)
-	err := c.readLoop()
-	c.close(err)
+	s.watch.add(c)
+	defer s.watch.remove(c)
+	if err := c.readLoop(); err != errHandedOff {
+		c.close(err)
+	} else {
+		// The last reader closes c. This goroutine stays until it has,
+		// since serve.Conn counts the connection open while serveConn runs.
+		<-c.closed
+	}
 	c.br.Reset(nil)
 	readerPool.Put(c.br)
+}
+
+// handOff starts a new reader goroutine if the reader is running a handler.
+// It is called by the Server's watchdog, and by a handler's body read that
+// would wait for STDIN only a reader can bring.
+func (c *conn) handOff() {
+	if n := c.inline.Load(); n%2 == 1 && c.inline.CompareAndSwap(n, n+1) {
+		go c.readOn()
+	}
+}
+
+// readOn reads in a goroutine started by handOff. Unless it hands off in
+// turn, it closes the connection when reading ends: that cancels the
+// requests still in flight, among them the one whose handler still runs on
+// serveConn's goroutine.
+func (c *conn) readOn() {
+	err := errHandedOff
+	defer func() {
+		if v := recover(); v != nil {
+			// serve.Conn logs a panic on serveConn's goroutine, not on this
+			// one, and one bad connection must not end the process.
+			err = fmt.Errorf("panic reading the connection: %v\n%s", v, debug.Stack())
+		}
+		if err != errHandedOff {
+			c.close(err)
+			close(c.closed)
+		}
+	}()
+	err = c.readLoop()
+}
+
+// runInline runs r's handler on the reader's goroutine; see conn. It
+// reports whether the handler ran (false: the Pool refused it) and whether
+// this goroutine is still the reader.
+func (c *conn) runInline(r *request) (ran, reader bool) {
+	c.readBuffered(r)
+	n := c.inline.Add(1)
+	c.srv.watch.wake()
+	ran = c.srv.srv.Run(r.run)
+	return ran, c.inline.CompareAndSwap(n, n+1)
+}
+
+// readBuffered feeds r the STDIN records already read into the buffer, so
+// that a handler run inline finds the body a web server sent with the
+// params (nginx sends a small one in the same write) without a hand-off.
+func (c *conn) readBuffered(r *request) {
+	for r.body.remaining > 0 && c.br.Buffered() >= headerLen {
+		b, _ := c.br.Peek(headerLen)
+		h := parseHeader((*[headerLen]byte)(b))
+		if h.check() != nil || h.typ != typeStdin || h.id != r.id ||
+			c.br.Buffered() < headerLen+int(h.contentLength)+int(h.paddingLength) {
+			return
+		}
+		c.br.Discard(headerLen)
+		c.stdin(h) // cannot fail: the whole record is buffered
+		c.br.Discard(int(h.paddingLength))
+	}
 }
 
 // readLoop reads and dispatches records until the connection fails or a
 // record is bad, and returns why.
 func (c *conn) readLoop() error {
 	for {
-		c.setReadDeadline()
+		// A deadline matters only for a read that waits on the socket: the
+		// records of a request usually arrive in one segment, and setting
+		// one per record would cost more than the rest of the request.
+		c.inRecord = false
+		if c.br.Buffered() < headerLen {
+			c.setReadDeadline(false)
+		}
 		if _, err := io.ReadFull(c.br, c.hdr[:]); err != nil {
 			return err
 		}
 		h := parseHeader(&c.hdr)
 		if err := h.check(); err != nil {
 			return &protocolError{err.Error()}
+		}
+		if c.br.Buffered() < int(h.contentLength)+int(h.paddingLength) {
+			c.inRecord = true
+			c.setReadDeadline(true)
 		}
 		var err error
 		switch h.typ {
@@ -104,6 +208,9 @@ func (c *conn) readLoop() error {
 			_, err = c.br.Discard(int(h.paddingLength))
 		}
 		if err != nil {
+			if err == errHandedOff {
+				return err
+			}
 			return inRecord(err)
 		}
 	}
@@ -131,26 +238,32 @@ const (
 // timeout that fires up to a second late harms nobody.
 const deadlineSlack = time.Second
 
-// setReadDeadline bounds the wait for the next record: ReadTimeout while a
-// request's input is incomplete, IdleTimeout when no request is in flight,
-// and nothing while every request is only waiting for its handler.
-func (c *conn) setReadDeadline() {
+// setReadDeadline bounds the wait for the next bytes: ReadTimeout inside a
+// record or while a request's input is incomplete, IdleTimeout when no
+// request is in flight, and nothing while every request is only waiting for
+// its handler.
+func (c *conn) setReadDeadline(midRecord bool) {
 	if c.closing.Load() {
 		// Draining after shutWrite: its deadline stands.
 		return
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	mode := deadlineNone
-	if len(c.reqs) == 0 {
+	switch {
+	case midRecord:
+		mode = deadlineRead
+	case len(c.reqs) == 0:
 		mode = deadlineIdle
 	}
 	for _, r := range c.reqs {
-		if !r.inputDone {
-			mode = deadlineRead
+		if mode == deadlineRead {
 			break
 		}
+		if !r.inputDone {
+			mode = deadlineRead
+		}
 	}
-	c.mu.Unlock()
 	if mode == deadlineNone {
 		if c.rdMode != deadlineNone {
 			c.rdMode = deadlineNone
@@ -183,7 +296,10 @@ func (c *conn) close(err error) {
 		c.mu.Lock()
 		idle := len(c.reqs) == 0
 		c.mu.Unlock()
-		if !idle {
+		switch {
+		case c.inRecord:
+			c.logf("read timeout: the rest of a record did not come within %v", c.lim.readTimeout)
+		case !idle:
 			c.logf("read timeout: no record for %v while a request was arriving", c.lim.readTimeout)
 		}
 	default:
@@ -291,6 +407,14 @@ func (c *conn) beginRequest(h header) error {
 		c.release(r)
 		return net.ErrClosed
 	}
+	if len(c.reqs) > 0 {
+		// A request not yet answered: the peer multiplexes. From now on
+		// each handler gets a goroutine of its own, so that the reader is
+		// always there for the next request. (inflight would also count
+		// a request whose END_REQUEST was just written, and a peer may
+		// send its next request on reading that.)
+		c.mpx = true
+	}
 	c.reqs[h.id] = r
 	c.inflight++
 	if !keepConn {
@@ -397,10 +521,25 @@ func (c *conn) startRequest(r *request) error {
 	}
 	r.req = req
 	r.rw.Reset(&r.out, req, c.logf)
+	r.body.starved = c.handOffFn
 	c.mu.Lock()
 	r.started = true
+	inline := len(c.reqs) == 1 && !c.mpx
 	c.mu.Unlock()
 	c.handlers.Add(1)
+	if inline && c.srv.srv.RunsInline() {
+		ran, reader := c.runInline(r)
+		if !ran {
+			// r.started stays true: should a reader have taken over, an
+			// abort or a closed connection leaves ending r to this goroutine.
+			err = c.endRequest(r, 0, statusOverloaded)
+			c.handlers.Done()
+		}
+		if !reader {
+			return errHandedOff
+		}
+		return err
+	}
 	if !c.srv.srv.Go(r.run) {
 		c.handlers.Done()
 		c.mu.Lock()
@@ -457,9 +596,14 @@ func (c *conn) endRequest(r *request, appStatus uint32, status uint8) error {
 	closeNow := idle && c.closeWhenIdle
 	if idle {
 		c.sc.SetIdle()
-		// The reader may be waiting with no deadline; idle now, the
-		// connection gets the idle one.
-		c.sc.SetReadDeadline(time.Now().Add(c.lim.idleTO))
+		if c.inline.Load()%2 == 0 && !c.closing.Load() {
+			// The reader may be waiting with no deadline; idle now, the
+			// connection gets the idle one. (A reader running a handler
+			// sets its own before it reads again.)
+			now := time.Now()
+			c.rdMode, c.rdSetAt = deadlineIdle, now
+			c.sc.SetReadDeadline(now.Add(c.lim.idleTO))
+		}
 	}
 	c.mu.Unlock()
 	if closeNow {

@@ -565,6 +565,19 @@ func TestTimeouts(t *testing.T) {
 			t.Errorf("log %q, want the read timeout", got)
 		}
 	})
+	t.Run("read timeout inside a record on an idle connection is logged", func(t *testing.T) {
+		h := newHarness(t, &Server{Handler: echo, ReadTimeout: 20 * time.Millisecond, IdleTimeout: time.Hour})
+		c := h.dial()
+		c.send(get(1, "/"))
+		c.response(1)
+		// Half a begin-request record: the idle timeout no longer applies.
+		c.send(begin(2, roleResponder, flagKeepConn)[:headerLen+4])
+		c.expectClosed()
+		h.srv.Shutdown(context.Background())
+		if got := h.logs.String(); !strings.Contains(got, "fastcgi: pipe: read timeout: the rest of a record") {
+			t.Errorf("log %q, want the read timeout inside a record", got)
+		}
+	})
 	t.Run("idle timeout closes quietly", func(t *testing.T) {
 		h := newHarness(t, &Server{Handler: echo, IdleTimeout: 20 * time.Millisecond})
 		c := h.dial()

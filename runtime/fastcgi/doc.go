@@ -31,6 +31,11 @@
 //     that is dropped.
 //   - Exactly one FCGI_END_REQUEST per request, after an empty FCGI_STDOUT
 //     when the request produced output.
+//   - A request alone on its connection runs its handler on the connection's
+//     goroutine, saving a switch between goroutines per request; a handler
+//     that waits for its body or runs longer than a millisecond hands reading
+//     to a new goroutine, so aborts, closed connections and multiplexed
+//     requests are still seen while it runs.
 //   - The handler starts when FCGI_PARAMS ends; it may read the body while
 //     FCGI_STDIN still arrives. The body is CONTENT_LENGTH bytes: more STDIN
 //     is dropped, less reads as io.ErrUnexpectedEOF.

@@ -69,7 +69,7 @@ func (r *request) free() {
 	if r.cancel != nil {
 		r.cancel()
 	}
-	r.cancel, r.req, r.conn = nil, nil, nil
+	r.cancel, r.req, r.conn, r.body.starved = nil, nil, nil, nil
 	clear(r.pairs)
 	r.pairs = r.pairs[:0]
 	if cap(r.params) > 64<<10 {

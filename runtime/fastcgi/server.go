@@ -80,6 +80,7 @@ type Server struct {
 	srv    serve.Server
 	cfg    gateway.Config
 	limits limits
+	watch  watchdog
 }
 
 // limits are the Server's fields with defaults applied.

@@ -206,7 +206,7 @@ func (s *Server) serveConn(sc *serve.Conn) {
 	case !s.srv.AcquireRequest():
 		s.plain(bw, r, b, http.StatusServiceUnavailable)
 	default:
-		ok := s.run(func() { s.handle(sc, bw, r, b) })
+		ok := s.srv.Run(func() { s.handle(sc, bw, r, b) })
 		s.srv.ReleaseRequest()
 		if !ok {
 			s.plain(bw, r, b, http.StatusServiceUnavailable)
@@ -250,22 +250,6 @@ func (s *Server) flush(sc *serve.Conn, bw *bufio.Writer) {
 	if err := bw.Flush(); err != nil {
 		sc.Logf("writing response: %v", err)
 	}
-}
-
-// run runs task on the Pool and waits for it, or runs it inline without
-// one: the connection's goroutine has nothing else to do. false means the
-// Pool refused it.
-func (s *Server) run(task func()) bool {
-	if s.Pool == nil {
-		task()
-		return true
-	}
-	done := make(chan struct{})
-	if !s.srv.Go(func() { defer close(done); task() }) {
-		return false
-	}
-	<-done
-	return true
 }
 
 // body is the request body: CONTENT_LENGTH bytes of the stream after the

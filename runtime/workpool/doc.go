@@ -5,7 +5,9 @@
 // idle goroutines are started ahead of demand, and a goroutine that finds
 // MaxSpare others already idle when its task ends exits instead of waiting.
 //
-// A protocol server hands each request's handler to Pool.Go; when Go reports
+// A protocol server hands each request's handler to Pool.Go, or runs it on
+// the connection's own goroutine through Pool.Run when that goroutine would
+// otherwise only wait; both count against MaxWorkers. When either reports
 // false the server answers that request as overloaded (FCGI_OVERLOADED, 503)
 // rather than queueing it, so a burst never builds an unbounded backlog.
 //

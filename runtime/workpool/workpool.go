@@ -38,6 +38,7 @@ type Pool struct {
 	// blocks.
 	idle     []chan func()
 	total    int // goroutines alive, idle or running a task
+	callers  int // tasks running on their callers' goroutines (Run)
 	closed   bool
 	min, max int // resolved MinSpare and MaxSpare
 	limit    int // resolved MaxWorkers
@@ -47,7 +48,7 @@ type Pool struct {
 // Stats is a snapshot of a pool's goroutines.
 type Stats struct {
 	Idle int // waiting for a task
-	Busy int // running a task
+	Busy int // tasks running, on the pool's goroutines or through Run
 }
 
 // Start validates the limits and starts MinSpare idle goroutines. Calling it
@@ -115,7 +116,7 @@ func (p *Pool) Go(task func()) bool {
 	}
 	p.mu.Lock()
 	switch {
-	case p.closed:
+	case p.closed, p.running() >= p.limit:
 		p.mu.Unlock()
 		return false
 	case len(p.idle) > 0:
@@ -124,19 +125,51 @@ func (p *Pool) Go(task func()) bool {
 		p.addSpares()
 		p.mu.Unlock()
 		ch <- task
-	case p.total < p.limit:
+	default:
+		// No goroutine is idle, so fewer than MaxWorkers are alive (each
+		// runs a task): a new one, as the threaded model starts a thread.
 		ch := make(chan func(), 1)
 		p.total++
 		p.done.Add(1)
 		p.addSpares()
 		p.mu.Unlock()
 		go p.worker(ch, task)
-	default:
-		p.mu.Unlock()
-		return false
 	}
 	return true
 }
+
+// Run runs task on the calling goroutine as one of the MaxWorkers tasks
+// the pool allows at once, and reports true; it reports false, without
+// running task, when MaxWorkers tasks are already running or the pool is
+// closed. A protocol server whose connection goroutine would only wait while
+// a pool goroutine ran the handler calls Run instead of Go, and keeps the
+// limit without the switch between goroutines. Close waits for Run's task
+// as for Go's.
+func (p *Pool) Run(task func()) bool {
+	if err := p.Start(); err != nil {
+		panic(err)
+	}
+	p.mu.Lock()
+	if p.closed || p.running() >= p.limit {
+		p.mu.Unlock()
+		return false
+	}
+	p.callers++
+	p.done.Add(1)
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.callers--
+		p.mu.Unlock()
+		p.done.Done()
+	}()
+	task()
+	return true
+}
+
+// running is how many tasks run now, on the pool's goroutines and on
+// callers'. p.mu must be held.
+func (p *Pool) running() int { return p.total - len(p.idle) + p.callers }
 
 // worker runs task, if any, then waits on ch for the next one for as long as
 // it is allowed to stay idle. A nil task means the goroutine starts idle,
@@ -170,7 +203,7 @@ func (p *Pool) worker(ch chan func(), task func()) {
 func (p *Pool) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return Stats{Idle: len(p.idle), Busy: p.total - len(p.idle)}
+	return Stats{Idle: len(p.idle), Busy: p.running()}
 }
 
 // Close stops the idle goroutines, makes later calls to Go report false and

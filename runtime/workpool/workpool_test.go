@@ -82,8 +82,9 @@ func TestLimits(t *testing.T) {
 	tests := []struct {
 		name     string
 		limits   [3]int // MinSpare, MaxSpare, MaxWorkers
+		callers  int    // Run calls, each on its own goroutine, before the Go calls
 		tasks    int    // Go calls while every earlier task is blocked
-		wantRun  int    // how many of them Go accepted
+		wantRun  int    // how many Run and Go calls were accepted
 		wantBusy Stats
 		wantRest Stats // after every task returned
 	}{
@@ -103,6 +104,14 @@ func TestLimits(t *testing.T) {
 			name: "max spare equal to max workers", limits: [3]int{1, 5, 5},
 			tasks: 5, wantRun: 5, wantBusy: Stats{Busy: 5}, wantRest: Stats{Idle: 5},
 		},
+		{
+			name: "Run counts against the limit", limits: [3]int{1, 2, 4},
+			callers: 3, tasks: 3, wantRun: 4, wantBusy: Stats{Idle: 1, Busy: 4}, wantRest: Stats{Idle: 2},
+		},
+		{
+			name: "Run beyond the limit refuses", limits: [3]int{1, 1, 2},
+			callers: 3, wantRun: 2, wantBusy: Stats{Idle: 1, Busy: 2}, wantRest: Stats{Idle: 1},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,6 +120,19 @@ func TestLimits(t *testing.T) {
 			release := make(chan struct{})
 			var started sync.WaitGroup
 			run := 0
+			for range tt.callers {
+				began := make(chan struct{})
+				ran := make(chan bool, 1)
+				go func() { ran <- p.Run(func() { close(began); <-release }) }()
+				select {
+				case <-began:
+					run++
+				case ok := <-ran:
+					if ok {
+						t.Fatal("Run returned true before its task did")
+					}
+				}
+			}
 			for range tt.tasks {
 				started.Add(1)
 				if p.Go(func() { started.Done(); <-release }) {
@@ -121,7 +143,7 @@ func TestLimits(t *testing.T) {
 			}
 			started.Wait()
 			if run != tt.wantRun {
-				t.Errorf("Go accepted %d of %d tasks, want %d", run, tt.tasks, tt.wantRun)
+				t.Errorf("Run and Go accepted %d of %d tasks, want %d", run, tt.callers+tt.tasks, tt.wantRun)
 			}
 			if got := p.Stats(); got != tt.wantBusy {
 				t.Errorf("while blocked: stats %+v, want %+v", got, tt.wantBusy)
@@ -174,7 +196,7 @@ func TestCloseWaitsForTasks(t *testing.T) {
 	p.Close()
 }
 
-// TestConcurrentGo hammers Go from many goroutines (run it with -race) and
+// TestConcurrentGo hammers Go and Run from many goroutines (run it with -race) and
 // checks that no more than MaxWorkers tasks ever run at once and that every
 // accepted task runs exactly once.
 func TestConcurrentGo(t *testing.T) {
@@ -182,12 +204,16 @@ func TestConcurrentGo(t *testing.T) {
 	p := &Pool{MinSpare: 2, MaxSpare: 4, MaxWorkers: maxWorkers}
 	var running, peak, ran, accepted atomic.Int64
 	var callers sync.WaitGroup
-	for range 16 {
+	for i := range 16 {
+		submit := p.Go
+		if i%2 == 1 {
+			submit = p.Run
+		}
 		callers.Add(1)
 		go func() {
 			defer callers.Done()
 			for range 500 {
-				ok := p.Go(func() {
+				ok := submit(func() {
 					n := running.Add(1)
 					for {
 						old := peak.Load()

@@ -52,7 +52,11 @@
 // Each request should take a slot with s.AcquireRequest (false: answer
 // "overloaded", 503 or FCGI_OVERLOADED), run its handler through s.Go
 // (false: the Pool is full, answer "overloaded" too; without a Pool, Go
-// reuses idle worker goroutines, whose stacks have already grown), call the handler via
+// reuses idle worker goroutines, whose stacks have already grown), or
+// through s.Run when the connection's goroutine would only wait for the
+// handler (Run runs it on that goroutine, within the Pool's limit when the
+// Pool has a Run method, and saves a switch between goroutines per request;
+// s.RunsInline tells whether it will), call the handler via
 // c.CallHandler, which recovers a panic, and give the slot back with
 // s.ReleaseRequest. After a panic CallHandler returns true and the protocol
 // replaces the response with a 500 if none of it was sent (see

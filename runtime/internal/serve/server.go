@@ -282,6 +282,39 @@ func (s *Server) Go(task func()) bool {
 	return true
 }
 
+// Run runs task on the calling goroutine and reports true, or reports false
+// without running it when the Pool refused it. A Pool with a Run method of
+// its own (workpool.Pool) counts the task against its limit without moving
+// it to one of its goroutines; with any other Pool the task runs there and
+// Run waits for it. Protocols call Run when a connection's goroutine has
+// nothing else to do while the handler runs: handing the request to another
+// goroutine would only add a switch between the two.
+func (s *Server) Run(task func()) bool {
+	switch p := s.Pool.(type) {
+	case nil:
+		task()
+		return true
+	case interface{ Run(task func()) bool }:
+		return p.Run(task)
+	}
+	done := make(chan struct{})
+	if !s.Pool.Go(func() { defer close(done); task() }) {
+		return false
+	}
+	<-done
+	return true
+}
+
+// RunsInline reports whether Run runs tasks on the caller's goroutine: there
+// is no Pool, or the Pool has a Run method.
+func (s *Server) RunsInline() bool {
+	switch s.Pool.(type) {
+	case nil, interface{ Run(task func()) bool }:
+		return true
+	}
+	return false
+}
+
 // workerIdle is how long a worker waits for another task before it exits.
 const workerIdle = 10 * time.Second
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -407,6 +408,75 @@ func TestGo(t *testing.T) {
 	if (&Server{Pool: refusingPool{}}).Go(func() { t.Error("refused task ran") }) {
 		t.Error("Go reported true when the Pool refused")
 	}
+}
+
+// goPool runs tasks on new goroutines and has no Run method.
+type goPool struct{}
+
+func (goPool) Go(task func()) bool { go task(); return true }
+
+// callerPool runs tasks through Run, on the caller's goroutine, and
+// refuses them when full is set.
+type callerPool struct {
+	goPool
+	full bool
+}
+
+func (p *callerPool) Run(task func()) bool {
+	if p.full {
+		return false
+	}
+	task()
+	return true
+}
+
+func TestRun(t *testing.T) {
+	tests := []struct {
+		name       string
+		pool       interface{ Go(func()) bool }
+		wantRan    bool
+		wantInline bool // the task ran on Run's caller
+		runsInline bool // RunsInline's answer
+	}{
+		{name: "no Pool", pool: nil, wantRan: true, wantInline: true, runsInline: true},
+		{name: "Pool with Run", pool: &callerPool{}, wantRan: true, wantInline: true, runsInline: true},
+		{name: "Pool with Run, full", pool: &callerPool{full: true}, wantRan: false, runsInline: true},
+		{name: "Pool with Go only", pool: goPool{}, wantRan: true, wantInline: false, runsInline: false},
+		{name: "Pool with Go only, refusing", pool: refusingPool{}, wantRan: false, runsInline: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Server{Pool: tt.pool}
+			if got := s.RunsInline(); got != tt.runsInline {
+				t.Errorf("RunsInline() = %v, want %v", got, tt.runsInline)
+			}
+			// A goroutine's own stack tells whether the task ran on it.
+			caller := goroutineID()
+			var ranOn string
+			ok := s.Run(func() { ranOn = goroutineID() })
+			if ok != tt.wantRan {
+				t.Fatalf("Run reported %v, want %v", ok, tt.wantRan)
+			}
+			if !ok {
+				if ranOn != "" {
+					t.Error("a refused task ran")
+				}
+				return
+			}
+			// Run has returned, so the task has too, wherever it ran.
+			if inline := ranOn == caller; inline != tt.wantInline {
+				t.Errorf("task ran on the caller's goroutine: %v, want %v", inline, tt.wantInline)
+			}
+		})
+	}
+}
+
+// goroutineID returns "goroutine N" from the calling goroutine's stack.
+func goroutineID() string {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	id, _, _ := strings.Cut(string(buf), " [")
+	return id
 }
 
 func TestPeerName(t *testing.T) {
