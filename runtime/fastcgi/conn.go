@@ -38,8 +38,9 @@ func protoErrorf(format string, args ...any) error {
 // another goroutine and back cost more than the rest of serving a small page.
 // Meanwhile nobody reads, so if the handler waits for its body, or runs for
 // handOffAfter (so an abort or another request may be waiting), handOff
-// starts a new reader goroutine and the old one ends with its handler. Otherwise (several
-// requests in flight) each handler runs on a goroutine of its own.
+// starts a new reader goroutine and the old one ends with its handler.
+// Otherwise (several requests in flight) each handler runs on a goroutine of
+// its own.
 type conn struct {
 	srv  *Server
 	lim  *limits
@@ -256,12 +257,12 @@ func (c *conn) setReadDeadline(midRecord bool) {
 	case len(c.reqs) == 0:
 		mode = deadlineIdle
 	}
-	for _, r := range c.reqs {
-		if mode == deadlineRead {
-			break
-		}
-		if !r.inputDone {
-			mode = deadlineRead
+	if !midRecord {
+		for _, r := range c.reqs {
+			if !r.inputDone {
+				mode = deadlineRead
+				break
+			}
 		}
 	}
 	if mode == deadlineNone {
