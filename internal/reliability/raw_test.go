@@ -3,8 +3,11 @@ package reliability
 import (
 	"bufio"
 	"bytes"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestFCGIPairs(t *testing.T) {
@@ -116,6 +119,58 @@ func TestParentOf(t *testing.T) {
 	}
 }
 
+func TestCPUOf(t *testing.T) {
+	// A real line from an idle shell, with a comm that looks like more fields.
+	const real = "4242 (a) b (c)) S 1 4240 4240 0 -1 4194560 1234 0 0 0 150 25 0 0 20 0 1 0 100 1000 100 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0"
+	tests := []struct {
+		name  string
+		stat  string
+		cpu   time.Duration
+		group int
+		ok    bool
+	}{
+		{"real", real, 1750 * time.Millisecond, 4240, true},
+		{"no comm", "4242 S 1 4240", 0, 0, false},
+		{"too short", "4242 (sh) S 1 4240 4240 0 -1 4194560 1234 0 0 0", 0, 0, false},
+		{"not a number", "4242 (sh) S 1 4240 4240 0 -1 4194560 1234 0 0 0 x 25", 0, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cpu, group, err := cpuOf(tt.stat)
+			if (err == nil) != tt.ok || cpu != tt.cpu || group != tt.group {
+				t.Errorf("got %v %d %v, want %v %d ok=%v", cpu, group, err, tt.cpu, tt.group, tt.ok)
+			}
+		})
+	}
+}
+
+func TestCPUTime(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc, which only Linux has")
+	}
+	// This process's own group: the test binary is in it, and has used some CPU by now.
+	pgid := syscall.Getpgrp()
+	before, err := CPUTime(pgid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Spin until the clock ticks show it; a loaded machine may take a while to run us.
+	var after time.Duration
+	for deadline := time.Now().Add(10 * time.Second); after <= before; {
+		if time.Now().After(deadline) {
+			t.Fatalf("CPU time stayed at %v over 10 s of spinning, want it to grow", before)
+		}
+		for end := time.Now().Add(50 * time.Millisecond); time.Now().Before(end); {
+		}
+		if after, err = CPUTime(pgid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := CPUTime(-1); err == nil {
+		t.Error("CPUTime(-1): no error, want one naming the empty group")
+	}
+}
+
 // The raw clients parse what a server under test sends, which may be anything: they must fail
 // cleanly, never panic or loop.
 
@@ -154,5 +209,6 @@ func FuzzParentOf(f *testing.F) {
 	f.Add("9 ()) Z -1")
 	f.Fuzz(func(t *testing.T, stat string) {
 		_, _ = parentOf(stat)
+		_, _, _ = cpuOf(stat)
 	})
 }

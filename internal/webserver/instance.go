@@ -216,6 +216,10 @@ func (i *Instance) Stop() error {
 	return err
 }
 
+// Pid returns the server's main process id, which is also its process group's: the workers it
+// forks are in that group.
+func (i *Instance) Pid() int { return i.cmd.Process.Pid }
+
 // Exited reports whether the server process has ended.
 func (i *Instance) Exited() bool {
 	select {

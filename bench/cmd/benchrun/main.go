@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/appgen/appgen/bench/wrk"
+	"github.com/appgen/appgen/internal/reliability"
 	"github.com/appgen/appgen/internal/webserver"
 )
 
@@ -67,7 +68,7 @@ func main() {
 			selected = append(selected, c)
 		}
 	}
-	results := map[string][]wrk.Result{}
+	results := map[string][]sample{}
 	failures := map[string]string{}
 	opts := wrk.Options{Threads: *threads, Conns: *conns, Duration: *duration}
 	for rep := 1; rep <= *reps; rep++ {
@@ -78,8 +79,9 @@ func main() {
 			log.Printf("rep %d/%d: %s", rep, *reps, c.Name)
 			err := runCase(c.Name, func(r *runner) {
 				res := throughput(r, bin, c, opts, *warmup)
-				log.Printf("  %.0f req/s, p50 %v, p99 %v, non-2xx %d, socket errors %d (connect %d, read %d, write %d, timeout %d)",
-					res.RequestsPerSec, res.Latency[50].Round(time.Microsecond), res.Latency[99].Round(time.Microsecond), res.Non2xx, res.SocketErrors(),
+				log.Printf("  %.0f req/s, p50 %v, p99 %v, CPU per request: backend %.1f µs, web server %.1f µs; non-2xx %d, socket errors %d (connect %d, read %d, write %d, timeout %d)",
+					res.RequestsPerSec, res.Latency[50].Round(time.Microsecond), res.Latency[99].Round(time.Microsecond),
+					micros(res.backendCPU), micros(res.serverCPU), res.Non2xx, res.SocketErrors(),
 					res.Connect, res.Read, res.Write, res.Timeout)
 				results[c.Name] = append(results[c.Name], res)
 			})
@@ -111,10 +113,20 @@ func main() {
 	}
 }
 
+// sample is one measured run of a case.
+type sample struct {
+	wrk.Result
+	// backendCPU and serverCPU are the CPU time (user + system) the backend's and the web
+	// server's processes used during the run, per request. Unlike req/s, which moves with
+	// whatever else the machine does, they say what each request costs, and they show where a
+	// difference in throughput comes from.
+	backendCPU, serverCPU time.Duration
+}
+
 // throughput runs one case once: backend, web server, a warm-up, then the measured wrk run.
-func throughput(r *runner, bin string, c benchCase, opts wrk.Options, warmup time.Duration) wrk.Result {
+func throughput(r *runner, bin string, c benchCase, opts wrk.Options, warmup time.Duration) sample {
 	backendPort := webserver.FreePort(r)
-	startBackend(r, bin, c.Backend, backendPort)
+	backend := startBackend(r, bin, c.Backend, backendPort)
 	dir := webserver.TempDir(r)
 	webPort := webserver.FreePort(r)
 	inst := webserver.Start(r, webserver.Config{Program: c.Server, Dir: dir, Port: webPort, Site: c.Site(webPort, backendPort)})
@@ -126,6 +138,9 @@ func throughput(r *runner, bin string, c benchCase, opts wrk.Options, warmup tim
 			r.Fatalf("warm-up: %v", err)
 		}
 	}
+	// Both run in process groups of their own (the backend's for killing, the web server's
+	// holds its workers), so a group's CPU time is the program's.
+	backendBefore, serverBefore := cpuTime(r, backend.Process.Pid), cpuTime(r, inst.Pid())
 	res, text, err := wrk.Run(context.Background(), opts)
 	if err != nil {
 		r.Fatalf("%v\n%s", err, text)
@@ -133,8 +148,23 @@ func throughput(r *runner, bin string, c benchCase, opts wrk.Options, warmup tim
 	if res.Requests == 0 || res.Non2xx == res.Requests {
 		r.Fatalf("no successful request: %d requests, %d non-2xx\n%s\nerror log:\n%s", res.Requests, res.Non2xx, text, inst.ErrorLog())
 	}
-	return res
+	n := time.Duration(res.Requests)
+	return sample{
+		Result:     res,
+		backendCPU: (cpuTime(r, backend.Process.Pid) - backendBefore) / n,
+		serverCPU:  (cpuTime(r, inst.Pid()) - serverBefore) / n,
+	}
 }
+
+func cpuTime(r *runner, pgid int) time.Duration {
+	d, err := reliability.CPUTime(pgid)
+	if err != nil {
+		r.Fatalf("%v", err)
+	}
+	return d
+}
+
+func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 // startBackend starts bench/cmd/backend (or canned) on port and waits until it accepts.
 func startBackend(r *runner, bin, backend string, port int) *exec.Cmd {
@@ -184,19 +214,23 @@ func startProcess(r *runner, cmd *exec.Cmd, addr string) *exec.Cmd {
 type summary struct {
 	rps, rpsMin, rpsMax float64
 	p50, p99            time.Duration
+	backendCPU          time.Duration // per request
+	serverCPU           time.Duration // per request
 	requests, non2xx    int64
 	sockErrs            int64
 }
 
 // summarize takes the median of each figure over the repetitions (the mean of the middle two
 // for an even count): a repetition disturbed by the rest of the machine moves it least.
-func summarize(rs []wrk.Result) summary {
+func summarize(rs []sample) summary {
 	var s summary
-	var rps, p50, p99 []float64
+	var rps, p50, p99, backend, server []float64
 	for _, r := range rs {
 		rps = append(rps, r.RequestsPerSec)
 		p50 = append(p50, float64(r.Latency[50]))
 		p99 = append(p99, float64(r.Latency[99]))
+		backend = append(backend, float64(r.backendCPU))
+		server = append(server, float64(r.serverCPU))
 		s.requests += r.Requests
 		s.non2xx += r.Non2xx
 		s.sockErrs += r.SocketErrors()
@@ -204,6 +238,7 @@ func summarize(rs []wrk.Result) summary {
 	s.rps = median(rps)
 	s.rpsMin, s.rpsMax = slices.Min(rps), slices.Max(rps)
 	s.p50, s.p99 = time.Duration(median(p50)), time.Duration(median(p99))
+	s.backendCPU, s.serverCPU = time.Duration(median(backend)), time.Duration(median(server))
 	return s
 }
 
@@ -217,17 +252,17 @@ func median(v []float64) float64 {
 	return (v[n/2-1] + v[n/2]) / 2
 }
 
-func render(selected []benchCase, results map[string][]wrk.Result, failures map[string]string, mem []memResult, reps int, opts wrk.Options, warmup time.Duration) string {
+func render(selected []benchCase, results map[string][]sample, failures map[string]string, mem []memResult, reps int, opts wrk.Options, warmup time.Duration) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# appgen benchmark results, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	b.WriteString(machine())
-	fmt.Fprintf(&b, "\nLoad: `wrk -t%d -c%d -d%s --latency`, after a %s warm-up; %d repetitions per case, interleaved; req/s, p50 and p99 are medians over the repetitions (min–max shows their spread).\n\n",
+	fmt.Fprintf(&b, "\nLoad: `wrk -t%d -c%d -d%s --latency`, after a %s warm-up; %d repetitions per case, interleaved; req/s, p50, p99 and the CPU time per request are medians over the repetitions (min–max shows the spread of req/s). CPU time is user + system time of the backend's processes and of the web server's, over the measured run, divided by its requests; it is read in 10 ms clock ticks, so it is exact to well under 1%%.\n\n",
 		opts.Threads, opts.Conns, opts.Duration, warmup, reps)
-	b.WriteString("## Throughput and latency\n\n| case | req/s | min–max | p50 | p99 | requests | non-2xx | socket errors |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("## Throughput and latency\n\n| case | req/s | min–max | p50 | p99 | backend CPU/req | web server CPU/req | requests | non-2xx | socket errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	sums := map[string]summary{}
 	for _, c := range selected {
 		if msg, ok := failures[c.Name]; ok {
-			fmt.Fprintf(&b, "| %s | failed: %s |||||||\n", c.Name, strings.ReplaceAll(firstLine(msg), "|", "/"))
+			fmt.Fprintf(&b, "| %s | failed: %s |||||||||\n", c.Name, strings.ReplaceAll(firstLine(msg), "|", "/"))
 			continue
 		}
 		rs := results[c.Name]
@@ -236,10 +271,10 @@ func render(selected []benchCase, results map[string][]wrk.Result, failures map[
 		}
 		s := summarize(rs)
 		sums[c.Name] = s
-		fmt.Fprintf(&b, "| %s | %.0f | %.0f–%.0f | %v | %v | %d | %d | %d |\n", c.Name, s.rps, s.rpsMin, s.rpsMax,
-			s.p50.Round(time.Microsecond), s.p99.Round(time.Microsecond), s.requests, s.non2xx, s.sockErrs)
+		fmt.Fprintf(&b, "| %s | %.0f | %.0f–%.0f | %v | %v | %.1f µs | %.1f µs | %d | %d | %d |\n", c.Name, s.rps, s.rpsMin, s.rpsMax,
+			s.p50.Round(time.Microsecond), s.p99.Round(time.Microsecond), micros(s.backendCPU), micros(s.serverCPU), s.requests, s.non2xx, s.sockErrs)
 	}
-	b.WriteString("\n## Ratios (same run)\n\nThroughput ratio above 1 is faster than the peer; latency ratio below 1 is quicker.\n\n| case | against | throughput | p50 | p99 |\n|---|---|---:|---:|---:|\n")
+	b.WriteString("\n## Ratios (same run)\n\nThroughput ratio above 1 is faster than the peer; latency and CPU ratios below 1 are quicker or cheaper.\n\n| case | against | throughput | p50 | p99 | backend CPU/req | web server CPU/req |\n|---|---|---:|---:|---:|---:|---:|\n")
 	for _, c := range selected {
 		s, ok := sums[c.Name]
 		if !ok {
@@ -250,8 +285,9 @@ func render(selected []benchCase, results map[string][]wrk.Result, failures map[
 			if !ok {
 				continue
 			}
-			fmt.Fprintf(&b, "| %s | %s | %.2f× | %.2f× | %.2f× |\n", c.Name, p, s.rps/ps.rps,
-				float64(s.p50)/float64(ps.p50), float64(s.p99)/float64(ps.p99))
+			fmt.Fprintf(&b, "| %s | %s | %.2f× | %.2f× | %.2f× | %s | %s |\n", c.Name, p, s.rps/ps.rps,
+				float64(s.p50)/float64(ps.p50), float64(s.p99)/float64(ps.p99),
+				ratio(s.backendCPU, ps.backendCPU), ratio(s.serverCPU, ps.serverCPU))
 		}
 	}
 	if len(mem) > 0 {
@@ -269,6 +305,14 @@ func render(selected []benchCase, results map[string][]wrk.Result, failures map[
 		}
 	}
 	return b.String()
+}
+
+// ratio is a/b as "1.23×", or "–" when b is zero (a peer too cheap to see in clock ticks).
+func ratio(a, b time.Duration) string {
+	if b <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f×", float64(a)/float64(b))
 }
 
 func firstLine(s string) string {

@@ -40,19 +40,22 @@ func TestPeersExist(t *testing.T) {
 
 func TestSummarize(t *testing.T) {
 	ms := time.Millisecond
-	res := func(rps float64, p50, p99 time.Duration) wrk.Result {
-		return wrk.Result{RequestsPerSec: rps, Requests: 10, Read: 1, Latency: map[int]time.Duration{50: p50, 99: p99}}
+	res := func(rps float64, p50, p99 time.Duration) sample {
+		return sample{
+			Result:     wrk.Result{RequestsPerSec: rps, Requests: 10, Read: 1, Latency: map[int]time.Duration{50: p50, 99: p99}},
+			backendCPU: p50 / 100, serverCPU: p99 / 100,
+		}
 	}
 	tests := []struct {
 		name string
-		in   []wrk.Result
+		in   []sample
 		want summary
 	}{
-		{"one", []wrk.Result{res(100, ms, 2*ms)}, summary{rps: 100, rpsMin: 100, rpsMax: 100, p50: ms, p99: 2 * ms, requests: 10, sockErrs: 1}},
-		{"odd count takes the middle", []wrk.Result{res(300, 3*ms, 9*ms), res(100, ms, 2*ms), res(200, 2*ms, 5*ms)},
-			summary{rps: 200, rpsMin: 100, rpsMax: 300, p50: 2 * ms, p99: 5 * ms, requests: 30, sockErrs: 3}},
-		{"even count averages the middle two", []wrk.Result{res(100, ms, 2*ms), res(300, 3*ms, 4*ms)},
-			summary{rps: 200, rpsMin: 100, rpsMax: 300, p50: 2 * ms, p99: 3 * ms, requests: 20, sockErrs: 2}},
+		{"one", []sample{res(100, ms, 2*ms)}, summary{rps: 100, rpsMin: 100, rpsMax: 100, p50: ms, p99: 2 * ms, backendCPU: ms / 100, serverCPU: 2 * ms / 100, requests: 10, sockErrs: 1}},
+		{"odd count takes the middle", []sample{res(300, 3*ms, 9*ms), res(100, ms, 2*ms), res(200, 2*ms, 5*ms)},
+			summary{rps: 200, rpsMin: 100, rpsMax: 300, p50: 2 * ms, p99: 5 * ms, backendCPU: 2 * ms / 100, serverCPU: 5 * ms / 100, requests: 30, sockErrs: 3}},
+		{"even count averages the middle two", []sample{res(100, ms, 2*ms), res(300, 3*ms, 4*ms)},
+			summary{rps: 200, rpsMin: 100, rpsMax: 300, p50: 2 * ms, p99: 3 * ms, backendCPU: 2 * ms / 100, serverCPU: 3 * ms / 100, requests: 20, sockErrs: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
