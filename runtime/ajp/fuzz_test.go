@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/appgen/appgen/internal/pipenet"
+	"github.com/appgen/appgen/runtime/internal/respond"
 )
 
 func FuzzDecodeForwardRequest(f *testing.F) {
@@ -45,7 +46,7 @@ func FuzzDecodeForwardRequest(f *testing.F) {
 			if h.name == "Content-Length" {
 				cls++
 			}
-			if !validHeaderValue(h.value) || !validToken(h.name) {
+			if !validHeaderValue(h.value) || !respond.IsToken(h.name) {
 				t.Fatalf("accepted header %q: %q", h.name, h.value)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/appgen/appgen/runtime/gateway"
+	"github.com/appgen/appgen/runtime/internal/respond"
 )
 
 // forwardRequest is a decoded FORWARD_REQUEST packet, before it becomes an
@@ -114,7 +115,7 @@ func (fr *forwardRequest) decode(p []byte) error {
 			if d.err != nil {
 				break
 			}
-			if !ok || !validToken(raw) {
+			if !ok || !respond.IsToken(raw) {
 				if refused == nil {
 					refused = refuse(400, "ajp: request header name %q is not an HTTP token", raw)
 				}
@@ -208,7 +209,7 @@ func (fr *forwardRequest) decode(p []byte) error {
 	}
 	switch {
 	case methodCode == methodStored:
-		if storedMethod == "" || !validToken(storedMethod) {
+		if storedMethod == "" || !respond.IsToken(storedMethod) {
 			return refuse(400, "ajp: stored_method %q is not an HTTP method", storedMethod)
 		}
 		fr.method = storedMethod
@@ -280,27 +281,6 @@ func canonicalSlow(b string) string {
 		upper = c == '-'
 	}
 	return string(out)
-}
-
-// validToken reports whether s is an RFC 9110 token.
-func validToken(s string) bool {
-	if len(s) == 0 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isTokenChar(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func isTokenChar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
 // validHeaderValue refuses CR, LF, NUL and other controls except tab: a

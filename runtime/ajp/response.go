@@ -74,7 +74,7 @@ func (w *response) WriteHeader(code int) {
 	e := encoder{b: w.fields[:0]}
 	n := 0
 	for name, values := range h {
-		if !validToken(name) || strings.HasPrefix(name, http.TrailerPrefix) {
+		if !respond.IsToken(name) || strings.HasPrefix(name, http.TrailerPrefix) {
 			// net/http drops such names too: sent, they would let a
 			// handler corrupt the web server's response.
 			continue
@@ -144,6 +144,11 @@ func (w *response) Write(p []byte) (int, error) {
 // WriteString is Write for a string, so io.WriteString need not copy it
 // when it fits the buffer.
 func (w *response) WriteString(s string) (int, error) {
+	// The first write of a response fixes its header here, as Write would,
+	// so that it too takes the path that does not copy s.
+	if !w.st.WroteHeader() {
+		w.WriteHeader(http.StatusOK)
+	}
 	if len(w.buf)+len(s) < cap(w.buf) && w.err == nil && w.st.Take(len(s)) {
 		w.buf = append(w.buf, s...)
 		return len(s), nil

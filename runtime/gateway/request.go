@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/appgen/appgen/runtime/internal/respond"
 )
 
 // Param is one CGI variable, as the web server sent it.
@@ -58,7 +60,6 @@ type vars struct {
 	remoteAddr, remotePort, serverName, serverPort, https  string
 	host                                                   string
 	hasPathInfo, hasQuery                                  bool
-	headers                                                int
 }
 
 // NewRequestContext builds the request that params describe, with ctx as
@@ -67,6 +68,10 @@ type vars struct {
 // expected to enforce. Errors name the variable that was wrong.
 func NewRequestContext(ctx context.Context, params []Param, body io.ReadCloser, cfg *Config) (*http.Request, error) {
 	var v vars
+	// The headers, named as net/http names them, in the order sent; on the
+	// stack for any ordinary request.
+	var hbuf [32]Param
+	headers := hbuf[:0]
 	for i := range params {
 		p := &params[i]
 		switch p.Name {
@@ -88,10 +93,8 @@ func NewRequestContext(ctx context.Context, params []Param, body io.ReadCloser, 
 			v.redirectURL = p.Value
 		case "CONTENT_LENGTH":
 			v.contentLength = p.Value
-			v.headers++
 		case "CONTENT_TYPE":
 			v.contentType = p.Value
-			v.headers++
 		case "REMOTE_ADDR":
 			v.remoteAddr = p.Value
 		case "REMOTE_PORT":
@@ -104,10 +107,20 @@ func NewRequestContext(ctx context.Context, params []Param, body io.ReadCloser, 
 			v.https = p.Value
 		case "HTTP_HOST":
 			v.host = p.Value
-		case "HTTP_PROXY":
 		default:
-			if strings.HasPrefix(p.Name, "HTTP_") && len(p.Name) > len("HTTP_") {
-				v.headers++
+			if len(p.Name) <= len("HTTP_") || !strings.HasPrefix(p.Name, "HTTP_") {
+				continue
+			}
+			// Matched on the header name, not the variable's, so that a
+			// variable in another case (HTTP_PrOXY) cannot smuggle one in.
+			switch name := headerName(p.Name); name {
+			case "Proxy", "Host", "Content-Type", "Content-Length":
+				// Proxy is httpoxy. Host is r.Host, not a header, as in
+				// net/http's server; the body's type and length are
+				// CONTENT_TYPE and CONTENT_LENGTH, whatever a server also
+				// sends as HTTP_ variables.
+			default:
+				headers = append(headers, Param{name, p.Value})
 			}
 		}
 	}
@@ -115,7 +128,7 @@ func NewRequestContext(ctx context.Context, params []Param, body io.ReadCloser, 
 	if v.method == "" {
 		return nil, errors.New("gateway: bad REQUEST_METHOD \"\": want a method such as GET")
 	}
-	if !isToken(v.method) {
+	if !respond.IsToken(v.method) {
 		return nil, fmt.Errorf("gateway: bad REQUEST_METHOD %q: want an HTTP token", v.method)
 	}
 	major, minor := 1, 1
@@ -220,45 +233,29 @@ func NewRequestContext(ctx context.Context, params []Param, body io.ReadCloser, 
 		r.RemoteAddr = net.JoinHostPort(v.remoteAddr, port)
 	}
 
-	if v.headers > 0 {
-		if v.headers > 8 {
-			r.Header = make(http.Header, v.headers)
+	if v.contentType != "" {
+		headers = append(headers, Param{"Content-Type", v.contentType})
+	}
+	if v.contentLength != "" {
+		headers = append(headers, Param{"Content-Length", v.contentLength})
+	}
+	if len(headers) > 0 {
+		if len(headers) > 8 {
+			// More than fit the map NewRequestWithContext made.
+			r.Header = make(http.Header, len(headers))
 		}
 		// One backing array for every header's []string: a request has
 		// a dozen headers, and one allocation beats a dozen.
-		values := make([]string, 0, v.headers)
-		add := func(name, value string) {
-			if old, ok := r.Header[name]; ok {
+		values := make([]string, len(headers))
+		for i, h := range headers {
+			if old, ok := r.Header[h.Name]; ok {
 				// Servers join repeated headers, but a repeated CGI variable
 				// is still kept rather than lost.
-				r.Header[name] = append(old[:len(old):len(old)], value)
-				return
-			}
-			values = append(values, value)
-			r.Header[name] = values[len(values)-1 : len(values) : len(values)]
-		}
-		if v.contentType != "" {
-			add("Content-Type", v.contentType)
-		}
-		if v.contentLength != "" {
-			add("Content-Length", v.contentLength)
-		}
-		for i := range params {
-			p := &params[i]
-			if len(p.Name) <= len("HTTP_") || !strings.HasPrefix(p.Name, "HTTP_") {
+				r.Header[h.Name] = append(old[:len(old):len(old)], h.Value)
 				continue
 			}
-			// Matched on the header name, not the variable's, so that a
-			// variable in another case (HTTP_PrOXY) cannot smuggle one in.
-			switch name := headerName(p.Name); name {
-			case "Proxy", "Host", "Content-Type", "Content-Length":
-				// Proxy is httpoxy. Host is r.Host, not a header, as in
-				// net/http's server; the body's type and length are
-				// CONTENT_TYPE and CONTENT_LENGTH, whatever a server also
-				// sends as HTTP_ variables.
-			default:
-				add(name, p.Value)
-			}
+			values[i] = h.Value
+			r.Header[h.Name] = values[i : i+1 : i+1]
 		}
 	}
 	return r, nil
@@ -352,13 +349,3 @@ var commonHeaders = func() map[string]string {
 	}
 	return m
 }()
-
-func isToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
-			return false
-		}
-	}
-	return s != ""
-}

@@ -100,7 +100,7 @@ func (w *ResponseWriter) WriteHeader(code int) {
 	}
 	b = append(b, "\r\n"...)
 	for k, vs := range h {
-		if !validHeaderName(k) || strings.HasPrefix(k, http.TrailerPrefix) {
+		if !respond.IsToken(k) || strings.HasPrefix(k, http.TrailerPrefix) {
 			continue
 		}
 		for _, v := range vs {
@@ -155,6 +155,11 @@ func (w *ResponseWriter) writeSlow(p []byte) error {
 
 // WriteString is Write for a string, so io.WriteString need not copy it.
 func (w *ResponseWriter) WriteString(s string) (int, error) {
+	// The first write of a response fixes its header here, as Write would,
+	// so that it too takes the path that does not copy s.
+	if !w.st.WroteHeader() {
+		w.WriteHeader(http.StatusOK)
+	}
 	if len(w.buf)+len(s) <= bufSize && w.err == nil && w.st.Take(len(s)) {
 		w.buf = append(w.buf, s...)
 		return len(s), nil
@@ -250,12 +255,6 @@ func (w *ResponseWriter) Fail(code int) bool {
 	w.WriteHeader(code)
 	w.buf = w.st.FailBody(w.buf)
 	return true
-}
-
-// validHeaderName reports whether k is an RFC 9110 token, as net/http
-// checks before writing a header.
-func validHeaderName(k string) bool {
-	return isToken(k)
 }
 
 // appendHeaderValue appends v with CR and LF turned into spaces, so a

@@ -298,3 +298,21 @@ func BenchmarkResponseWriter(b *testing.B) {
 		})
 	}
 }
+
+// TestResponseWriterReuseAllocs: a pooled ResponseWriter answering a small
+// page allocates nothing, the first WriteString included.
+func TestResponseWriterReuseAllocs(t *testing.T) {
+	req, _ := http.NewRequest("GET", "/", nil)
+	w := NewResponseWriter(io.Discard, req, nil)
+	page := func() {
+		w.Reset(io.Discard, req, nil)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "Hello, world!\n")
+		w.Finish()
+	}
+	page() // grows the buffers and the header map once
+	// Header().Set allocates its []string, as net/http's does; nothing else may.
+	if n := testing.AllocsPerRun(100, page); n > 1 {
+		t.Errorf("%v allocations per response, want at most 1 (the header's []string)", n)
+	}
+}
