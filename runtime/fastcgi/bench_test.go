@@ -4,13 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/fcgi"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // benchHandler is the handler both servers run: a small text page, after
@@ -116,5 +119,96 @@ func BenchmarkServe(b *testing.B) {
 				b.Run(network+"/"+method+"/"+s.name, func(b *testing.B) { benchServe(b, network, s.serve, requests[method]) })
 			}
 		}
+	}
+}
+
+// replayConn is a connection from a web server that sends the same request
+// n times, each once the answer to the one before has ended (as nginx does),
+// and discards what it is sent: the server's own work per request, without
+// a system call in the way.
+type replayConn struct {
+	req     []byte
+	left    int // requests still to send
+	written int // bytes the server wrote
+
+	mu    sync.Mutex
+	ended sync.Cond // signalled at each FCGI_END_REQUEST
+	owed  int       // requests sent and not yet ended
+
+	done chan struct{}
+	once sync.Once
+}
+
+func newReplayConn(req []byte, n int) *replayConn {
+	c := &replayConn{req: req, left: n, done: make(chan struct{})}
+	c.ended.L = &c.mu
+	return c
+}
+
+func (c *replayConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.owed > 0 {
+		c.ended.Wait()
+	}
+	if c.left == 0 {
+		return 0, io.EOF
+	}
+	if len(p) < len(c.req) {
+		return 0, fmt.Errorf("read buffer of %d bytes, the request has %d", len(p), len(c.req))
+	}
+	c.left--
+	c.owed++
+	return copy(p, c.req), nil
+}
+
+// Write counts p, which ends with FCGI_END_REQUEST (8 bytes of header, 8
+// of content) when it is a response's last write.
+func (c *replayConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.written += len(p)
+	if len(p) >= 16 && p[len(p)-16+1] == typeEndRequest {
+		c.owed--
+		c.ended.Signal()
+	}
+	return len(p), nil
+}
+
+func (c *replayConn) Close() error                { c.once.Do(func() { close(c.done) }); return nil }
+func (c *replayConn) LocalAddr() net.Addr         { return pipeAddr{} }
+func (c *replayConn) RemoteAddr() net.Addr        { return pipeAddr{} }
+func (c *replayConn) SetDeadline(time.Time) error { return nil }
+func (c *replayConn) SetReadDeadline(time.Time) error {
+	return nil
+}
+func (c *replayConn) SetWriteDeadline(time.Time) error { return nil }
+
+// BenchmarkRequestCPU is the server's own cost of one keep-conn request, as
+// nginx sends it (all records in one read), with no system calls: what is
+// left of a request's time once the network is taken out.
+func BenchmarkRequestCPU(b *testing.B) {
+	for _, method := range []string{"GET", "POST"} {
+		b.Run(method, func(b *testing.B) {
+			body := strings.Repeat("a=1&b=22&c=333&", 4)
+			req := join(begin(1, roleResponder, flagKeepConn), paramsRec(1, benchParams(method, "")...), endParams(1), endStdin(1))
+			if method == "POST" {
+				req = join(begin(1, roleResponder, flagKeepConn), paramsRec(1, benchParams(method, "60")...), endParams(1),
+					stdinRec(1, body), endStdin(1))
+			}
+			c := newReplayConn(req, b.N)
+			l := &oneListener{conns: make(chan net.Conn, 1), closed: make(chan struct{})}
+			l.conns <- c
+			srv := &Server{Handler: benchHandler}
+			b.ReportAllocs()
+			b.ResetTimer()
+			go srv.Serve(l)
+			<-c.done
+			b.StopTimer()
+			srv.Close()
+			if c.written < b.N*len("Hello, world! This is a small page.\n") {
+				b.Fatalf("%d requests answered with %d bytes in all", b.N, c.written)
+			}
+		})
 	}
 }
