@@ -73,6 +73,13 @@ type conn struct {
 	handOffFn func()        // c.handOff, made once
 	mpx       bool          // the peer multiplexed on this connection; the reader's
 	closed    chan struct{} // closed by a reader readOn started when it has closed c
+
+	// arriving is the request whose params the reader is reading, so
+	// that the records of a request sent whole (the usual case) find it
+	// without taking mu. The reader's alone, as a request is until its
+	// handler starts; set by beginRequest, nil once the request starts or
+	// the reader ends it.
+	arriving *request
 }
 
 // handOffAfter is how long a handler runs on the reader's goroutine, at
@@ -308,6 +315,7 @@ func (c *conn) close(err error) {
 	}
 	c.closing.Store(true)
 	c.sc.Close()
+	c.arriving = nil
 	c.mu.Lock()
 	for id, r := range c.reqs {
 		if r.started {
@@ -422,6 +430,7 @@ func (c *conn) beginRequest(h header) error {
 		c.closeWhenIdle = true
 	}
 	c.mu.Unlock()
+	c.arriving = r
 	return nil
 }
 
@@ -476,7 +485,10 @@ func (c *conn) lookup(id uint16) *request {
 
 func (c *conn) params(h header) error {
 	n := int(h.contentLength)
-	r := c.lookup(h.id)
+	r := c.arriving
+	if r == nil || r.id != h.id {
+		r = c.lookup(h.id)
+	}
 	if r == nil || r.paramsDone {
 		// A request refused at begin (role, overload) or already rejected.
 		_, err := c.br.Discard(n)
@@ -501,10 +513,28 @@ func (c *conn) params(h header) error {
 // startRequest parses the params, checks them and starts the handler.
 func (c *conn) startRequest(r *request) error {
 	r.paramsDone = true
-	pairs, err := parsePairs(r.pairs[:0], string(r.params))
-	r.pairs = pairs
-	if err != nil {
-		return protoErrorf("params of request %d: %v", r.id, err)
+	c.arriving = nil
+	// The pairs go into an array on this goroutine's stack, indexed here
+	// rather than appended in a function of their own: written through a
+	// slice, each pair's two pointers cost a write barrier while the GC
+	// runs, which came to a tenth of a request. More than fit go the slow way.
+	var buf [maxStackPairs]gateway.Param
+	params := string(r.params)
+	n := 0
+	for s := params; s != "" && n < len(buf); n++ {
+		name, value, rest, err := nextPair(s)
+		if err != nil {
+			return protoErrorf("params of request %d: %v", r.id, err)
+		}
+		buf[n] = gateway.Param{Name: name, Value: value}
+		s = rest
+	}
+	pairs := buf[:n]
+	if n == len(buf) {
+		var err error
+		if pairs, err = parsePairs(nil, params); err != nil {
+			return protoErrorf("params of request %d: %v", r.id, err)
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
@@ -553,6 +583,9 @@ func (c *conn) startRequest(r *request) error {
 
 // reject answers r with a bare status before its handler starts.
 func (c *conn) reject(r *request, status int) error {
+	if c.arriving == r {
+		c.arriving = nil
+	}
 	r.rw.Reset(&r.out, nil, nil)
 	r.rw.Fail(status)
 	r.rw.Finish()
@@ -619,22 +652,22 @@ func (c *conn) endRequest(r *request, appStatus uint32, status uint8) error {
 
 func (c *conn) stdin(h header) error {
 	n := int(h.contentLength)
-	r := c.lookup(h.id)
+	c.mu.Lock()
+	r := c.reqs[h.id]
+	if r != nil && r.paramsDone && n == 0 {
+		// The end of STDIN, looked up and marked under one lock.
+		r.inputDone = true
+		r.body.end()
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
 	if r == nil {
 		_, err := c.br.Discard(n)
 		return err
 	}
 	if !r.paramsDone {
 		return protoErrorf("stdin record for request %d before the end of its params", h.id)
-	}
-	if n == 0 {
-		c.mu.Lock()
-		if c.reqs[h.id] == r {
-			r.inputDone = true
-			r.body.end()
-		}
-		c.mu.Unlock()
-		return nil
 	}
 	for n > 0 {
 		if _, err := c.br.Peek(1); err != nil {
@@ -668,6 +701,9 @@ func (c *conn) abort(h header) error {
 	}
 	c.mu.Unlock()
 	if r != nil {
+		if c.arriving == r {
+			c.arriving = nil
+		}
 		return c.endRequest(r, 0, statusRequestComplete)
 	}
 	return nil

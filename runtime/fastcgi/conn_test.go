@@ -51,6 +51,18 @@ func TestRequests(t *testing.T) {
 		{"DATA ignored", join(begin(1, roleResponder, flagKeepConn), paramsRec(1, "REQUEST_METHOD=GET", "REQUEST_URI=/d"),
 			endParams(1), rec(typeData, 1, []byte("data"), 4), endStdin(1)), 200, "GET /d body="},
 	}
+	// Requests with as many variables as startRequest parses on the stack,
+	// and one more; the variables that matter come last.
+	for _, n := range []int{maxStackPairs, maxStackPairs + 1} {
+		kv := append(manyVars(n-2), "REQUEST_METHOD=GET", fmt.Sprintf("REQUEST_URI=/vars%d", n))
+		tests = append(tests, struct {
+			name       string
+			records    []byte
+			wantStatus int
+			wantBody   string
+		}{fmt.Sprintf("%d variables", n), join(begin(1, roleResponder, flagKeepConn), paramsRec(1, kv...), endParams(1), endStdin(1)),
+			200, fmt.Sprintf("GET /vars%d body=", n)})
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, &Server{Handler: echo})
@@ -368,6 +380,9 @@ func TestBadInputClosesOnlyThatConnection(t *testing.T) {
 		{"duplicate begin", join(begin(1, roleResponder, flagKeepConn), begin(1, roleResponder, flagKeepConn)), "request 1, which is still in flight"},
 		{"name length past the end", join(begin(1, roleResponder, 0), rec(typeParams, 1, []byte{5, 1, 'A', 'B'}, 0), endParams(1)), "params of request 1: name-value pair of 5+1 bytes"},
 		{"4-byte length cut short", join(begin(1, roleResponder, 0), rec(typeParams, 1, []byte{0x80, 0}, 0), endParams(1)), "params of request 1: name-value pair runs past"},
+		{"bad pair after more than the stack holds", join(begin(1, roleResponder, 0),
+			rec(typeParams, 1, append(pairs(manyVars(maxStackPairs)...), 5, 1, 'A'), 0), endParams(1)),
+			"params of request 1: name-value pair of 5+1 bytes"},
 		{"stdin before params end", join(begin(1, roleResponder, 0), stdinRec(1, "x")), "stdin record for request 1 before the end of its params"},
 		{"get-values with a request id", rec(typeGetValues, 3, nil, 0), "get-values record with request id 3"},
 		{"connection closed inside a record", []byte{1, typeParams, 0, 1, 0, 9}, "connection closed inside a record"},

@@ -40,6 +40,15 @@ func endParams(id uint16) []byte               { return rec(typeParams, id, nil,
 func stdinRec(id uint16, s string) []byte      { return rec(typeStdin, id, []byte(s), 0) }
 func endStdin(id uint16) []byte                { return rec(typeStdin, id, nil, 0) }
 
+// manyVars returns n variables that mean nothing to the server.
+func manyVars(n int) []string {
+	kv := make([]string, n)
+	for i := range kv {
+		kv[i] = fmt.Sprintf("X_VAR_%d=%d", i, i)
+	}
+	return kv
+}
+
 // get is a whole GET request with KEEP_CONN.
 func get(id uint16, uri string, extra ...string) []byte {
 	return join(begin(id, roleResponder, flagKeepConn),

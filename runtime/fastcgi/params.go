@@ -10,6 +10,11 @@ import (
 // errPairs reports a name-value stream that ends inside a pair.
 var errPairs = errors.New("name-value pair runs past the end of the stream")
 
+// maxStackPairs is how many params startRequest parses without a heap
+// allocation: nginx's fastcgi_params and Apache's variables with a browser's
+// two dozen headers fit.
+const maxStackPairs = 64
+
 // readLength decodes one name-value length: one byte when its high bit is
 // clear, else four bytes with that bit masked off.
 func readLength(s string) (n int, size int, err error) {
@@ -26,25 +31,34 @@ func readLength(s string) (n int, size int, err error) {
 	return n, 4, nil
 }
 
-// parsePairs splits a name-value stream (FastCGI 1.0 section 3.4) into
-// params, appending to dst. The names and values are substrings of s, so a
-// whole request's variables cost one string.
+// nextPair splits the first name-value pair off a stream (FastCGI 1.0
+// section 3.4). The name and value are substrings of s, so a whole
+// request's variables cost one string.
+func nextPair(s string) (name, value, rest string, err error) {
+	nl, a, err := readLength(s)
+	if err != nil {
+		return "", "", "", err
+	}
+	vl, b, err := readLength(s[a:])
+	if err != nil {
+		return "", "", "", err
+	}
+	s = s[a+b:]
+	if nl > len(s) || vl > len(s)-nl {
+		return "", "", "", fmt.Errorf("name-value pair of %d+%d bytes with %d left in the stream", nl, vl, len(s))
+	}
+	return s[:nl], s[nl : nl+vl], s[nl+vl:], nil
+}
+
+// parsePairs splits a name-value stream into params, appending to dst.
 func parsePairs(dst []gateway.Param, s string) ([]gateway.Param, error) {
 	for len(s) > 0 {
-		nl, a, err := readLength(s)
+		name, value, rest, err := nextPair(s)
 		if err != nil {
 			return dst, err
 		}
-		vl, b, err := readLength(s[a:])
-		if err != nil {
-			return dst, err
-		}
-		s = s[a+b:]
-		if nl > len(s) || vl > len(s)-nl {
-			return dst, fmt.Errorf("name-value pair of %d+%d bytes with %d left in the stream", nl, vl, len(s))
-		}
-		dst = append(dst, gateway.Param{Name: s[:nl], Value: s[nl : nl+vl]})
-		s = s[nl+vl:]
+		dst = append(dst, gateway.Param{Name: name, Value: value})
+		s = rest
 	}
 	return dst, nil
 }

@@ -28,8 +28,7 @@ type request struct {
 	ended      bool // FCGI_END_REQUEST was written (or the connection died)
 	aborted    atomic.Bool
 
-	params []byte          // the FCGI_PARAMS stream
-	pairs  []gateway.Param // parsed from one string made of params
+	params []byte // the FCGI_PARAMS stream
 	req    *http.Request
 	cancel context.CancelFunc
 
@@ -70,8 +69,6 @@ func (r *request) free() {
 		r.cancel()
 	}
 	r.cancel, r.req, r.conn, r.body.starved = nil, nil, nil, nil
-	clear(r.pairs)
-	r.pairs = r.pairs[:0]
 	if cap(r.params) > 64<<10 {
 		r.params = nil
 	}

@@ -60,7 +60,9 @@ func NewResponseWriter(dst io.Writer, r *http.Request, logf func(format string, 
 // so that servers can pool ResponseWriters.
 func (w *ResponseWriter) Reset(dst io.Writer, r *http.Request, logf func(format string, args ...any)) {
 	h := w.header
-	clear(h)
+	if len(h) > 0 {
+		clear(h)
+	}
 	*w = ResponseWriter{
 		dst:    dst,
 		logf:   logf,
