@@ -274,7 +274,7 @@ func render(selected []benchCase, results map[string][]sample, failures map[stri
 		fmt.Fprintf(&b, "| %s | %.0f | %.0f–%.0f | %v | %v | %.1f µs | %.1f µs | %d | %d | %d |\n", c.Name, s.rps, s.rpsMin, s.rpsMax,
 			s.p50.Round(time.Microsecond), s.p99.Round(time.Microsecond), micros(s.backendCPU), micros(s.serverCPU), s.requests, s.non2xx, s.sockErrs)
 	}
-	b.WriteString("\n## Ratios (same run)\n\nThroughput ratio above 1 is faster than the peer; latency and CPU ratios below 1 are quicker or cheaper.\n\n| case | against | throughput | p50 | p99 | backend CPU/req | web server CPU/req |\n|---|---|---:|---:|---:|---:|---:|\n")
+	b.WriteString("\n## Ratios (same run)\n\nThroughput ratio above 1 is faster than the peer; latency and CPU ratios below 1 are quicker or cheaper. The first throughput column divides the medians; the second takes the ratio within each repetition, where both ran minutes apart on the same machine, and gives the median and range of those (the steadier figure when the machine's speed drifts).\n\n| case | against | throughput | per repetition | p50 | p99 | backend CPU/req | web server CPU/req |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, c := range selected {
 		s, ok := sums[c.Name]
 		if !ok {
@@ -285,8 +285,8 @@ func render(selected []benchCase, results map[string][]sample, failures map[stri
 			if !ok {
 				continue
 			}
-			fmt.Fprintf(&b, "| %s | %s | %.2f× | %.2f× | %.2f× | %s | %s |\n", c.Name, p, s.rps/ps.rps,
-				float64(s.p50)/float64(ps.p50), float64(s.p99)/float64(ps.p99),
+			fmt.Fprintf(&b, "| %s | %s | %.2f× | %s | %.2f× | %.2f× | %s | %s |\n", c.Name, p, s.rps/ps.rps,
+				perRep(results[c.Name], results[p]), float64(s.p50)/float64(ps.p50), float64(s.p99)/float64(ps.p99),
 				ratio(s.backendCPU, ps.backendCPU), ratio(s.serverCPU, ps.serverCPU))
 		}
 	}
@@ -305,6 +305,19 @@ func render(selected []benchCase, results map[string][]sample, failures map[stri
 		}
 	}
 	return b.String()
+}
+
+// perRep is the median and range of a's req/s over b's within each repetition, as "0.95× (0.90–1.01)",
+// or "–" unless both have a result for every repetition (one failed part-way).
+func perRep(a, b []sample) string {
+	if len(a) == 0 || len(a) != len(b) {
+		return "–"
+	}
+	r := make([]float64, len(a))
+	for i := range a {
+		r[i] = a[i].RequestsPerSec / b[i].RequestsPerSec
+	}
+	return fmt.Sprintf("%.2f× (%.2f–%.2f)", median(r), slices.Min(r), slices.Max(r))
 }
 
 // ratio is a/b as "1.23×", or "–" when b is zero (a peer too cheap to see in clock ticks).

@@ -65,3 +65,30 @@ func TestSummarize(t *testing.T) {
 		})
 	}
 }
+
+func TestPerRep(t *testing.T) {
+	rps := func(v ...float64) []sample {
+		s := make([]sample, len(v))
+		for i := range v {
+			s[i].RequestsPerSec = v[i]
+		}
+		return s
+	}
+	tests := []struct {
+		name string
+		a, b []sample
+		want string
+	}{
+		{"median of the ratios, not ratio of the medians", rps(90, 200, 100), rps(100, 100, 200), "0.90× (0.50–2.00)"},
+		{"one repetition", rps(50), rps(100), "0.50× (0.50–0.50)"},
+		{"a case that failed part-way", rps(90, 80), rps(100), "–"},
+		{"no results", nil, nil, "–"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := perRep(tt.a, tt.b); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
