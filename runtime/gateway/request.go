@@ -200,65 +200,82 @@ func NewRequestContext(ctx context.Context, params []Param, body io.ReadCloser, 
 	if script != "" {
 		ctx = context.WithValue(ctx, scriptNameKey{}, script)
 	}
-	r, err := http.NewRequestWithContext(ctx, v.method, "", body)
-	if err != nil {
-		return nil, fmt.Errorf("gateway: bad REQUEST_METHOD %q: %v", v.method, err)
-	}
-	r.Proto, r.ProtoMajor, r.ProtoMinor = v.proto, major, minor
-	r.RequestURI = v.requestURI
-	r.ContentLength = contentLength
-	r.URL.Path = path
-	r.URL.RawQuery = v.query
-	r.Host = v.host
-	if r.Host == "" && v.serverName != "" {
-		r.Host = v.serverName
+	u := &url.URL{Path: path, RawQuery: v.query}
+	host := v.host
+	if host == "" && v.serverName != "" {
+		host = v.serverName
 		if v.serverPort != "" {
-			r.Host = net.JoinHostPort(v.serverName, v.serverPort)
+			host = net.JoinHostPort(v.serverName, v.serverPort)
 		}
 	}
-	if r.Host != "" {
+	if host != "" {
 		// An absolute URL, as handlers behind a gateway often want it;
 		// without a host it would read "http:///path".
-		r.URL.Scheme, r.URL.Host = "http", r.Host
+		u.Scheme, u.Host = "http", host
 	}
+	var tlsState *tls.ConnectionState
 	if v.https == "on" || v.https == "ON" || v.https == "1" {
-		r.TLS = &tls.ConnectionState{}
-		r.URL.Scheme = "https"
+		tlsState = &tls.ConnectionState{}
+		u.Scheme = "https"
 	}
+	var remoteAddr string
 	if v.remoteAddr != "" {
 		port := v.remotePort
 		if port == "" {
 			port = "0"
 		}
-		r.RemoteAddr = net.JoinHostPort(v.remoteAddr, port)
+		remoteAddr = net.JoinHostPort(v.remoteAddr, port)
 	}
-
 	if v.contentType != "" {
 		headers = append(headers, Param{"Content-Type", v.contentType})
 	}
 	if v.contentLength != "" {
 		headers = append(headers, Param{"Content-Length", v.contentLength})
 	}
+	header := make(http.Header, len(headers))
 	if len(headers) > 0 {
-		if len(headers) > 8 {
-			// More than fit the map NewRequestWithContext made.
-			r.Header = make(http.Header, len(headers))
-		}
 		// One backing array for every header's []string: a request has
 		// a dozen headers, and one allocation beats a dozen.
 		values := make([]string, len(headers))
 		for i, h := range headers {
-			if old, ok := r.Header[h.Name]; ok {
-				// Servers join repeated headers, but a repeated CGI variable
-				// is still kept rather than lost.
-				r.Header[h.Name] = append(old[:len(old):len(old)], h.Value)
-				continue
-			}
 			values[i] = h.Value
-			r.Header[h.Name] = values[i : i+1 : i+1]
+			header[h.Name] = values[i : i+1 : i+1]
+		}
+		if len(header) < len(headers) {
+			// A name came twice (HTTP_X_A and HTTP_X_a). Servers join
+			// repeated headers, but a repeated CGI variable is still kept
+			// rather than lost: the map is made again, appending. Checked
+			// once here rather than with a lookup per header.
+			clear(header)
+			for i, h := range headers {
+				if old, ok := header[h.Name]; ok {
+					header[h.Name] = append(old[:len(old):len(old)], h.Value)
+					continue
+				}
+				header[h.Name] = values[i : i+1 : i+1]
+			}
 		}
 	}
-	return r, nil
+
+	// Made here and copied by WithContext, which is the only way besides
+	// NewRequestWithContext to give a request its context: this one stays
+	// on the stack, and NewRequestWithContext's URL parsing and header map,
+	// all replaced at once, cost more than the copy.
+	r := http.Request{
+		Method:        v.method,
+		URL:           u,
+		Proto:         v.proto,
+		ProtoMajor:    major,
+		ProtoMinor:    minor,
+		Header:        header,
+		Body:          body,
+		ContentLength: contentLength,
+		Host:          host,
+		RemoteAddr:    remoteAddr,
+		RequestURI:    v.requestURI,
+		TLS:           tlsState,
+	}
+	return r.WithContext(ctx), nil
 }
 
 // scriptName is Django 1.8's get_script_name, with the trailing slash that

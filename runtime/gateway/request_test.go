@@ -241,15 +241,39 @@ func TestContentHeadersFromContentVariables(t *testing.T) {
 }
 
 func TestRepeatedHeader(t *testing.T) {
-	r, err := NewRequest(params("REQUEST_METHOD=GET", "HTTP_X_A=1", "HTTP_X_B=2", "HTTP_X_A=3"), nil, nil)
-	if err != nil {
-		t.Fatal(err)
+	many := []string{"HTTP_X_1=a", "HTTP_X_2=b", "HTTP_X_3=c", "HTTP_X_4=d", "HTTP_X_5=e", "HTTP_X_6=f", "HTTP_X_7=g", "HTTP_X_8=h"}
+	tests := []struct {
+		name string
+		vars []string
+		want map[string]string // header: values joined with ","
+	}{
+		{"one name twice", []string{"HTTP_X_A=1", "HTTP_X_B=2", "HTTP_X_A=3"}, map[string]string{"X-A": "1,3", "X-B": "2"}},
+		{"three times, in two spellings", []string{"HTTP_X_A=1", "HTTP_X_a=2", "HTTP_X_B=b", "HTTP_X_A=3"},
+			map[string]string{"X-A": "1,2,3", "X-B": "b"}},
+		{"among more than a small map holds", append(append([]string{"HTTP_X_A=1"}, many...), "HTTP_X_A=2"),
+			map[string]string{"X-A": "1,2", "X-1": "a", "X-8": "h"}},
+		{"with the body's own headers", []string{"CONTENT_TYPE=text/plain", "HTTP_X_A=1", "HTTP_X_A=2", "CONTENT_LENGTH=0"},
+			map[string]string{"X-A": "1,2", "Content-Type": "text/plain", "Content-Length": "0"}},
 	}
-	if got := strings.Join(r.Header["X-A"], ","); got != "1,3" {
-		t.Errorf("X-A = %q, want 1,3", got)
-	}
-	if got := strings.Join(r.Header["X-B"], ","); got != "2" {
-		t.Errorf("X-B = %q, want 2 (appending to X-A must not overwrite it)", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := NewRequest(params(append([]string{"REQUEST_METHOD=GET"}, tt.vars...)...), nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, want := range tt.want {
+				if got := strings.Join(r.Header[name], ","); got != want {
+					t.Errorf("%s = %q, want %q", name, got, want)
+				}
+			}
+			// Appending to one header's values must not overwrite another's.
+			r.Header["X-A"] = append(r.Header["X-A"], "appended")
+			for name, want := range tt.want {
+				if name != "X-A" && strings.Join(r.Header[name], ",") != want {
+					t.Errorf("after appending to X-A, %s = %q, want %q", name, r.Header[name], want)
+				}
+			}
+		})
 	}
 }
 
