@@ -263,6 +263,9 @@ func (w *ResponseWriter) Fail(code int) bool {
 // handler cannot split the response (net/http does the same).
 func appendHeaderValue(b []byte, v string) []byte {
 	v = strings.TrimSpace(v)
+	if strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, '\n') < 0 {
+		return append(b, v...)
+	}
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		if c == '\r' || c == '\n' {

@@ -93,6 +93,13 @@ func TestResponseWriter(t *testing.T) {
 		{"newlines in values become spaces", "GET", func(w http.ResponseWriter) {
 			w.Header().Set("X-Evil", "a\r\nSet-Cookie: b")
 		}, 200, map[string]string{"X-Evil": "a  Set-Cookie: b", "Set-Cookie": ""}, ""},
+		{"a lone LF or CR in a value becomes a space", "GET", func(w http.ResponseWriter) {
+			w.Header().Set("X-Lf", "a\nSet-Cookie: b")
+			w.Header().Set("X-Cr", "c\rd")
+		}, 200, map[string]string{"X-Lf": "a Set-Cookie: b", "X-Cr": "c d", "Set-Cookie": ""}, ""},
+		{"spaces around a value trimmed", "GET", func(w http.ResponseWriter) {
+			w.Header().Set("X-Pad", " \tv w ")
+		}, 200, map[string]string{"X-Pad": "v w"}, ""},
 		{"invalid header name skipped", "GET", func(w http.ResponseWriter) {
 			w.Header()["Bad Name"] = []string{"x"}
 		}, 200, map[string]string{"Bad Name": ""}, ""},
