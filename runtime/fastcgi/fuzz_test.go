@@ -83,6 +83,13 @@ func FuzzRecords(f *testing.F) {
 	f.Add(join(rec(typeGetValues, 0, pairs("FCGI_MAX_CONNS=", "X="), 0), rec(42, 0, nil, 0), begin(2, roleFilter, 1)))
 	f.Add(join(get(1, "/a"), get(2, "/b"), begin(1, roleResponder, 1), rec(typeParams, 1, []byte{0x80, 0, 0}, 0), endParams(1)))
 	f.Add([]byte{1, 1, 0, 1, 0, 8, 0})
+	// Two requests' params interleaved, one aborted before its params end,
+	// and more variables than startRequest parses on the stack.
+	f.Add(join(begin(1, roleResponder, 1), begin(2, roleResponder, 1), paramsRec(1, "REQUEST_METHOD=GET"),
+		paramsRec(2, "REQUEST_METHOD=GET"), rec(typeAbortRequest, 1, nil, 0), endParams(2), paramsRec(1, "X=1"),
+		endParams(1), endStdin(2), endStdin(1)))
+	f.Add(join(begin(3, roleResponder, 0), paramsRec(3, append(manyVars(maxStackPairs+2), "REQUEST_METHOD=GET")...),
+		endParams(3), endStdin(3)))
 
 	l := &oneListener{conns: make(chan net.Conn), closed: make(chan struct{})}
 	srv := &Server{Handler: echo, ErrorLog: log.New(io.Discard, "", 0), MaxBodyBytes: 1 << 20, TempDir: f.TempDir()}
