@@ -256,7 +256,7 @@ func render(selected []benchCase, results map[string][]sample, failures map[stri
 	var b strings.Builder
 	fmt.Fprintf(&b, "# appgen benchmark results, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	b.WriteString(machine())
-	fmt.Fprintf(&b, "\nLoad: `wrk -t%d -c%d -d%s --latency`, after a %s warm-up; %d repetitions per case, interleaved; req/s, p50, p99 and the CPU time per request are medians over the repetitions (min–max shows the spread of req/s). CPU time is user + system time of the backend's processes and of the web server's, over the measured run, divided by its requests; it is read in 10 ms clock ticks, so it is exact to well under 1%%.\n\n",
+	fmt.Fprintf(&b, "\nLoad: `wrk -t%d -c%d -d%s --latency`, after a %s warm-up; %d repetitions per case, interleaved; req/s, p50, p99 and the CPU time per request are medians over the repetitions (min–max shows the spread of req/s). CPU time is user + system time of the backend's processes and of the web server's, over the measured run, divided by its requests; it is read in 10 ms clock ticks, which a run of seconds makes a fraction of a percent.\n\n",
 		opts.Threads, opts.Conns, opts.Duration, warmup, reps)
 	b.WriteString("## Throughput and latency\n\n| case | req/s | min–max | p50 | p99 | backend CPU/req | web server CPU/req | requests | non-2xx | socket errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	sums := map[string]summary{}
