@@ -2,6 +2,7 @@ package peertest
 
 import (
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -21,6 +22,8 @@ type Received struct {
 	Host       string              `json:"host"`
 	RemoteAddr string              `json:"remote_addr"`
 	HTTPS      bool                `json:"https"`
+	TLSVersion string              `json:"tls_version,omitempty"` // tls.VersionName(r.TLS.Version)
+	ClientCert string              `json:"client_cert,omitempty"` // subject CN of r.TLS.PeerCertificates[0]
 	Header     map[string][]string `json:"header"`
 	BodyLen    int64               `json:"body_len"`
 	BodySHA256 string              `json:"body_sha256"` // hex
@@ -44,6 +47,12 @@ func Echo(w http.ResponseWriter, r *http.Request) {
 		Header:     r.Header,
 		BodyLen:    n,
 		BodySHA256: hex.EncodeToString(h.Sum(nil)),
+	}
+	if r.TLS != nil {
+		rec.TLSVersion = tls.VersionName(r.TLS.Version)
+		if len(r.TLS.PeerCertificates) > 0 {
+			rec.ClientCert = r.TLS.PeerCertificates[0].Subject.CommonName
+		}
 	}
 	if err != nil {
 		rec.BodyErr = err.Error()

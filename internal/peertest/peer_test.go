@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -17,12 +19,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/appgen/appgen/internal/testcert"
 	"github.com/appgen/appgen/internal/webserver"
 	"github.com/appgen/appgen/runtime/ajp"
 	"github.com/appgen/appgen/runtime/fastcgi"
@@ -432,6 +436,66 @@ func check(t *testing.T, rec, want Received) {
 		t.Errorf("the handler received method %q path %q script name %q query %q body %d bytes (sha256 %.12s…);\nwant %q %q %q %q %d bytes (sha256 %.12s…)",
 			rec.Method, rec.Path, rec.ScriptName, rec.Query, rec.BodyLen, rec.BodySHA256,
 			want.Method, want.Path, want.ScriptName, want.Query, want.BodyLen, want.BodySHA256)
+	}
+}
+
+// TestAJPClientCertificate: Apache terminates TLS, asking for a client certificate, and
+// forwards over AJP; the handler finds the certificate Apache checked in r.TLS (ssl_cert parsed)
+// and the protocol version (AJP_SSL_PROTOCOL), and a client without one gets r.TLS all the same.
+func TestAJPClientCertificate(t *testing.T) {
+	webserver.Require(t, webserver.Apache)
+	dir := webserver.TempDir(t)
+	ca, err := testcert.NewCA("peertest CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := ca.Sign("127.0.0.1", net.IPv4(127, 0, 0, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := ca.Sign("peertest-client")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{"ca.pem": ca.CertPEM(), "server.pem": server.CertPEM(), "server.key": server.KeyPEM()}
+	for name, b := range files {
+		// Apache reads them as the user it starts as; 0600 suffices for the key.
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	port, _ := startBackend(t, "ajp", ajpSecret, true)
+	web := webserver.FreePort(t)
+	// Client keep-alive off, so that no TLS connection is left open for Apache's stop to wait
+	// on (one early run waited out the harness's 15 s).
+	site := fmt.Sprintf("KeepAlive Off\nSSLEngine on\nSSLCertificateFile %s\nSSLCertificateKeyFile %s\nSSLCACertificateFile %s\nSSLVerifyClient optional\nSSLVerifyDepth 1\n",
+		filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key"), filepath.Join(dir, "ca.pem")) +
+		apacheProxy("ajp", prefix+"/", "secret="+ajpSecret, "")(web, port, "")
+	modules := append(slices.Clone(webserver.DefaultApacheModules), "ssl", "socache_shmcb")
+	inst := webserver.Start(t, webserver.Config{Program: webserver.Apache, Dir: dir, Port: web, Site: site, Modules: modules})
+	url := strings.Replace(inst.URL, "http://", "https://", 1) + prefix + "/cert"
+
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	for _, tt := range []struct {
+		name  string
+		certs []tls.Certificate
+		want  string // the handler's ClientCert
+	}{
+		{"with a client certificate", []tls.Certificate{client.TLS()}, "peertest-client"},
+		{"without one", nil, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+				TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: tt.certs},
+			}}
+			defer c.CloseIdleConnections()
+			rec, _ := fetch(t, c, "GET", url, nil, nil)
+			if !rec.HTTPS || rec.ClientCert != tt.want || rec.TLSVersion != "TLS 1.3" {
+				t.Errorf("handler saw HTTPS %v, client certificate %q, TLS version %q; want true, %q, TLS 1.3",
+					rec.HTTPS, rec.ClientCert, rec.TLSVersion, tt.want)
+			}
+		})
 	}
 }
 

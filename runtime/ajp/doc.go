@@ -11,8 +11,11 @@
 //     (all 27 codes, and any token through stored_method), coded and named
 //     headers, req_uri with the query_string attribute, remote_addr with the
 //     AJP_REMOTE_PORT attribute as r.RemoteAddr, is_ssl as a non-nil r.TLS
-//     and the https scheme, the Host header (else server_name:server_port)
-//     as r.Host. The other attributes are available with RequestAttributes.
+//     (the client's certificates parsed from the ssl_cert attribute into
+//     PeerCertificates, AJP_SSL_PROTOCOL as Version) and the https scheme,
+//     the Host header (else server_name:server_port) as r.Host. An ssl_cert
+//     that is not PEM certificates is refused with 400. The attributes are
+//     available as sent with RequestAttributes.
 //   - The body follows the GET_BODY_CHUNK flow: the first packet arrives
 //     unasked when Content-Length is positive, the rest only when the handler
 //     reads; a chunked body (Transfer-Encoding, no Content-Length) is asked
@@ -62,8 +65,8 @@
 //
 // AJP13 has no way to send 1xx interim responses or to upgrade a
 // connection, so WriteHeader with 1xx is ignored and Hijack is not
-// offered. The ssl_cert attribute is not parsed into r.TLS; read it from
-// RequestAttributes. The protocol cannot tell the container that the
-// client went away, so a request's context ends only when its handler
-// returns.
+// offered. The protocol cannot tell the container that the client went
+// away, so a request's context ends only when its handler returns. r.TLS
+// has no CipherSuite: web servers name suites as OpenSSL does, and the
+// name is in RequestAttributes.
 package ajp

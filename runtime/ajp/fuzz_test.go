@@ -32,6 +32,12 @@ func FuzzDecodeForwardRequest(f *testing.F) {
 	smuggle.attrs = []attr{{code: attrReqAttr, name: "javax.servlet.include.request_uri", value: "/WEB-INF/web.xml"}}
 	f.Add(smuggle.payload())
 	f.Add([]byte{typeForwardRequest})
+	// TLS with a client certificate: the PEM parser gets what follows.
+	cert := get("/")
+	cert.ssl = true
+	cert.attrs = []attr{{code: attrSSLCert, value: "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIBATAKBggqhkjOPQQDAjAA\n-----END CERTIFICATE-----\n"},
+		{code: attrReqAttr, name: "AJP_SSL_PROTOCOL", value: "TLSv1.3"}}
+	f.Add(cert.payload())
 	f.Fuzz(func(t *testing.T, p []byte) {
 		fr, err := decodeForwardRequest(p)
 		if err != nil {
@@ -61,6 +67,9 @@ func FuzzDecodeForwardRequest(f *testing.F) {
 		}
 		if err == nil && (r.Method == "" || r.URL.Path == "" || r.URL.Path[0] != '/') {
 			t.Fatalf("request %s %q", r.Method, r.URL.Path)
+		}
+		if err == nil && fr.isSSL && fr.attrs.SSLCert != "" && len(r.TLS.PeerCertificates) == 0 {
+			t.Fatalf("ssl_cert %q accepted with no certificate in r.TLS", fr.attrs.SSLCert)
 		}
 	})
 }

@@ -2,7 +2,6 @@ package ajp
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -354,7 +353,9 @@ func (fr *forwardRequest) httpRequest(ctx context.Context, body io.ReadCloser, s
 		r.Proto = "HTTP/1.1"
 	}
 	if fr.isSSL {
-		r.TLS = &tls.ConnectionState{}
+		if r.TLS, err = fr.attrs.tlsState(); err != nil {
+			return nil, err
+		}
 		r.URL.Scheme = "https"
 	}
 	// One backing array for every header's []string, as gateway does.

@@ -2,18 +2,22 @@ package ajp
 
 import (
 	"context"
+	"crypto/tls"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/appgen/appgen/internal/pipenet"
+	"github.com/appgen/appgen/internal/testcert"
 	"github.com/appgen/appgen/runtime/gateway"
 )
 
@@ -28,6 +32,7 @@ type seen struct {
 	mapping
 	header        http.Header
 	attrs         Attributes
+	tlsState      *tls.ConnectionState
 	contentLength int64
 	body          string
 	bodyErr       error
@@ -45,7 +50,7 @@ func (h *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.reqs = append(h.reqs, seen{
 		mapping: mapping{method: r.Method, path: r.URL.Path, rawQuery: r.URL.RawQuery, requestURI: r.RequestURI, host: r.Host,
 			remoteAddr: r.RemoteAddr, scheme: r.URL.Scheme, urlHost: r.URL.Host, tls: r.TLS != nil, scriptName: gateway.ScriptName(r)},
-		header: r.Header, attrs: RequestAttributes(r), contentLength: r.ContentLength, body: string(b), bodyErr: err,
+		header: r.Header, attrs: RequestAttributes(r), tlsState: r.TLS, contentLength: r.ContentLength, body: string(b), bodyErr: err,
 	})
 	h.mu.Unlock()
 	io.WriteString(w, "ok")
@@ -334,6 +339,95 @@ func TestAttributeAllowList(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestClientCertificate: the TLS state the web server describes (is_ssl,
+// ssl_cert, AJP_SSL_PROTOCOL) becomes r.TLS, certificates parsed; an
+// ssl_cert that is not PEM certificates is refused, never dropped.
+func TestClientCertificate(t *testing.T) {
+	ca, err := testcert.NewCA("Test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ca.Sign("client.example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafPEM, caPEM := string(leaf.CertPEM()), string(ca.CertPEM())
+	badDER := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("not DER")}))
+	key := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte("k")}))
+	tests := []struct {
+		name     string
+		ssl      bool
+		cert     string // ssl_cert, "" for none
+		protocol string // AJP_SSL_PROTOCOL, "" for none
+		wantCNs  []string
+		version  uint16
+		wantLog  string // a refusal with 400 when set
+	}{
+		{"one certificate", true, leafPEM, "TLSv1.3", []string{"client.example.org"}, tls.VersionTLS13, ""},
+		{"with its chain", true, leafPEM + caPEM, "TLSv1.2", []string{"client.example.org", "Test CA"}, tls.VersionTLS12, ""},
+		{"TLS without a client certificate", true, "", "TLSv1.3", nil, tls.VersionTLS13, ""},
+		{"a protocol name not known", true, leafPEM, "SSLv3", []string{"client.example.org"}, 0, ""},
+		{"not PEM", true, "MIIB...", "", nil, 0, "ssl_cert of 7 bytes holds no PEM certificate"},
+		{"a PEM key, not a certificate", true, key, "", nil, 0, `ssl_cert holds a PEM "PRIVATE KEY" block, want CERTIFICATE`},
+		{"a certificate block that is not DER", true, leafPEM + badDER, "", nil, 0, "ssl_cert certificate 2:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &recorder{}
+			l, logs := start(t, &Server{Handler: h})
+			f := get("/")
+			f.ssl = tt.ssl
+			if tt.cert != "" {
+				f.attrs = append(f.attrs, attr{code: attrSSLCert, value: tt.cert})
+			}
+			if tt.protocol != "" {
+				f.attrs = append(f.attrs, attr{code: attrReqAttr, name: "AJP_SSL_PROTOCOL", value: tt.protocol})
+			}
+			c := dial(t, l)
+			r := c.roundTrip(nil, f.packet())
+			if tt.wantLog != "" {
+				if r.status != 400 || r.reuse || !c.closed() || h.count() != 0 {
+					t.Fatalf("status %d reuse %v calls %d, want 400, reuse=0, closed, handler not called", r.status, r.reuse, h.count())
+				}
+				if lines := logs.lines(); len(lines) != 1 || !strings.Contains(lines[0], tt.wantLog) {
+					t.Errorf("log %q, want one line containing %q", lines, tt.wantLog)
+				}
+				return
+			}
+			if r.status != 200 {
+				t.Fatalf("status %d, want 200", r.status)
+			}
+			got := h.last(t)
+			if got.tlsState == nil || !got.tlsState.HandshakeComplete || got.tlsState.Version != tt.version {
+				t.Fatalf("r.TLS = %+v, want a complete handshake, version %#x", got.tlsState, tt.version)
+			}
+			var cns []string
+			for _, c := range got.tlsState.PeerCertificates {
+				cns = append(cns, c.Subject.CommonName)
+			}
+			if !slices.Equal(cns, tt.wantCNs) {
+				t.Errorf("peer certificates %q, want %q", cns, tt.wantCNs)
+			}
+			if got.attrs.SSLCert != tt.cert {
+				t.Errorf("Attributes.SSLCert %q, want the PEM as sent", got.attrs.SSLCert)
+			}
+		})
+	}
+
+	t.Run("a certificate without is_ssl is not TLS", func(t *testing.T) {
+		h := &recorder{}
+		l, _ := start(t, &Server{Handler: h})
+		f := get("/")
+		f.attrs = []attr{{code: attrSSLCert, value: "not even PEM"}}
+		if r := dial(t, l).roundTrip(nil, f.packet()); r.status != 200 {
+			t.Fatalf("status %d, want 200", r.status)
+		}
+		if got := h.last(t); got.tlsState != nil || got.attrs.SSLCert != "not even PEM" {
+			t.Errorf("r.TLS %+v, SSLCert %q: want no TLS state and the attribute kept", got.tlsState, got.attrs.SSLCert)
+		}
+	})
 }
 
 func TestDuplicateContentLengthClosesConnection(t *testing.T) {
