@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/appgen/appgen/internal/logbuf"
 )
 
 // outcome is what a malformed input must lead to.
@@ -235,10 +237,10 @@ func TestAJPSecret(t *testing.T) {
 
 // waitLogged waits (up to the hang guard) for a log line naming peer: the server may log just
 // after it closes the connection.
-func waitLogged(t *testing.T, lb *logBuffer, peer string) {
+func waitLogged(t *testing.T, lb *logbuf.Buffer, peer string) {
 	t.Helper()
 	for deadline := time.Now().Add(hangGuard); ; time.Sleep(5 * time.Millisecond) {
-		if lines := lb.linesWith(peer); len(lines) > 0 {
+		if lines := lb.LinesWith(peer); len(lines) > 0 {
 			t.Logf("logged: %s", lines[0])
 			return
 		}

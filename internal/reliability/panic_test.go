@@ -55,7 +55,7 @@ func TestPanicPath(t *testing.T) {
 			if counts["/"][200] != rounds || counts["/panic"][500] != rounds {
 				t.Errorf("got / %v and /panic %v, want %d × 200 and %d × 500", counts["/"], counts["/panic"], rounds, rounds)
 			}
-			if len(s.log.linesWith("asked to panic")) == 0 {
+			if len(s.log.LinesWith("asked to panic")) == 0 {
 				t.Errorf("the panic's value was not logged; log:\n%s", s.log.String())
 			}
 		})

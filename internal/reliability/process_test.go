@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/appgen/appgen/internal/logbuf"
 )
 
 // appBinary is testdata/app, built once per test binary into binDir (made by TestMain).
@@ -53,7 +55,7 @@ func app(t *testing.T) string {
 // appProcess is testdata/app running "runfcgi" for one test.
 type appProcess struct {
 	cmd    *exec.Cmd
-	output *logBuffer
+	output *logbuf.Buffer
 	exited chan struct{}
 	err    error
 }
@@ -62,7 +64,7 @@ type appProcess struct {
 // It is killed (with its process group) at cleanup if it is still running.
 func startApp(t *testing.T, network, addr string, args ...string) *appProcess {
 	t.Helper()
-	out := &logBuffer{}
+	out := &logbuf.Buffer{}
 	cmd := exec.Command(app(t), append([]string{"runfcgi", "daemonize=false"}, args...)...)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -8,11 +8,10 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/appgen/appgen/internal/logbuf"
 	"github.com/appgen/appgen/runtime/ajp"
 	"github.com/appgen/appgen/runtime/fastcgi"
 	"github.com/appgen/appgen/runtime/scgi"
@@ -32,35 +31,6 @@ type server interface {
 	Serve(net.Listener) error
 	Shutdown(context.Context) error
 	Close() error
-}
-
-// logBuffer collects a server's ErrorLog lines so a scenario can check the logged reason.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// linesWith returns the logged lines that contain s.
-func (l *logBuffer) linesWith(s string) []string {
-	var out []string
-	for _, line := range strings.Split(l.String(), "\n") {
-		if strings.Contains(line, s) {
-			out = append(out, line)
-		}
-	}
-	return out
 }
 
 // protocol is one protocol as the scenarios drive it: a server constructor and a raw client.
@@ -129,7 +99,7 @@ func protocolNamed(t *testing.T, name string) protocol {
 type running struct {
 	p    protocol
 	addr string
-	log  *logBuffer
+	log  *logbuf.Buffer
 	srv  server
 }
 
@@ -141,7 +111,7 @@ func start(t *testing.T, p protocol, h http.Handler, lim limits) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lb := &logBuffer{}
+	lb := &logbuf.Buffer{}
 	srv := p.newServer(h, lim, log.New(lb, "", 0))
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()

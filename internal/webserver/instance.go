@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/appgen/appgen/internal/logbuf"
 )
 
 // TB is the part of testing.TB this package uses; *testing.T and *testing.B satisfy it.
@@ -105,7 +107,7 @@ type Instance struct {
 	ErrorLogPath string
 
 	cmd      *exec.Cmd
-	output   *lockedBuffer
+	output   *logbuf.Buffer
 	exited   chan struct{}
 	waitErr  error
 	stopOnce sync.Once
@@ -146,7 +148,7 @@ func start(exe string, c Config) (*Instance, error) {
 	path := filepath.Join(c.Dir, mainConfigName)
 	cmd := exec.Command(exe, RunArgs(c.Program, c.Dir, path)...)
 	cmd.Dir = c.Dir
-	out := &lockedBuffer{}
+	out := &logbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	// Its own process group, so that Stop also reaches the children it spawned (mod_fcgid's
 	// applications, lighttpd's bin-path backends) should the server leave them behind.
@@ -244,20 +246,3 @@ func (i *Instance) ErrorLog() string {
 
 // Output returns what the server printed on stdout and stderr so far.
 func (i *Instance) Output() string { return i.output.String() }
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}

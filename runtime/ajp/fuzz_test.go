@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/appgen/appgen/internal/logbuf"
 	"github.com/appgen/appgen/internal/pipenet"
 	"github.com/appgen/appgen/runtime/internal/respond"
 )
@@ -84,7 +85,7 @@ func FuzzConn(f *testing.F) {
 	chunked.headers = append(chunked.headers, hdr{name: "Transfer-Encoding", value: "chunked"})
 	f.Add(append(chunked.packet(), append(bodyPacket("abc"), bodyPacket("")...)...))
 	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"))
-	logs := &syncBuffer{written: make(chan struct{}, 1)}
+	logs := &logbuf.Buffer{}
 	srv := &Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			io.Copy(w, r.Body)

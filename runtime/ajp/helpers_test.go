@@ -2,7 +2,6 @@ package ajp
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,10 +9,9 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"strings"
-	"sync"
 	"testing"
 
+	"github.com/appgen/appgen/internal/logbuf"
 	"github.com/appgen/appgen/internal/pipenet"
 )
 
@@ -285,54 +283,11 @@ type fakeAddr string
 func (a fakeAddr) Network() string { return "tcp" }
 func (a fakeAddr) String() string  { return string(a) }
 
-// syncBuffer is a log destination the test can read while servers write.
-type syncBuffer struct {
-	mu      sync.Mutex
-	b       bytes.Buffer
-	written chan struct{} // receives after each write, without blocking
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n, err := s.b.Write(p)
-	select {
-	case s.written <- struct{}{}:
-	default:
-	}
-	return n, err
-}
-
-// wait returns the logged lines once there are at least n.
-func (s *syncBuffer) wait(n int) []string {
-	for {
-		if l := s.lines(); len(l) >= n {
-			return l
-		}
-		<-s.written
-	}
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// lines returns the logged lines.
-func (s *syncBuffer) lines() []string {
-	t := strings.TrimSpace(s.String())
-	if t == "" {
-		return nil
-	}
-	return strings.Split(t, "\n")
-}
-
 // start serves srv on an in-memory listener for the test's duration and
 // returns the listener to dial and the log.
-func start(t *testing.T, srv *Server) (*pipenet.Listener, *syncBuffer) {
+func start(t *testing.T, srv *Server) (*pipenet.Listener, *logbuf.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{written: make(chan struct{}, 1)}
+	logs := &logbuf.Buffer{}
 	if srv.ErrorLog == nil {
 		srv.ErrorLog = log.New(logs, "", 0)
 	}

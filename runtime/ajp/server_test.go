@@ -214,7 +214,7 @@ func TestSecret(t *testing.T) {
 				if h.count() != 0 {
 					t.Error("handler called")
 				}
-				if lines := logs.lines(); len(lines) != 1 || !strings.HasPrefix(lines[0], "ajp: 192.0.2.1:4242: ") || !strings.Contains(lines[0], "secret") {
+				if lines := logs.Lines(); len(lines) != 1 || !strings.HasPrefix(lines[0], "ajp: 192.0.2.1:4242: ") || !strings.Contains(lines[0], "secret") {
 					t.Errorf("log %q, want one line naming the peer and the secret", lines)
 				}
 				return
@@ -322,7 +322,7 @@ func TestAttributeAllowList(t *testing.T) {
 				if r.status != 403 || r.reuse || !c.closed() || h.count() != 0 {
 					t.Fatalf("status %d reuse %v calls %d, want 403, reuse=0, closed, handler not called", r.status, r.reuse, h.count())
 				}
-				if lines := logs.lines(); len(lines) != 1 || !strings.Contains(lines[0], "not allowed") {
+				if lines := logs.Lines(); len(lines) != 1 || !strings.Contains(lines[0], "not allowed") {
 					t.Errorf("log %q", lines)
 				}
 				return
@@ -391,7 +391,7 @@ func TestClientCertificate(t *testing.T) {
 				if r.status != 400 || r.reuse || !c.closed() || h.count() != 0 {
 					t.Fatalf("status %d reuse %v calls %d, want 400, reuse=0, closed, handler not called", r.status, r.reuse, h.count())
 				}
-				if lines := logs.lines(); len(lines) != 1 || !strings.Contains(lines[0], tt.wantLog) {
+				if lines := logs.Lines(); len(lines) != 1 || !strings.Contains(lines[0], tt.wantLog) {
 					t.Errorf("log %q, want one line containing %q", lines, tt.wantLog)
 				}
 				return
@@ -440,7 +440,7 @@ func TestDuplicateContentLengthClosesConnection(t *testing.T) {
 	if r.status != 400 || r.reuse || !c.closed() || h.count() != 0 {
 		t.Fatalf("status %d reuse %v calls %d, want 400, reuse=0, closed", r.status, r.reuse, h.count())
 	}
-	if lines := logs.lines(); len(lines) != 1 || !strings.Contains(lines[0], `duplicate Content-Length "30"`) {
+	if lines := logs.Lines(); len(lines) != 1 || !strings.Contains(lines[0], `duplicate Content-Length "30"`) {
 		t.Errorf("log %q", lines)
 	}
 }
@@ -525,7 +525,7 @@ func TestBody(t *testing.T) {
 			}
 			r := c.roundTrip(tt.feed, packets...)
 			if r.status != tt.status || r.reuse != tt.reuse || fmt.Sprint(r.gets) != fmt.Sprint(tt.gets) {
-				t.Fatalf("status %d reuse %v gets %v, want %d %v %v (log %q)", r.status, r.reuse, r.gets, tt.status, tt.reuse, tt.gets, logs.lines())
+				t.Fatalf("status %d reuse %v gets %v, want %d %v %v (log %q)", r.status, r.reuse, r.gets, tt.status, tt.reuse, tt.gets, logs.Lines())
 			}
 			if h.count() != tt.handlerN {
 				t.Fatalf("handler called %d times, want %d", h.count(), tt.handlerN)
@@ -760,7 +760,7 @@ func TestResponse(t *testing.T) {
 			}
 			r := c.roundTrip(nil, req.packet())
 			if r.status != tt.status || r.body != tt.body || (tt.chunks >= 0 && r.chunks != tt.chunks) {
-				t.Fatalf("status %d, %d body bytes in %d chunks; want %d, %d in %d (log %q)", r.status, len(r.body), r.chunks, tt.status, len(tt.body), tt.chunks, logs.lines())
+				t.Fatalf("status %d, %d body bytes in %d chunks; want %d, %d in %d (log %q)", r.status, len(r.body), r.chunks, tt.status, len(tt.body), tt.chunks, logs.Lines())
 			}
 			for k, v := range tt.header {
 				if fmt.Sprint(r.header[k]) != fmt.Sprint(v) {
@@ -856,7 +856,7 @@ func TestMalformedInput(t *testing.T) {
 				// Truncated input ends with the peer going away.
 				c.conn.Close()
 			}()
-			lines := logs.wait(1)
+			lines := logs.Wait(1)
 			if len(lines) != 1 || lines[0] != tt.log {
 				t.Errorf("log %q, want one line %q", lines, tt.log)
 			}
@@ -984,7 +984,7 @@ func TestReadTimeout(t *testing.T) {
 	if err := <-got; err == nil {
 		t.Fatal("body read succeeded without a body")
 	}
-	if lines := logs.wait(1); len(lines) != 1 || !strings.Contains(lines[0], "timeout") {
+	if lines := logs.Wait(1); len(lines) != 1 || !strings.Contains(lines[0], "timeout") {
 		t.Errorf("log %q, want one line about the timeout", lines)
 	}
 }
@@ -999,7 +999,7 @@ func TestMaxHeaderBytes(t *testing.T) {
 	if r.status != 431 || !r.reuse || h.count() != 0 {
 		t.Fatalf("status %d reuse %v calls %d, want 431, reuse=1, handler not called", r.status, r.reuse, h.count())
 	}
-	if lines := logs.lines(); len(lines) != 1 || !strings.Contains(lines[0], "exceeds MaxHeaderBytes 100") {
+	if lines := logs.Lines(); len(lines) != 1 || !strings.Contains(lines[0], "exceeds MaxHeaderBytes 100") {
 		t.Errorf("log %q", lines)
 	}
 	if r := c.roundTrip(nil, get("/").packet()); r.status != 200 {

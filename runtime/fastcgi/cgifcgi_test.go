@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/appgen/appgen/internal/logbuf"
 	"github.com/appgen/appgen/runtime/gateway"
 )
 
@@ -77,7 +78,7 @@ func TestCGIFCGI(t *testing.T) {
 	for netName, listen := range listeners {
 		t.Run(netName, func(t *testing.T) {
 			l, addr := listen()
-			var logs syncBuffer
+			var logs logbuf.Buffer
 			srv := &Server{Handler: handler, ErrorLog: log.New(&logs, "", 0), TempDir: t.TempDir()}
 			done := make(chan error, 1)
 			go func() { done <- srv.Serve(l) }()

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/appgen/appgen/internal/logbuf"
 )
 
 // rec builds one record with pad bytes of padding.
@@ -248,32 +250,19 @@ type pipeAddr struct{}
 func (pipeAddr) Network() string { return "pipe" }
 func (pipeAddr) String() string  { return "pipe" }
 
-// syncBuffer is a log destination safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
-
 // harness runs a Server on pipes.
 type harness struct {
 	t      *testing.T
 	srv    *Server
 	l      *oneListener
-	logs   *syncBuffer
+	logs   *logbuf.Buffer
 	served chan error
 }
 
 func newHarness(t *testing.T, srv *Server) *harness {
 	t.Helper()
 	h := &harness{t: t, srv: srv, l: &oneListener{conns: make(chan net.Conn), closed: make(chan struct{})},
-		logs: &syncBuffer{}, served: make(chan error, 1)}
+		logs: &logbuf.Buffer{}, served: make(chan error, 1)}
 	if srv.ErrorLog == nil {
 		srv.ErrorLog = log.New(h.logs, "", 0)
 	}

@@ -1,32 +1,14 @@
 package manage
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/appgen/appgen/internal/logbuf"
 )
-
-// syncBuffer is an output that the server's goroutines may share with the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func hello() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") })
@@ -77,7 +59,7 @@ func TestCommands(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr syncBuffer
+			var stdout, stderr logbuf.Buffer
 			site := tt.site
 			site.Name, site.Handler, site.Stdout, site.Stderr = "mysite", hello(), &stdout, &stderr
 			if got := Main(tt.args, site); got != tt.status {
@@ -105,7 +87,7 @@ func checkOutput(t *testing.T, name, got, want string) {
 }
 
 func TestNilHandler(t *testing.T) {
-	var stderr syncBuffer
+	var stderr logbuf.Buffer
 	if got := Main([]string{"check"}, Site{Name: "mysite", Stderr: &stderr, Stdout: io.Discard}); got != ExitError {
 		t.Errorf("Main with a nil Handler = %d, want %d", got, ExitError)
 	}

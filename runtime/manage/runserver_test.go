@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/appgen/appgen/internal/logbuf"
 	"github.com/appgen/appgen/runtime/gateway"
 )
 
@@ -287,7 +288,7 @@ func TestRunserverAddressInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	var stdout, stderr syncBuffer
+	var stdout, stderr logbuf.Buffer
 	status := Main([]string{"runserver", l.Addr().String()}, Site{Name: "mysite", Handler: hello(), Stdout: &stdout, Stderr: &stderr})
 	if status != ExitError {
 		t.Errorf("Main = %d on a busy address, want %d", status, ExitError)

@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"log"
@@ -9,30 +8,13 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/appgen/appgen/internal/logbuf"
 )
 
-// syncBuffer is a log destination that handlers on server goroutines may share with the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newLog() (*log.Logger, *syncBuffer) {
-	buf := &syncBuffer{}
+func newLog() (*log.Logger, *logbuf.Buffer) {
+	buf := &logbuf.Buffer{}
 	return log.New(buf, "", 0), buf
 }
 

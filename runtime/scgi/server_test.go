@@ -1,7 +1,6 @@
 package scgi
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,54 +10,16 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/appgen/appgen/internal/logbuf"
 	"github.com/appgen/appgen/internal/pipenet"
 	"github.com/appgen/appgen/runtime/gateway"
 )
 
-// syncBuffer is a log destination the test can read while servers write.
-type syncBuffer struct {
-	mu      sync.Mutex
-	b       bytes.Buffer
-	written chan struct{}
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n, err := s.b.Write(p)
-	select {
-	case s.written <- struct{}{}:
-	default:
-	}
-	return n, err
-}
-
-func (s *syncBuffer) lines() []string {
-	s.mu.Lock()
-	t := strings.TrimSpace(s.b.String())
-	s.mu.Unlock()
-	if t == "" {
-		return nil
-	}
-	return strings.Split(t, "\n")
-}
-
-// wait returns the logged lines once there are at least n.
-func (s *syncBuffer) wait(n int) []string {
-	for {
-		if l := s.lines(); len(l) >= n {
-			return l
-		}
-		<-s.written
-	}
-}
-
-func start(t *testing.T, srv *Server) (*pipenet.Listener, *syncBuffer) {
+func start(t *testing.T, srv *Server) (*pipenet.Listener, *logbuf.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{written: make(chan struct{}, 1)}
+	logs := &logbuf.Buffer{}
 	srv.ErrorLog = log.New(logs, "", 0)
 	l := pipenet.Listen(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4000})
 	done := make(chan error, 1)
@@ -211,7 +172,7 @@ func TestServe(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("handler saw\n %+v\nwant\n %+v", got, tt.want)
 			}
-			if lines := logs.lines(); len(lines) != 0 {
+			if lines := logs.Lines(); len(lines) != 0 {
 				t.Errorf("logged %q", lines)
 			}
 		})
@@ -233,7 +194,7 @@ func TestMalformedHeaderClosesConnection(t *testing.T) {
 			called := false
 			l, logs := start(t, &Server{Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true })})
 			out := exchange(t, l, tt.in)
-			if lines := logs.wait(1); len(lines) != 1 || lines[0] != tt.log {
+			if lines := logs.Wait(1); len(lines) != 1 || lines[0] != tt.log {
 				t.Errorf("log %q, want one line %q", lines, tt.log)
 			}
 			if called {
@@ -255,7 +216,7 @@ func TestTruncatedInput(t *testing.T) {
 		l, logs := start(t, &Server{Handler: http.NotFoundHandler()})
 		sendAndClose(t, l, "40:CONTENT")
 		want := "scgi: 192.0.2.1:4242: connection closed inside a 40-byte header: unexpected EOF"
-		if lines := logs.wait(1); len(lines) != 1 || lines[0] != want {
+		if lines := logs.Wait(1); len(lines) != 1 || lines[0] != want {
 			t.Errorf("log %q, want %q", lines, want)
 		}
 	})
@@ -368,7 +329,7 @@ func TestHandlerPanic(t *testing.T) {
 			if gs != ws || gb != wb || fmt.Sprint(gh) != fmt.Sprint(wh) {
 				t.Errorf("response\n %q\nwant\n %q", out, tt.want)
 			}
-			lines := logs.lines()
+			lines := logs.Lines()
 			if tt.logged && (len(lines) == 0 || !strings.HasPrefix(lines[0], "scgi: 192.0.2.1:4242: panic serving GET /: boom")) {
 				t.Errorf("log %q, want the panic about the peer", lines)
 			}

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/appgen/appgen/internal/logbuf"
 )
 
 // chanListener is a net.Listener whose connections come from a channel, so
@@ -183,7 +185,7 @@ func TestShutdownLetsKeptConnectionsFinish(t *testing.T) {
 }
 
 func TestShutdownWaitsForActive(t *testing.T) {
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	s := &Server{Protocol: "test", ErrorLog: log.New(&logs, "", 0)}
 	l := newChanListener()
 	served := serveInBackground(s, l, lineServer(nil))
@@ -284,7 +286,7 @@ func TestMaxConns(t *testing.T) {
 }
 
 func TestAcceptBackoff(t *testing.T) {
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	s := &Server{Protocol: "test", ErrorLog: log.New(&logs, "", 0)}
 	l := newChanListener()
 	served := serveInBackground(s, l, lineServer(nil))
@@ -315,7 +317,7 @@ func (tempErr) Temporary() bool { return true }
 func (tempErr) Timeout() bool   { return false }
 
 func TestConnPanicClosesOnlyThatConn(t *testing.T) {
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	s := &Server{Protocol: "test", ErrorLog: log.New(&logs, "", 0)}
 	l := newChanListener()
 	serveInBackground(s, l, lineServer(nil))
@@ -331,18 +333,6 @@ func TestConnPanicClosesOnlyThatConn(t *testing.T) {
 		t.Errorf("log %q, want the panic with the peer", got)
 	}
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
 
 func TestCallHandler(t *testing.T) {
 	tests := []struct {
