@@ -439,12 +439,12 @@ func check(t *testing.T, rec, want Received) {
 	}
 }
 
-// TestAJPClientCertificate: Apache terminates TLS, asking for a client certificate, and
-// forwards over AJP; the handler finds the certificate Apache checked in r.TLS (ssl_cert parsed)
-// and the protocol version (AJP_SSL_PROTOCOL), and a client without one gets r.TLS all the same.
-func TestAJPClientCertificate(t *testing.T) {
-	webserver.Require(t, webserver.Apache)
-	dir := webserver.TempDir(t)
+// TestClientCertificate: the web server terminates TLS, asking for a client certificate, and
+// forwards the request; the handler finds the certificate the web server checked in r.TLS,
+// with the protocol version, and a client without one gets r.TLS all the same. nginx passes
+// the certificate URL-encoded in a fastcgi_param, Apache's mod_proxy_fcgi as mod_ssl's
+// exported PEM, mod_proxy_ajp in its ssl_cert attribute.
+func TestClientCertificate(t *testing.T) {
 	ca, err := testcert.NewCA("peertest CA")
 	if err != nil {
 		t.Fatal(err)
@@ -457,43 +457,75 @@ func TestAJPClientCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := map[string][]byte{"ca.pem": ca.CertPEM(), "server.pem": server.CertPEM(), "server.key": server.KeyPEM()}
-	for name, b := range files {
-		// Apache reads them as the user it starts as; 0600 suffices for the key.
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	port, _ := startBackend(t, "ajp", ajpSecret, true)
-	web := webserver.FreePort(t)
-	// Client keep-alive off, so that no TLS connection is left open for Apache's stop to wait
-	// on (one early run waited out the harness's 15 s).
-	site := fmt.Sprintf("KeepAlive Off\nSSLEngine on\nSSLCertificateFile %s\nSSLCertificateKeyFile %s\nSSLCACertificateFile %s\nSSLVerifyClient optional\nSSLVerifyDepth 1\n",
-		filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key"), filepath.Join(dir, "ca.pem")) +
-		apacheProxy("ajp", prefix+"/", "secret="+ajpSecret, "")(web, port, "")
-	modules := append(slices.Clone(webserver.DefaultApacheModules), "ssl", "socache_shmcb")
-	inst := webserver.Start(t, webserver.Config{Program: webserver.Apache, Dir: dir, Port: web, Site: site, Modules: modules})
-	url := strings.Replace(inst.URL, "http://", "https://", 1) + prefix + "/cert"
-
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.Cert)
-	for _, tt := range []struct {
-		name  string
-		certs []tls.Certificate
-		want  string // the handler's ClientCert
+
+	// Apache: client keep-alive off, so that no TLS connection is left open for its stop to
+	// wait on (one early run waited out the harness's 15 s).
+	const apacheTLS = "KeepAlive Off\nSSLEngine on\nSSLCertificateFile %[1]s/server.pem\nSSLCertificateKeyFile %[1]s/server.key\n" +
+		"SSLCACertificateFile %[1]s/ca.pem\nSSLVerifyClient optional\nSSLVerifyDepth 1\n"
+	// nginx before 1.23.4 leaves TLS 1.3 out of its default ssl_protocols.
+	const nginxTLS = "listen 127.0.0.1:%[2]d ssl;\n    ssl_protocols TLSv1.2 TLSv1.3;\n" +
+		"    ssl_certificate %[1]s/server.pem;\n    ssl_certificate_key %[1]s/server.key;\n" +
+		"    ssl_client_certificate %[1]s/ca.pem;\n    ssl_verify_client optional;\n    ssl_verify_depth 1;"
+	peers := []struct {
+		name    string
+		program webserver.Program
+		proto   string
+		site    func(dir string, web, backend int) string
 	}{
-		{"with a client certificate", []tls.Certificate{client.TLS()}, "peertest-client"},
-		{"without one", nil, ""},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-				TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: tt.certs},
-			}}
-			defer c.CloseIdleConnections()
-			rec, _ := fetch(t, c, "GET", url, nil, nil)
-			if !rec.HTTPS || rec.ClientCert != tt.want || rec.TLSVersion != "TLS 1.3" {
-				t.Errorf("handler saw HTTPS %v, client certificate %q, TLS version %q; want true, %q, TLS 1.3",
-					rec.HTTPS, rec.ClientCert, rec.TLSVersion, tt.want)
+		{"nginx fastcgi_pass", webserver.Nginx, "fcgi", func(dir string, web, backend int) string {
+			site := nginxFastCGI(true)(web, backend, "")
+			site = strings.Replace(site, fmt.Sprintf("listen 127.0.0.1:%d;", web), fmt.Sprintf(nginxTLS, dir, web), 1)
+			return strings.Replace(site, "fastcgi_pass echo;", "fastcgi_pass echo;\n        fastcgi_param HTTPS on;\n"+
+				"        fastcgi_param SSL_CLIENT_CERT $ssl_client_escaped_cert;\n        fastcgi_param SSL_PROTOCOL $ssl_protocol;", 1)
+		}},
+		{"apache mod_proxy_fcgi", webserver.Apache, "fcgi", func(dir string, web, backend int) string {
+			return fmt.Sprintf(apacheTLS, dir) + "SSLOptions +StdEnvVars +ExportCertData\n" +
+				apacheProxy("fcgi", "/", "enablereuse=on", "proxy-fcgi-pathinfo=unescape")(web, backend, "")
+		}},
+		{"apache mod_proxy_ajp", webserver.Apache, "ajp", func(dir string, web, backend int) string {
+			return fmt.Sprintf(apacheTLS, dir) + apacheProxy("ajp", prefix+"/", "secret="+ajpSecret, "")(web, backend, "")
+		}},
+	}
+	for _, p := range peers {
+		t.Run(p.name, func(t *testing.T) {
+			webserver.Require(t, p.program)
+			dir := webserver.TempDir(t)
+			files := map[string][]byte{"ca.pem": ca.CertPEM(), "server.pem": server.CertPEM(), "server.key": server.KeyPEM()}
+			for name, b := range files {
+				// The servers read them as the user they start as; 0600 suffices for the key.
+				if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			port, _ := startBackend(t, p.proto, ajpSecret, true)
+			web := webserver.FreePort(t)
+			var modules []string
+			if p.program == webserver.Apache {
+				modules = append(slices.Clone(webserver.DefaultApacheModules), "ssl", "socache_shmcb")
+			}
+			inst := webserver.Start(t, webserver.Config{Program: p.program, Dir: dir, Port: web, Site: p.site(dir, web, port), Modules: modules})
+			url := strings.Replace(inst.URL, "http://", "https://", 1) + prefix + "/cert"
+			for _, tt := range []struct {
+				name  string
+				certs []tls.Certificate
+				want  string // the handler's ClientCert
+			}{
+				{"with a client certificate", []tls.Certificate{client.TLS()}, "peertest-client"},
+				{"without one", nil, ""},
+			} {
+				t.Run(tt.name, func(t *testing.T) {
+					c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+						TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: tt.certs},
+					}}
+					defer c.CloseIdleConnections()
+					rec, _ := fetch(t, c, "GET", url, nil, nil)
+					if !rec.HTTPS || rec.ClientCert != tt.want || rec.TLSVersion != "TLS 1.3" {
+						t.Errorf("handler saw HTTPS %v, client certificate %q, TLS version %q; want true, %q, TLS 1.3",
+							rec.HTTPS, rec.ClientCert, rec.TLSVersion, tt.want)
+					}
+				})
 			}
 		})
 	}

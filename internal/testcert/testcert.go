@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"testing"
 	"time"
 )
 
@@ -87,4 +88,19 @@ func (c *Cert) KeyPEM() []byte {
 // TLS is the certificate and key as crypto/tls wants them.
 func (c *Cert) TLS() tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{c.Cert.Raw}, PrivateKey: c.Key, Leaf: c.Cert}
+}
+
+// ClientPair returns a new CA named "Test CA" and a certificate for cn that
+// it signed, failing tb if either cannot be made.
+func ClientPair(tb testing.TB, cn string) (ca, leaf *Cert) {
+	tb.Helper()
+	ca, err := NewCA("Test CA")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	leaf, err = ca.Sign(cn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ca, leaf
 }

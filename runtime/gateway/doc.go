@@ -15,7 +15,12 @@
 //     PATH_INFO has cut from its end; else SCRIPT_NAME. It never ends in a
 //     slash, so handlers build links as ScriptName(r) + "/path".
 //   - r.RemoteAddr is REMOTE_ADDR:REMOTE_PORT; HTTPS=on (or ON, or 1) sets
-//     r.TLS to a non-nil, empty tls.ConnectionState and the URL scheme to https;
+//     r.TLS to a non-nil tls.ConnectionState and the URL scheme to https. Its
+//     PeerCertificates come from SSL_CLIENT_CERT (PEM, as Apache's mod_ssl
+//     exports it with SSLOptions +ExportCertData; or URL-encoded PEM, as
+//     nginx's $ssl_client_escaped_cert is), its Version from SSL_PROTOCOL,
+//     and HandshakeComplete is set; an SSL_CLIENT_CERT that is not PEM
+//     certificates is an error, never a request without a certificate.
 //     r.Host is HTTP_HOST, else SERVER_NAME:SERVER_PORT; when there is a host,
 //     r.URL is absolute (scheme and host set), as handlers behind a gateway
 //     often want it.

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/appgen/appgen/runtime/internal/clientcert"
 	"github.com/appgen/appgen/runtime/internal/respond"
 )
 
@@ -58,7 +59,7 @@ type vars struct {
 	method, proto, requestURI, query, pathInfo, scriptName string
 	scriptURL, redirectURL, contentLength, contentType     string
 	remoteAddr, remotePort, serverName, serverPort, https  string
-	host                                                   string
+	host, clientCert, sslProtocol                          string
 	hasPathInfo, hasQuery                                  bool
 }
 
@@ -107,6 +108,10 @@ func NewRequestContext(ctx context.Context, params []Param, body io.ReadCloser, 
 			v.https = p.Value
 		case "HTTP_HOST":
 			v.host = p.Value
+		case "SSL_CLIENT_CERT":
+			v.clientCert = p.Value
+		case "SSL_PROTOCOL":
+			v.sslProtocol = p.Value
 		default:
 			if len(p.Name) <= len("HTTP_") || !strings.HasPrefix(p.Name, "HTTP_") {
 				continue
@@ -215,7 +220,10 @@ func NewRequestContext(ctx context.Context, params []Param, body io.ReadCloser, 
 	}
 	var tlsState *tls.ConnectionState
 	if v.https == "on" || v.https == "ON" || v.https == "1" {
-		tlsState = &tls.ConnectionState{}
+		var err error
+		if tlsState, err = clientTLS(v.clientCert, v.sslProtocol); err != nil {
+			return nil, err
+		}
 		u.Scheme = "https"
 	}
 	var remoteAddr string
@@ -276,6 +284,26 @@ func NewRequestContext(ctx context.Context, params []Param, body io.ReadCloser, 
 		TLS:           tlsState,
 	}
 	return r.WithContext(ctx), nil
+}
+
+// clientTLS is the TLS state of a request that came over HTTPS: the client's
+// certificate from SSL_CLIENT_CERT (PEM, as Apache's mod_ssl exports it with
+// SSLOptions +ExportCertData, or URL-encoded PEM, as nginx's
+// $ssl_client_escaped_cert gives it) and the version from SSL_PROTOCOL.
+func clientTLS(cert, protocol string) (*tls.ConnectionState, error) {
+	if cert != "" && strings.IndexByte(cert, '\n') < 0 && strings.IndexByte(cert, '%') >= 0 {
+		// PEM has lines; one without any is nginx's escaped form.
+		u, err := url.PathUnescape(cert)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: SSL_CLIENT_CERT is neither PEM nor URL-encoded PEM: %v", err)
+		}
+		cert = u
+	}
+	cs, err := clientcert.State(cert, protocol)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: SSL_CLIENT_CERT %v", err)
+	}
+	return cs, nil
 }
 
 // scriptName is Django 1.8's get_script_name, with the trailing slash that

@@ -1,10 +1,14 @@
 package gateway
 
 import (
+	"crypto/tls"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/appgen/appgen/internal/testcert"
 )
 
 // params builds a parameter list from "NAME=value" strings.
@@ -304,5 +308,56 @@ func BenchmarkNewRequest(b *testing.B) {
 		if _, err := NewRequest(ps, nil, nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestClientCertificate: over HTTPS, SSL_CLIENT_CERT (PEM from Apache,
+// URL-encoded PEM from nginx) and SSL_PROTOCOL become r.TLS; a certificate
+// that cannot be read is an error, never a request without one.
+func TestClientCertificate(t *testing.T) {
+	_, leaf := testcert.ClientPair(t, "client.example.org")
+	pemCert := string(leaf.CertPEM())
+	tests := []struct {
+		name    string
+		vars    []string
+		wantTLS bool
+		wantCN  string
+		version uint16
+		wantErr string
+	}{
+		{"Apache's PEM", []string{"HTTPS=on", "SSL_CLIENT_CERT=" + pemCert, "SSL_PROTOCOL=TLSv1.3"}, true, "client.example.org", tls.VersionTLS13, ""},
+		{"nginx's escaped PEM", []string{"HTTPS=on", "SSL_CLIENT_CERT=" + url.PathEscape(pemCert), "SSL_PROTOCOL=TLSv1.2"}, true, "client.example.org", tls.VersionTLS12, ""},
+		{"no certificate", []string{"HTTPS=on", "SSL_PROTOCOL=TLSv1.3"}, true, "", tls.VersionTLS13, ""},
+		{"an empty one, as nginx sends without a certificate", []string{"HTTPS=on", "SSL_CLIENT_CERT="}, true, "", 0, ""},
+		{"not over HTTPS", []string{"SSL_CLIENT_CERT=garbage"}, false, "", 0, ""},
+		{"not PEM", []string{"HTTPS=on", "SSL_CLIENT_CERT=garbage"}, false, "", 0, "gateway: SSL_CLIENT_CERT of 7 bytes holds no PEM certificate"},
+		{"bad escapes", []string{"HTTPS=on", "SSL_CLIENT_CERT=-----BEGIN%zz"}, false, "", 0, "gateway: SSL_CLIENT_CERT is neither PEM nor URL-encoded PEM"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := NewRequest(params(append([]string{"REQUEST_METHOD=GET"}, tt.vars...)...), nil, nil)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (r.TLS != nil) != tt.wantTLS {
+				t.Fatalf("r.TLS = %+v, want TLS %v", r.TLS, tt.wantTLS)
+			}
+			if !tt.wantTLS {
+				return
+			}
+			cn := ""
+			if len(r.TLS.PeerCertificates) > 0 {
+				cn = r.TLS.PeerCertificates[0].Subject.CommonName
+			}
+			if cn != tt.wantCN || r.TLS.Version != tt.version || !r.TLS.HandshakeComplete {
+				t.Errorf("certificate %q, version %#x, handshake %v; want %q, %#x, true", cn, r.TLS.Version, r.TLS.HandshakeComplete, tt.wantCN, tt.version)
+			}
+		})
 	}
 }
