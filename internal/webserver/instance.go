@@ -200,8 +200,8 @@ func (i *Instance) wait(timeout time.Duration) error {
 // own deadline and now and then reported a clean stop as a failure.
 const stopTimeout = 15 * time.Second
 
-// Stop asks the server to stop (SIGTERM), waits up to stopTimeout, then kills its whole
-// process group. Calling it again does nothing.
+// Stop asks the server's process group to stop (SIGTERM: the server and what it spawned),
+// waits up to stopTimeout, then kills the group. Calling it again does nothing.
 func (i *Instance) Stop() error {
 	var err error
 	i.stopOnce.Do(func() {
