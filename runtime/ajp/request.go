@@ -2,6 +2,7 @@ package ajp
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -337,27 +338,21 @@ func (fr *forwardRequest) httpRequest(ctx context.Context, body io.ReadCloser, s
 	if !fr.attrs.empty() {
 		ctx = &attrContext{Context: ctx, attrs: fr.attrs}
 	}
-	// NewRequestWithContext is the only way to set a request's context
-	// without a second copy of the request; its URL is replaced below.
-	r, err := http.NewRequestWithContext(ctx, fr.method, "", nil)
-	if err != nil {
-		return nil, refuse(400, "ajp: method %q: %v", fr.method, err)
+	u := &url.URL{Scheme: "http", Path: path, RawQuery: fr.query}
+	proto := fr.protocol
+	if proto == "" {
+		proto = "HTTP/1.1"
 	}
-	// Reuse the URL NewRequestWithContext parsed from "".
-	*r.URL = url.URL{Scheme: "http", Path: path, RawQuery: fr.query}
-	r.Proto, r.ProtoMajor, r.ProtoMinor = fr.protocol, major, minor
-	r.Header = make(http.Header, len(fr.header))
-	r.Body = body
-	r.RequestURI = requestURI
-	if r.Proto == "" {
-		r.Proto = "HTTP/1.1"
-	}
+	var tlsState *tls.ConnectionState
 	if fr.isSSL {
-		if r.TLS, err = fr.attrs.tlsState(); err != nil {
+		var err error
+		if tlsState, err = fr.attrs.tlsState(); err != nil {
 			return nil, err
 		}
-		r.URL.Scheme = "https"
+		u.Scheme = "https"
 	}
+	header := make(http.Header, len(fr.header))
+	var host string
 	// One backing array for every header's []string, as gateway does.
 	values := make([]string, 0, len(fr.header))
 	for _, h := range fr.header {
@@ -369,35 +364,57 @@ func (fr *forwardRequest) httpRequest(ctx context.Context, body io.ReadCloser, s
 		case "Transfer-Encoding":
 			continue
 		case "Host":
-			if r.Host == "" {
-				r.Host = h.value
+			if host == "" {
+				host = h.value
 			}
 		}
-		if old, ok := r.Header[h.name]; ok {
-			r.Header[h.name] = append(old[:len(old):len(old)], h.value)
+		if old, ok := header[h.name]; ok {
+			header[h.name] = append(old[:len(old):len(old)], h.value)
 			continue
 		}
 		values = append(values, h.value)
-		r.Header[h.name] = values[len(values)-1 : len(values) : len(values)]
+		header[h.name] = values[len(values)-1 : len(values) : len(values)]
 	}
-	if r.Host == "" && fr.serverName != "" {
-		r.Host = net.JoinHostPort(fr.serverName, strconv.Itoa(int(fr.serverPort)))
+	if host == "" && fr.serverName != "" {
+		host = net.JoinHostPort(fr.serverName, strconv.Itoa(int(fr.serverPort)))
 	}
-	r.URL.Host = r.Host
+	u.Host = host
+	var contentLength int64
+	var te []string
 	switch {
 	case fr.chunked:
-		r.ContentLength = -1
-		r.TransferEncoding = []string{"chunked"}
+		contentLength, te = -1, []string{"chunked"}
 	case fr.contentLength > 0:
-		r.ContentLength = fr.contentLength
+		contentLength = fr.contentLength
 	}
+	var remoteAddr string
 	if fr.remoteAddr != "" {
 		port := fr.remotePort
 		if port == "" {
 			port = "0"
 		}
-		r.RemoteAddr = net.JoinHostPort(fr.remoteAddr, port)
+		remoteAddr = net.JoinHostPort(fr.remoteAddr, port)
 	}
+	// Made here and given its context by WithContext, as gateway does: the
+	// template stays on the stack, and NewRequestWithContext would parse a
+	// URL and make a header map only for them to be replaced. The method is
+	// a token: decoding took it from the method table or checked it.
+	tmpl := http.Request{
+		Method:           fr.method,
+		URL:              u,
+		Proto:            proto,
+		ProtoMajor:       major,
+		ProtoMinor:       minor,
+		Header:           header,
+		Body:             body,
+		ContentLength:    contentLength,
+		TransferEncoding: te,
+		Host:             host,
+		RemoteAddr:       remoteAddr,
+		RequestURI:       requestURI,
+		TLS:              tlsState,
+	}
+	r := tmpl.WithContext(ctx)
 	if scriptName != "" {
 		r = gateway.WithScriptName(r, scriptName)
 	}
