@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"net/http/httputil"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,7 +60,7 @@ type conn struct {
 	closing  atomic.Bool // we close the connection on purpose
 	inRecord bool        // the reader waits for the rest of a record; the reader's
 	rdMode   int         // the read deadline mode last set, under mu
-	rdSetAt  time.Time   // when it was set, under mu
+	rdAt     time.Time   // the read deadline last set, under mu
 
 	wmu     sync.Mutex
 	broken  bool      // a write failed, under wmu
@@ -98,6 +100,14 @@ func (s *Server) serveConn(sc *serve.Conn) {
 	c := &conn{srv: s, lim: &s.limits, sc: sc, reqs: make(map[uint16]*request), closed: make(chan struct{})}
 	c.logf = sc.Logf
 	c.handOffFn = c.handOff
+	// The 16 KiB reader is taken once bytes arrive, so that a connection
+	// that never sends any costs little more than its goroutine.
+	c.rdMode, c.rdAt = deadlineIdle, sc.QuietSince().Add(c.lim.idleTO)
+	sc.SetReadDeadline(c.rdAt)
+	if err := sc.WaitInput(); err != nil {
+		c.close(err)
+		return
+	}
 	c.br = readerPool.Get().(*bufio.Reader)
 	c.br.Reset(sc)
 	s.watch.add(c)
@@ -157,7 +167,7 @@ func (c *conn) runInline(r *request) (ran, reader bool) {
 // that a handler run inline finds the body a web server sent with the
 // params (nginx sends a small one in the same write) without a hand-off.
 func (c *conn) readBuffered(r *request) {
-	for r.body.remaining > 0 && c.br.Buffered() >= headerLen {
+	for (r.body.remaining > 0 || r.body.remaining < 0 && !r.inputDone) && c.br.Buffered() >= headerLen {
 		b, _ := c.br.Peek(headerLen)
 		h := parseHeader((*[headerLen]byte)(b))
 		if h.check() != nil || h.typ != typeStdin || h.id != r.id ||
@@ -246,10 +256,13 @@ const (
 // timeout that fires up to a second late harms nobody.
 const deadlineSlack = time.Second
 
-// setReadDeadline bounds the wait for the next bytes: ReadTimeout inside a
-// record or while a request's input is incomplete, IdleTimeout when no
-// request is in flight, and nothing while every request is only waiting for
-// its handler.
+// setReadDeadline bounds the wait for the next bytes. While a request's
+// input is incomplete: ReadTimeout for the next record, and the request's
+// own deadlines, which waiting does not move: its params must be complete
+// ReadHeaderTimeout after the reader first waited for them, and its STDIN
+// must keep up MinBodyRate. With no request in flight, the connection may
+// stay IdleTimeout after it was last active (management records do not
+// count). While every request is only waiting for its handler: nothing.
 func (c *conn) setReadDeadline(midRecord bool) {
 	if c.closing.Load() {
 		// Draining after shutWrite: its deadline stands.
@@ -257,38 +270,61 @@ func (c *conn) setReadDeadline(midRecord bool) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	now := time.Now()
 	mode := deadlineNone
-	switch {
-	case midRecord:
+	if midRecord {
 		mode = deadlineRead
-	case len(c.reqs) == 0:
-		mode = deadlineIdle
 	}
-	if !midRecord {
-		for _, r := range c.reqs {
-			if !r.inputDone {
-				mode = deadlineRead
-				break
+	var dl time.Time
+	for _, r := range c.reqs {
+		switch {
+		case !r.paramsDone:
+			if r.headBy.IsZero() {
+				r.headBy = now.Add(c.lim.headerTimeout)
 			}
+			dl = serve.Earliest(dl, r.headBy)
+			mode = deadlineRead
+		case !r.inputDone:
+			if r.bodyFrom.IsZero() {
+				r.bodyFrom = now
+			}
+			dl = serve.Earliest(dl, serve.BodyDeadline(r.bodyFrom, r.stdinBytes, c.lim.minBodyRate))
+			mode = deadlineRead
 		}
 	}
-	if mode == deadlineNone {
+	switch {
+	case mode == deadlineRead:
+		dl = serve.Earliest(dl, now.Add(c.lim.readTimeout))
+	case len(c.reqs) == 0:
+		mode = deadlineIdle
+		dl = c.sc.QuietSince().Add(c.lim.idleTO)
+	default:
 		if c.rdMode != deadlineNone {
 			c.rdMode = deadlineNone
 			c.sc.SetReadDeadline(time.Time{})
 		}
 		return
 	}
-	now := time.Now()
-	if mode == c.rdMode && now.Sub(c.rdSetAt) < deadlineSlack {
+	if mode == c.rdMode && dl.Sub(c.rdAt) < deadlineSlack && c.rdAt.Sub(dl) < deadlineSlack {
 		return
 	}
-	d := c.lim.readTimeout
-	if mode == deadlineIdle {
-		d = c.lim.idleTO
+	c.rdMode, c.rdAt = mode, dl
+	c.sc.SetReadDeadline(dl)
+}
+
+// timedOut names the request deadline that passed, if one did.
+func (c *conn) timedOut(now time.Time) string {
+	for _, r := range c.reqs {
+		switch {
+		case !r.paramsDone && !r.headBy.IsZero() && !now.Before(r.headBy):
+			return fmt.Sprintf("request %d: params not complete within ReadHeaderTimeout %v", r.id, c.lim.headerTimeout)
+		case r.paramsDone && !r.inputDone && !r.bodyFrom.IsZero() &&
+			!now.Before(serve.BodyDeadline(r.bodyFrom, r.stdinBytes, c.lim.minBodyRate)):
+			return fmt.Sprintf("request %d: body slower than MinBodyRate %d bytes/s (%d bytes in %v)",
+				r.id, c.lim.minBodyRate, r.stdinBytes, now.Sub(r.bodyFrom).Round(time.Millisecond))
+		}
 	}
-	c.rdMode, c.rdSetAt = mode, now
-	c.sc.SetReadDeadline(now.Add(d))
+	return ""
 }
 
 // close ends the connection after readLoop returns: it logs why (unless the
@@ -303,8 +339,11 @@ func (c *conn) close(err error) {
 	case errors.As(err, &ne) && ne.Timeout():
 		c.mu.Lock()
 		idle := len(c.reqs) == 0
+		why := c.timedOut(time.Now())
 		c.mu.Unlock()
 		switch {
+		case why != "":
+			c.logf("read timeout: %s", why)
 		case c.inRecord:
 			c.logf("read timeout: the rest of a record did not come within %v", c.lim.readTimeout)
 		case !idle:
@@ -392,6 +431,7 @@ func (c *conn) beginRequest(h header) error {
 
 	c.mu.Lock()
 	_, dup := c.reqs[h.id]
+	n := len(c.reqs)
 	c.mu.Unlock()
 	if dup {
 		return protoErrorf("begin-request for request %d, which is still in flight", h.id)
@@ -404,6 +444,10 @@ func (c *conn) beginRequest(h header) error {
 	if role != roleResponder {
 		// Records that follow for this id find no request and are dropped.
 		return c.refuse(h.id, keepConn, statusUnknownRole)
+	}
+	if n >= c.lim.maxConnReq {
+		// This connection's share is taken: its peer waits, not everyone.
+		return c.refuse(h.id, keepConn, statusOverloaded)
 	}
 	if !c.srv.srv.AcquireRequest() {
 		return c.refuse(h.id, keepConn, statusOverloaded)
@@ -543,12 +587,30 @@ func (c *conn) startRequest(r *request) error {
 		c.logf("request %d: %v", r.id, err)
 		return c.reject(r, http.StatusBadRequest)
 	}
-	if req.ContentLength > c.lim.maxBody {
+	length, chunked := req.ContentLength, false
+	if length == 0 && !c.stdinEndsNext(r.id) {
+		// Zero from an absent CONTENT_LENGTH, and STDIN not seen to end:
+		// the body is what STDIN carries (a web server streaming it).
+		length, chunked = bodyFraming(pairs)
+	}
+	if length > c.lim.maxBody {
 		return c.reject(r, http.StatusRequestEntityTooLarge)
 	}
-	r.body.reset(req.ContentLength, c.lim.bodyMemory, c.srv.TempDir)
-	if req.ContentLength == 0 {
+	if length > c.lim.bodyMemory && !c.srv.srv.AcquireSpill(length) {
+		c.logf("request %d: body of %d bytes does not fit in MaxSpillBytes %d now", r.id, length, c.lim.maxSpill)
+		return c.reject(r, http.StatusServiceUnavailable)
+	}
+	r.body.reset(length, c.lim.bodyMemory, c.lim.maxBody, c.srv.TempDir, &c.srv.srv)
+	switch {
+	case length == 0:
 		req.Body = http.NoBody
+	case length < 0:
+		req.ContentLength = -1
+		if chunked {
+			// Cherokee passes a chunked body on as it came.
+			req.Body = &chunkedBody{httputil.NewChunkedReader(&r.body), &r.body}
+			req.TransferEncoding = []string{"chunked"}
+		}
 	}
 	r.req = req
 	r.rw.Reset(&r.out, req, c.logf)
@@ -580,6 +642,45 @@ func (c *conn) startRequest(r *request) error {
 	}
 	return nil
 }
+
+// stdinEndsNext reports whether the next record, already buffered, is the
+// empty STDIN that ends request id's body.
+func (c *conn) stdinEndsNext(id uint16) bool {
+	if c.br.Buffered() < headerLen {
+		return false
+	}
+	b, _ := c.br.Peek(headerLen)
+	h := parseHeader((*[headerLen]byte)(b))
+	return h.check() == nil && h.typ == typeStdin && h.id == id && h.contentLength == 0
+}
+
+// bodyFraming returns the length of the STDIN stream that params announce,
+// -1 when CONTENT_LENGTH is absent or empty, and whether the web server
+// passed a chunked body on still encoded (CONTENT_TRANSFER_ENCODING, as
+// Cherokee sends it). A CONTENT_LENGTH that is present was parsed already.
+func bodyFraming(pairs []gateway.Param) (length int64, chunked bool) {
+	length = -1
+	for _, p := range pairs {
+		switch p.Name {
+		case "CONTENT_LENGTH":
+			if p.Value != "" {
+				length = 0 // "0": the only value that reaches here
+			}
+		case "CONTENT_TRANSFER_ENCODING":
+			chunked = strings.EqualFold(p.Value, "chunked")
+		}
+	}
+	return length, chunked
+}
+
+// chunkedBody is a body decoded from chunked framing; closing it closes
+// the STDIN buffer under it.
+type chunkedBody struct {
+	io.Reader
+	body *body
+}
+
+func (b *chunkedBody) Close() error { return b.body.Close() }
 
 // reject answers r with a bare status before its handler starts.
 func (c *conn) reject(r *request, status int) error {
@@ -634,9 +735,8 @@ func (c *conn) endRequest(r *request, appStatus uint32, status uint8) error {
 			// The reader may be waiting with no deadline; idle now, the
 			// connection gets the idle one. (A reader running a handler
 			// sets its own before it reads again.)
-			now := time.Now()
-			c.rdMode, c.rdSetAt = deadlineIdle, now
-			c.sc.SetReadDeadline(now.Add(c.lim.idleTO))
+			c.rdMode, c.rdAt = deadlineIdle, time.Now().Add(c.lim.idleTO)
+			c.sc.SetReadDeadline(c.rdAt)
 		}
 	}
 	c.mu.Unlock()
@@ -669,6 +769,7 @@ func (c *conn) stdin(h header) error {
 	if !r.paramsDone {
 		return protoErrorf("stdin record for request %d before the end of its params", h.id)
 	}
+	r.stdinBytes += int64(n)
 	for n > 0 {
 		if _, err := c.br.Peek(1); err != nil {
 			return err

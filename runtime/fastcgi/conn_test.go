@@ -36,9 +36,25 @@ func TestRequests(t *testing.T) {
 		{"STDIN shorter than CONTENT_LENGTH", join(begin(1, roleResponder, flagKeepConn),
 			paramsRec(1, "REQUEST_METHOD=POST", "REQUEST_URI=/x", "CONTENT_LENGTH=9"), endParams(1),
 			stdinRec(1, "abc"), endStdin(1)), 499, "body: unexpected EOF\n"},
-		{"no CONTENT_LENGTH means no body", join(begin(1, roleResponder, flagKeepConn),
+		// Regression (issue 14 §4): without CONTENT_LENGTH the body was
+		// answered as empty; it is what STDIN carries up to its end.
+		{"no CONTENT_LENGTH: the body is STDIN to its end", join(begin(1, roleResponder, flagKeepConn),
 			paramsRec(1, "REQUEST_METHOD=POST", "REQUEST_URI=/x"), endParams(1),
+			stdinRec(1, "streamed"), stdinRec(1, " body"), endStdin(1)), 200, "POST /x body=streamed body"},
+		{"empty CONTENT_LENGTH: the body is STDIN to its end", join(begin(1, roleResponder, flagKeepConn),
+			paramsRec(1, "REQUEST_METHOD=POST", "REQUEST_URI=/x", "CONTENT_LENGTH="), endParams(1),
+			stdinRec(1, "abc"), endStdin(1)), 200, "POST /x body=abc"},
+		{"CONTENT_LENGTH=0 means no body", join(begin(1, roleResponder, flagKeepConn),
+			paramsRec(1, "REQUEST_METHOD=POST", "REQUEST_URI=/x", "CONTENT_LENGTH=0"), endParams(1),
 			stdinRec(1, "ignored"), endStdin(1)), 200, "POST /x body="},
+		// Regression (issue 13, Cherokee): a chunked body passed on still
+		// encoded reached the handler as empty.
+		{"CONTENT_TRANSFER_ENCODING=chunked is decoded", join(begin(1, roleResponder, flagKeepConn),
+			paramsRec(1, "REQUEST_METHOD=POST", "REQUEST_URI=/x", "CONTENT_TRANSFER_ENCODING=chunked"), endParams(1),
+			stdinRec(1, "3\r\nabc\r\n"), stdinRec(1, "4\r\ndefg\r\n0\r\n\r\n"), endStdin(1)), 200, "POST /x body=abcdefg"},
+		{"chunked body cut short fails the read", join(begin(1, roleResponder, flagKeepConn),
+			paramsRec(1, "REQUEST_METHOD=POST", "REQUEST_URI=/x", "CONTENT_TRANSFER_ENCODING=chunked"), endParams(1),
+			stdinRec(1, "9\r\nabc"), endStdin(1)), 499, "body: unexpected EOF\n"},
 		{"4-byte lengths", join(begin(1, roleResponder, flagKeepConn),
 			paramsRec(1, "REQUEST_METHOD=GET", "REQUEST_URI=/"+long, "HTTP_X_"+strings.Repeat("N", 200)+"="+long),
 			endParams(1), endStdin(1)), 200, "GET /" + long + " body="},

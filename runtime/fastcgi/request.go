@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/appgen/appgen/runtime/gateway"
 )
@@ -27,6 +28,12 @@ type request struct {
 	started    bool // the handler was started
 	ended      bool // FCGI_END_REQUEST was written (or the connection died)
 	aborted    atomic.Bool
+
+	// The reader's deadlines for the request's input (see setReadDeadline),
+	// the zero time until it first waits for it.
+	headBy     time.Time // the params must be complete by then
+	bodyFrom   time.Time // STDIN began to be waited for
+	stdinBytes int64     // STDIN content received
 
 	params []byte // the FCGI_PARAMS stream
 	req    *http.Request
@@ -57,6 +64,7 @@ func newRequest(c *conn, id uint16, keepConn bool) *request {
 	r.acquired = false
 	r.paramsDone, r.inputDone, r.started, r.ended = false, false, false, false
 	r.aborted.Store(false)
+	r.headBy, r.bodyFrom, r.stdinBytes = time.Time{}, time.Time{}, 0
 	r.params = r.params[:0]
 	r.out.buf = r.out.buf[:0]
 	return r

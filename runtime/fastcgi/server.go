@@ -14,14 +14,18 @@ import (
 
 // Defaults of the Server limits.
 const (
-	DefaultMaxHeaderBytes  = 1 << 20
-	DefaultMaxBodyBytes    = 64 << 20
-	DefaultBodyMemoryBytes = 128 << 10
-	DefaultReadTimeout     = 60 * time.Second
-	DefaultWriteTimeout    = 60 * time.Second
-	DefaultIdleTimeout     = 5 * time.Minute
-	DefaultMaxConns        = 1024
-	DefaultMaxRequests     = 1024
+	DefaultMaxHeaderBytes    = 64 << 10 // as SCGI's; AJP's is its packet size
+	DefaultMaxBodyBytes      = 64 << 20
+	DefaultBodyMemoryBytes   = 128 << 10
+	DefaultMaxSpillBytes     = serve.DefaultMaxSpillBytes // 1 GiB
+	DefaultReadHeaderTimeout = serve.DefaultReadHeaderTimeout
+	DefaultMinBodyRate       = serve.DefaultMinBodyRate // bytes per second
+	DefaultReadTimeout       = 60 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 5 * time.Minute
+	DefaultMaxConns          = 1024
+	DefaultMaxRequests       = 1024
+	DefaultMaxConnRequests   = 64
 )
 
 // Server is a FastCGI responder. Its zero value, given a Handler, serves
@@ -36,10 +40,13 @@ type Server struct {
 
 	// MaxHeaderBytes limits the FCGI_PARAMS of one request; a request
 	// beyond it gets 431 without calling the handler. Default 0:
-	// DefaultMaxHeaderBytes (1 MiB).
+	// DefaultMaxHeaderBytes (64 KiB, as for SCGI).
 	MaxHeaderBytes int
-	// MaxBodyBytes limits CONTENT_LENGTH; a larger body gets 413 without
-	// calling the handler. Default 0: DefaultMaxBodyBytes (64 MiB, as for SCGI and AJP).
+	// MaxBodyBytes limits a body: a larger CONTENT_LENGTH gets 413 without
+	// calling the handler, and a body without one (streamed to its end
+	// record) that grows past it fails the handler's Read with
+	// *http.MaxBytesError. Default 0: DefaultMaxBodyBytes (64 MiB, as for
+	// SCGI and AJP).
 	MaxBodyBytes int64
 	// BodyMemoryBytes is the largest body kept in memory; a larger one is
 	// buffered in an unlinked temporary file in TempDir, so that bodies
@@ -47,9 +54,27 @@ type Server struct {
 	// MaxRequests × BodyMemoryBytes. Default 0: DefaultBodyMemoryBytes
 	// (128 KiB).
 	BodyMemoryBytes int64
+	// MaxSpillBytes bounds the bodies buffered in TempDir at once, across
+	// all connections: a request whose CONTENT_LENGTH does not fit gets 503
+	// without calling the handler, and a body without CONTENT_LENGTH that
+	// no longer fits fails the handler's Read. Default 0:
+	// DefaultMaxSpillBytes (1 GiB).
+	MaxSpillBytes int64
 	// TempDir is where large bodies are buffered. Default "": os.TempDir().
 	TempDir string
 
+	// ReadHeaderTimeout bounds the arrival of a request's whole FCGI_PARAMS
+	// stream, from the first time the server waits for it; it is one
+	// deadline, not one per record, so params sent a byte at a time cannot
+	// hold a request open. Beyond it the connection is closed. Default 0:
+	// DefaultReadHeaderTimeout (10s).
+	ReadHeaderTimeout time.Duration
+	// MinBodyRate is the slowest average rate, in bytes per second, at
+	// which a request's STDIN may arrive once the first 5 seconds
+	// (serve.BodyRateGrace) have passed; a slower body closes the
+	// connection. Default 0: DefaultMinBodyRate (1024); negative: no
+	// minimum.
+	MinBodyRate int
 	// ReadTimeout is the longest wait for the next record while a request's
 	// params or body are still arriving. Default 0: DefaultReadTimeout (60s).
 	ReadTimeout time.Duration
@@ -67,6 +92,11 @@ type Server struct {
 	// (reported as FCGI_MAX_REQS); beyond it a request is answered with
 	// FCGI_OVERLOADED. Default 0: DefaultMaxRequests (1024).
 	MaxRequests int
+	// MaxConnRequests limits the requests in flight on one connection (a
+	// multiplexing web server's); beyond it a request is answered with
+	// FCGI_OVERLOADED, so that one connection cannot take every one of
+	// MaxRequests. Default 0: DefaultMaxConnRequests (64).
+	MaxConnRequests int
 	// Pool, if non-nil, runs each request's handler; when Go reports false
 	// the request is answered with FCGI_OVERLOADED. Default nil: one
 	// goroutine per request.
@@ -86,9 +116,11 @@ type Server struct {
 // limits are the Server's fields with defaults applied.
 type limits struct {
 	maxHeader                         int
-	maxBody, bodyMemory               int64
+	maxBody, bodyMemory, maxSpill     int64
 	readTimeout, writeTimeout, idleTO time.Duration
-	maxConns, maxRequests             int
+	headerTimeout                     time.Duration
+	minBodyRate                       int // 0: none
+	maxConns, maxRequests, maxConnReq int
 }
 
 func orDefault[T int | int64 | time.Duration](v, def T) T {
@@ -109,12 +141,21 @@ func (s *Server) init() {
 			idleTO:       orDefault(s.IdleTimeout, DefaultIdleTimeout),
 			maxConns:     orDefault(s.MaxConns, DefaultMaxConns),
 			maxRequests:  orDefault(s.MaxRequests, DefaultMaxRequests),
+			maxConnReq:   orDefault(s.MaxConnRequests, DefaultMaxConnRequests),
+			maxSpill:     orDefault(s.MaxSpillBytes, DefaultMaxSpillBytes),
+
+			headerTimeout: orDefault(s.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+			minBodyRate:   orDefault(s.MinBodyRate, DefaultMinBodyRate),
+		}
+		if s.MinBodyRate < 0 {
+			s.limits.minBodyRate = 0
 		}
 		s.cfg.ForceScriptName = s.ForceScriptName
 		s.srv.Protocol = "fastcgi"
 		s.srv.ErrorLog = s.ErrorLog
 		s.srv.MaxConns = s.limits.maxConns
 		s.srv.MaxRequests = s.limits.maxRequests
+		s.srv.MaxSpillBytes = s.limits.maxSpill
 		s.srv.Pool = s.Pool
 	})
 }

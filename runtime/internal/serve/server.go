@@ -24,12 +24,21 @@ type Server struct {
 	// ErrorLog receives one line per connection problem and handler panic.
 	// Default nil: log.Default().
 	ErrorLog *log.Logger
-	// MaxConns is how many connections may be open at once. Default 0: no
-	// limit here (the protocol servers pass their own default).
+	// MaxConns is how many connections may be served at once. At the
+	// limit, Serve accepts one more connection and makes room for it by
+	// closing the connection that has been quiet longest (New, or Idle:
+	// no request in flight), or waits for one to close or go quiet, so
+	// that peers holding connections open without using them cannot lock
+	// others out. Default 0: no limit here (the protocol servers pass
+	// their own default).
 	MaxConns int
 	// MaxRequests is how many requests may be in flight at once, across all
 	// connections; AcquireRequest fails beyond it. Default 0: no limit.
 	MaxRequests int
+	// MaxSpillBytes is how many bytes of request bodies may be buffered on
+	// disk at once, across all connections; AcquireSpill fails beyond it.
+	// Default 0: no limit here (the protocol servers pass their own default).
+	MaxSpillBytes int64
 	// Pool, if non-nil, runs handlers for Go. Default nil: a new goroutine
 	// per request.
 	Pool interface{ Go(task func()) bool }
@@ -40,9 +49,13 @@ type Server struct {
 	done      chan struct{} // closed by Shutdown and Close
 	work      chan func()   // idle workers receive tasks here
 	slots     chan struct{} // MaxConns tokens, made on first Serve
+	wake      chan struct{} // a connection went Idle while Serve waits for room
 
 	closing  atomic.Bool
+	waiting  atomic.Bool  // Serve waits for room: SetIdle signals wake
+	evicting atomic.Int32 // connections evicted whose goroutine has not ended
 	requests atomic.Int64
+	spilled  atomic.Int64
 }
 
 // doneChan returns the channel Shutdown and Close close.
@@ -61,6 +74,7 @@ func (s *Server) init() {
 		s.conns = make(map[*Conn]struct{})
 		if s.MaxConns > 0 {
 			s.slots = make(chan struct{}, s.MaxConns)
+			s.wake = make(chan struct{}, 1)
 		}
 	}
 }
@@ -88,18 +102,8 @@ func (s *Server) Serve(l net.Listener, serveConn func(c *Conn)) error {
 
 	var backoff time.Duration
 	for {
-		if s.slots != nil {
-			select {
-			case s.slots <- struct{}{}:
-			case <-s.done:
-				return http.ErrServerClosed
-			}
-		}
 		nc, err := l.Accept()
 		if err != nil {
-			if s.slots != nil {
-				<-s.slots
-			}
 			if s.closing.Load() {
 				return http.ErrServerClosed
 			}
@@ -116,7 +120,13 @@ func (s *Server) Serve(l net.Listener, serveConn func(c *Conn)) error {
 			continue
 		}
 		backoff = 0
-		c := &Conn{Conn: nc, srv: s, accepted: time.Now()}
+		if s.slots != nil && !s.makeRoom() {
+			nc.Close()
+			return http.ErrServerClosed
+		}
+		now := time.Now()
+		c := &Conn{Conn: nc, srv: s, accepted: now}
+		c.idleSince.Store(now.UnixNano())
 		s.mu.Lock()
 		if s.closing.Load() {
 			s.mu.Unlock()
@@ -130,6 +140,74 @@ func (s *Server) Serve(l net.Listener, serveConn func(c *Conn)) error {
 		s.mu.Unlock()
 		go c.serve(serveConn)
 	}
+}
+
+// makeRoom takes one of MaxConns slots for a connection just accepted. At
+// the limit it closes the connection quiet longest (see MaxConns) and waits
+// for its slot, or, with none quiet, waits for a slot or a connection to go
+// quiet; meanwhile nothing more is accepted. It reports false when Shutdown
+// or Close ends the wait.
+//
+// The connection waiting is held unserved rather than left in the backlog
+// because only an accepted connection shows that someone wants service:
+// at the limit with nobody waiting, quiet connections (a web server's kept
+// ones) are left alone.
+func (s *Server) makeRoom() bool {
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	default:
+	}
+	s.waiting.Store(true)
+	defer s.waiting.Store(false)
+	for {
+		// One eviction at a time: the connection closed frees its slot
+		// when its goroutine ends, and evicting again before then would
+		// close a second connection for the one waiting.
+		if s.evicting.Load() == 0 {
+			s.evictQuietest()
+		}
+		select {
+		case s.slots <- struct{}{}:
+			return true
+		case <-s.done:
+			return false
+		case <-s.wake:
+		case <-time.After(evictRetry):
+		}
+	}
+}
+
+// evictRetry bounds a wait for room that no event ends (a connection still
+// New goes quiet without calling SetIdle).
+const evictRetry = 100 * time.Millisecond
+
+// evictQuietest closes the New or Idle connection whose last activity is
+// oldest, if there is one.
+func (s *Server) evictQuietest() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var oldest *Conn
+	var since int64
+	for c := range s.conns {
+		switch State(c.state.Load()) {
+		case StateNew, StateIdle:
+			if t := c.idleSince.Load(); oldest == nil || t < since {
+				oldest, since = c, t
+			}
+		}
+	}
+	if oldest == nil {
+		return
+	}
+	st := oldest.state.Load()
+	if (st != int32(StateNew) && st != int32(StateIdle)) || !oldest.state.CompareAndSwap(st, int32(stateClosed)) {
+		// It became active just now; the next round picks another.
+		return
+	}
+	oldest.evicted.Store(true)
+	s.evicting.Add(1)
+	oldest.Conn.Close()
 }
 
 // temporary reports whether Accept may succeed if tried again: the error
@@ -254,6 +332,24 @@ func (s *Server) AcquireRequest() bool {
 // ReleaseRequest gives back a slot taken by AcquireRequest.
 func (s *Server) ReleaseRequest() { s.requests.Add(-1) }
 
+// AcquireSpill reserves n bytes of the MaxSpillBytes budget for a body
+// buffered on disk, and reports whether they were free; the caller answers
+// 503 (or fails the body) when they were not, and gives them back with
+// ReleaseSpill when the file is closed.
+func (s *Server) AcquireSpill(n int64) bool {
+	if s.spilled.Add(n) > s.MaxSpillBytes && s.MaxSpillBytes > 0 {
+		s.spilled.Add(-n)
+		return false
+	}
+	return true
+}
+
+// ReleaseSpill gives back n bytes taken by AcquireSpill.
+func (s *Server) ReleaseSpill(n int64) { s.spilled.Add(-n) }
+
+// Spilled returns how many bytes of bodies are reserved on disk now.
+func (s *Server) Spilled() int64 { return s.spilled.Load() }
+
 // Requests returns how many requests hold a slot now.
 func (s *Server) Requests() int { return int(s.requests.Load()) }
 
@@ -377,7 +473,8 @@ type Conn struct {
 	net.Conn
 	srv       *Server
 	state     atomic.Int32
-	idleSince atomic.Int64 // UnixNano of the last SetIdle
+	idleSince atomic.Int64 // UnixNano of the last SetIdle, or of the accept
+	evicted   atomic.Bool  // closed by Serve to make room for another
 	peer      string
 	accepted  time.Time
 }
@@ -397,6 +494,9 @@ func (c *Conn) serve(serveConn func(*Conn)) {
 		s.mu.Lock()
 		delete(s.conns, c)
 		s.mu.Unlock()
+		if c.evicted.Load() {
+			s.evicting.Add(-1)
+		}
 		if s.slots != nil {
 			<-s.slots
 		}
@@ -431,7 +531,23 @@ func (c *Conn) SetIdle() {
 	// connection with a stale time.
 	c.idleSince.Store(time.Now().UnixNano())
 	c.state.CompareAndSwap(int32(StateActive), int32(StateIdle))
+	if c.srv.waiting.Load() {
+		select {
+		case c.srv.wake <- struct{}{}:
+		default:
+		}
+	}
 }
+
+// QuietSince is when c last had a request in flight (SetIdle), or when it
+// was accepted if it has not had one. Protocols time the idle timeout from
+// it, so that management records (FastCGI's GET_VALUES, AJP's CPING), which
+// do not make a connection active, do not keep it open either.
+func (c *Conn) QuietSince() time.Time { return time.Unix(0, c.idleSince.Load()) }
+
+// Evicted reports whether Serve closed c to make room for a new connection
+// (see Server.MaxConns); the protocol may log it as such.
+func (c *Conn) Evicted() bool { return c.evicted.Load() }
 
 // Peer names the other end in log lines: its address, or for a unix socket
 // (whose peers have no address) the socket's path.

@@ -258,6 +258,8 @@ func TestCloseEndsActive(t *testing.T) {
 	}
 }
 
+// TestMaxConns: at the limit with every connection active, a new one is
+// accepted but not served until a slot frees; nothing is evicted.
 func TestMaxConns(t *testing.T) {
 	s := &Server{MaxConns: 1, ErrorLog: log.New(io.Discard, "", 0)}
 	l := newChanListener()
@@ -267,22 +269,83 @@ func TestMaxConns(t *testing.T) {
 
 	first := l.dial(t)
 	<-started
-	// With the only slot taken, Serve must not accept: a second connection
-	// cannot even be handed over.
+	send(t, first, "work")
+	second := l.dial(t) // accepted, held for room
+	defer second.Close()
+	select {
+	case <-started:
+		t.Fatal("second connection served beyond MaxConns=1 while the first was active")
+	case <-time.After(3 * evictRetry):
+	}
+	// With the one waiting, nothing more is accepted.
 	client, server := net.Pipe()
 	defer client.Close()
 	select {
 	case l.conns <- server:
-		t.Fatal("second connection accepted beyond MaxConns=1")
+		t.Fatal("third connection accepted while one waits for room")
 	default:
 	}
 	first.Close()
 	select {
-	case l.conns <- server:
+	case <-started:
 	case <-time.After(10 * time.Second):
 		t.Fatal("slot not freed after the first connection closed")
 	}
-	<-started
+}
+
+// Regression (issue 14 §3): 1,024 connections that sent nothing, or that
+// had gone idle, locked every new client out until their idle timeout. At
+// the limit, the connection quiet longest is closed to make room.
+func TestMaxConnsEvictsQuietestFirst(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		prep func(t *testing.T, c net.Conn) // puts a connection in its state
+	}{
+		{"new connections", func(t *testing.T, c net.Conn) {}},
+		{"idle connections", func(t *testing.T, c net.Conn) {
+			send(t, c, "work")
+			send(t, c, "done")
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Server{MaxConns: 3, ErrorLog: log.New(io.Discard, "", 0)}
+			l := newChanListener()
+			started := make(chan *Conn, 8)
+			serveInBackground(s, l, lineServer(started))
+			defer s.Close()
+
+			var clients []net.Conn
+			var served []*Conn
+			for range 3 {
+				c := l.dial(t)
+				defer c.Close()
+				served = append(served, <-started)
+				tt.prep(t, c)
+				clients = append(clients, c)
+				time.Sleep(5 * time.Millisecond) // distinct quiet times
+			}
+			// The middle one turns active: never evicted.
+			send(t, clients[1], "work")
+
+			for i, want := range []int{0, 2} {
+				c := l.dial(t)
+				defer c.Close()
+				select {
+				case <-started:
+				case <-time.After(10 * time.Second):
+					t.Fatalf("connection %d not served at the limit", 4+i)
+				}
+				if !served[want].Evicted() {
+					t.Errorf("connection %d (quiet longest) not evicted for connection %d", want+1, 4+i)
+				}
+				send(t, c, "work") // so that the next one evicts the other quiet one
+			}
+			if served[1].Evicted() {
+				t.Error("the active connection was evicted")
+			}
+			send(t, clients[1], "ping")
+		})
+	}
 }
 
 func TestAcceptBackoff(t *testing.T) {
