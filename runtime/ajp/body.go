@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // body is a request body read with the GET_BODY_CHUNK flow: the web server
@@ -26,7 +27,9 @@ type body struct {
 	// data is the unread part of the current packet; it aliases the
 	// connection's packet buffer, which is not reused until data is empty.
 	data     []byte
-	inFlight bool // a body packet has been sent (or asked for) and not yet read
+	inFlight bool      // a body packet has been sent (or asked for) and not yet read
+	start    time.Time // when the body began, for MinBodyRate
+	got      int64     // body bytes received, for MinBodyRate
 	eof      bool
 	err      error
 }
@@ -68,8 +71,10 @@ func (b *body) Read(p []byte) (int, error) {
 // connection unusable; exceeding MaxBodyBytes does not, since nothing more
 // is in flight once this packet is read.
 func (b *body) readPacket() error {
-	b.c.setReadDeadline()
+	b.c.setBodyDeadline(b.start, b.got)
+	b.c.pr.body = true // a body packet is not a request head
 	payload, err := b.c.pr.next()
+	b.c.pr.body = false
 	b.inFlight = false
 	if err != nil {
 		if err == io.EOF {
@@ -99,6 +104,7 @@ func (b *body) readPacket() error {
 		return nil
 	}
 	b.data = payload[2 : 2+n]
+	b.got += int64(n)
 	if b.remaining >= 0 {
 		if int64(n) > b.remaining {
 			return b.fail(fmt.Errorf("ajp: body packet of %d bytes exceeds the %d left of Content-Length", n, b.remaining))

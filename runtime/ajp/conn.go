@@ -57,10 +57,18 @@ func (c *conn) fail(err error) {
 
 func (c *conn) maxBodyData() int { return c.packetSize - headerLen - 2 }
 
-func (c *conn) setReadDeadline() {
-	if d := c.srv.readTimeout(); d > 0 {
-		_ = c.rwc.SetReadDeadline(time.Now().Add(d))
-	}
+// setBodyDeadline bounds the wait for the next body packet: ReadTimeout,
+// and MinBodyRate over the body that began at start and has brought n
+// bytes so far.
+func (c *conn) setBodyDeadline(start time.Time, n int64) {
+	dl := time.Now().Add(c.srv.readTimeout())
+	_ = c.rwc.SetReadDeadline(serve.Earliest(dl, serve.BodyDeadline(start, n, c.srv.minBodyRate())))
+}
+
+// setHeadDeadline, called once a packet's header is read, bounds the rest
+// of the packet by ReadHeaderTimeout.
+func (c *conn) setHeadDeadline() {
+	_ = c.rwc.SetReadDeadline(time.Now().Add(c.srv.headerTimeout()))
 }
 
 // flush writes the pending packets.
@@ -85,13 +93,22 @@ func (c *conn) flush() error {
 // clean end, or the one-line reason the connection was dropped.
 func (c *conn) serve() error {
 	idle := c.srv.idleTimeout()
+	_ = c.rwc.SetReadDeadline(c.sc.QuietSince().Add(idle))
+	if err := c.sc.WaitInput(); err != nil {
+		return nil // closed, timed out or shut down before a request
+	}
+	ps := c.packetSize
+	c.pr = newPacketReader(c.rwc, ps)
+	c.pr.began = c.setHeadDeadline
+	c.out = make([]byte, 0, 2*ps)
+	c.buf = make([]byte, 0, ps-bodyChunkOverhead)
 	for {
 		if c.srv.srv.ShuttingDown() {
 			return nil
 		}
-		if idle > 0 {
-			_ = c.rwc.SetReadDeadline(time.Now().Add(idle))
-		}
+		// From the last request, not from now: CPINGs do not keep an
+		// otherwise unused connection open.
+		_ = c.rwc.SetReadDeadline(c.sc.QuietSince().Add(idle))
 		payload, err := c.pr.next()
 		if err != nil {
 			if err == io.EOF || errors.Is(err, net.ErrClosed) {
@@ -108,16 +125,19 @@ func (c *conn) serve() error {
 		if len(payload) == 0 {
 			return errors.New("ajp: empty packet, want a prefix code")
 		}
-		if !c.sc.SetActive() {
-			return nil
-		}
 		switch payload[0] {
 		case typeCPing, typePing:
+			// A management packet: the connection stays as it was (New
+			// or Idle), so it is still the first closed to make room.
 			c.out = appendCPong(c.out)
 			if err := c.flush(); err != nil {
 				return err
 			}
+			continue
 		case typeForwardRequest:
+			if !c.sc.SetActive() {
+				return nil
+			}
 			c.request(payload)
 			if c.broken {
 				return c.reason
@@ -134,7 +154,6 @@ func (c *conn) serve() error {
 // request serves one FORWARD_REQUEST whose payload is p.
 func (c *conn) request(p []byte) {
 	s := c.srv
-	c.setReadDeadline()
 	fr := &c.fr
 	err := fr.decode(p)
 	if err == nil && s.Secret != "" {
@@ -165,9 +184,9 @@ func (c *conn) request(p []byte) {
 	var rb io.ReadCloser = http.NoBody
 	switch {
 	case fr.chunked:
-		b = &body{c: c, remaining: -1, limit: s.maxBodyBytes()}
+		b = &body{c: c, remaining: -1, limit: s.maxBodyBytes(), start: time.Now()}
 	case fr.contentLength > 0:
-		b = &body{c: c, remaining: fr.contentLength, limit: s.maxBodyBytes(), inFlight: true}
+		b = &body{c: c, remaining: fr.contentLength, limit: s.maxBodyBytes(), inFlight: true, start: time.Now()}
 	}
 	if b != nil {
 		rb = b

@@ -52,6 +52,11 @@ var errShortPacket = errors.New("packet ends early")
 type packetReader struct {
 	r   io.Reader
 	buf []byte // len == packet size
+	// began, when set, is called once a packet's header has been read and
+	// before its payload is, unless body is set: the connection bounds the
+	// rest of a request head from there (Server.ReadHeaderTimeout).
+	began func()
+	body  bool // the packet expected is a body packet
 }
 
 func newPacketReader(r io.Reader, packetSize int) *packetReader {
@@ -76,6 +81,9 @@ func (p *packetReader) next() ([]byte, error) {
 		return nil, fmt.Errorf("ajp: packet length %d exceeds packet size %d", n+headerLen, len(p.buf))
 	}
 	payload := p.buf[headerLen : headerLen+n]
+	if p.began != nil && !p.body && n > 0 {
+		p.began()
+	}
 	if _, err := io.ReadFull(p.r, payload); err != nil {
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			return nil, fmt.Errorf("ajp: connection closed inside a packet of %d bytes", n)

@@ -16,11 +16,13 @@ import (
 
 // Defaults of the Server's limits.
 const (
-	DefaultMaxBodyBytes = 64 << 20
-	DefaultReadTimeout  = 60 * time.Second
-	DefaultWriteTimeout = 60 * time.Second
-	DefaultIdleTimeout  = 5 * time.Minute
-	DefaultMaxConns     = 1024
+	DefaultMaxBodyBytes      = 64 << 20
+	DefaultReadHeaderTimeout = serve.DefaultReadHeaderTimeout
+	DefaultMinBodyRate       = serve.DefaultMinBodyRate // bytes per second
+	DefaultReadTimeout       = 60 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 5 * time.Minute
+	DefaultMaxConns          = 1024
 )
 
 // Server serves AJP13 connections from a web server (Apache's
@@ -53,18 +55,32 @@ type Server struct {
 	// fails the handler's Read with *http.MaxBytesError.
 	// Default 0: DefaultMaxBodyBytes (64 MiB).
 	MaxBodyBytes int64
-	// ReadTimeout bounds each wait for a packet of a request under way.
+	// ReadHeaderTimeout bounds the arrival of a request's FORWARD_REQUEST
+	// packet, from the end of its 4-byte packet header: one deadline, which
+	// bytes sent slowly do not move; beyond it the connection is closed.
+	// Default 0: DefaultReadHeaderTimeout (10s).
+	ReadHeaderTimeout time.Duration
+	// MinBodyRate is the slowest average rate, in bytes per second, at
+	// which a request body may arrive once its first 5 seconds
+	// (serve.BodyRateGrace) have passed; a slower body fails the handler's
+	// Read with a timeout and closes the connection. Default 0:
+	// DefaultMinBodyRate (1024); negative: no minimum.
+	MinBodyRate int
+	// ReadTimeout bounds each wait for a body packet of a request under way.
 	// Default 0: DefaultReadTimeout (60s).
 	ReadTimeout time.Duration
 	// WriteTimeout bounds each write of response packets.
 	// Default 0: DefaultWriteTimeout (60s).
 	WriteTimeout time.Duration
-	// IdleTimeout bounds the wait for the next request on a connection;
-	// the web server reopens connections it finds closed.
+	// IdleTimeout bounds the time from a connection's last request (or
+	// its accept) to its next; CPING packets do not extend it. The web
+	// server reopens connections it finds closed.
 	// Default 0: DefaultIdleTimeout (5 minutes).
 	IdleTimeout time.Duration
-	// MaxConns limits concurrent connections; Serve stops accepting while
-	// at the limit. Default 0: DefaultMaxConns (1024).
+	// MaxConns limits concurrent connections; at the limit, the connection
+	// without a request in flight for longest is closed to make room for
+	// a new one (see serve.Server.MaxConns), or Serve waits for one to end.
+	// Default 0: DefaultMaxConns (1024).
 	MaxConns int
 	// MaxRequests limits requests being handled at once; beyond it a
 	// request gets 503. Default 0: MaxConns, as each connection carries one
@@ -121,16 +137,10 @@ func (s *Server) init() {
 // serveConn runs one connection for serve.Server, logging the reason it
 // was dropped, if any, as one line.
 func (s *Server) serveConn(sc *serve.Conn) {
-	ps := s.packetSize()
-	c := &conn{
-		srv:        s,
-		sc:         sc,
-		rwc:        sc,
-		pr:         newPacketReader(sc, ps),
-		packetSize: ps,
-		out:        make([]byte, 0, 2*ps),
-	}
-	c.buf = make([]byte, 0, ps-bodyChunkOverhead)
+	// The buffers (four packets' worth) are made once bytes arrive, so
+	// that a connection that never sends any costs little more than its
+	// goroutine.
+	c := &conn{srv: s, sc: sc, rwc: sc, packetSize: s.packetSize()}
 	// A read that failed because Shutdown or Close closed the connection
 	// is no news.
 	if err := c.serve(); err != nil && err != errQuiet && !sc.Closed() {
@@ -159,7 +169,20 @@ func (s *Server) maxBodyBytes() int64 {
 	return s.MaxBodyBytes
 }
 
-func (s *Server) readTimeout() time.Duration  { return orDefault(s.ReadTimeout, DefaultReadTimeout) }
+func (s *Server) readTimeout() time.Duration { return orDefault(s.ReadTimeout, DefaultReadTimeout) }
+func (s *Server) headerTimeout() time.Duration {
+	return orDefault(s.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+}
+
+func (s *Server) minBodyRate() int {
+	switch {
+	case s.MinBodyRate < 0:
+		return 0
+	case s.MinBodyRate == 0:
+		return DefaultMinBodyRate
+	}
+	return s.MinBodyRate
+}
 func (s *Server) writeTimeout() time.Duration { return orDefault(s.WriteTimeout, DefaultWriteTimeout) }
 func (s *Server) idleTimeout() time.Duration  { return orDefault(s.IdleTimeout, DefaultIdleTimeout) }
 

@@ -19,9 +19,11 @@ import (
 
 // Defaults of the Server's limits.
 const (
-	DefaultMaxHeaderBytes = 64 << 10
-	DefaultMaxBodyBytes   = 64 << 20
-	DefaultReadTimeout    = 60 * time.Second
+	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultMaxBodyBytes      = 64 << 20
+	DefaultReadHeaderTimeout = serve.DefaultReadHeaderTimeout
+	DefaultMinBodyRate       = serve.DefaultMinBodyRate // bytes per second
+	DefaultReadTimeout       = 60 * time.Second
 	DefaultWriteTimeout   = 60 * time.Second
 	DefaultIdleTimeout    = 60 * time.Second
 	DefaultMaxConns       = 1024
@@ -45,8 +47,18 @@ type Server struct {
 	// MaxBodyBytes limits CONTENT_LENGTH: a larger body gets 413 without
 	// calling the handler. Default 0: DefaultMaxBodyBytes (64 MiB).
 	MaxBodyBytes int64
-	// ReadTimeout bounds reading the header, and then each read of the
-	// body. Default 0: DefaultReadTimeout (60s).
+	// ReadHeaderTimeout bounds reading the whole netstring header, from its
+	// first byte: one deadline, which bytes sent slowly do not move; beyond
+	// it the connection is closed. Default 0: DefaultReadHeaderTimeout (10s).
+	ReadHeaderTimeout time.Duration
+	// MinBodyRate is the slowest average rate, in bytes per second, at
+	// which the body may arrive once its first 5 seconds
+	// (serve.BodyRateGrace) have passed; a slower body fails the handler's
+	// Read with a timeout and closes the connection. Default 0:
+	// DefaultMinBodyRate (1024); negative: no minimum.
+	MinBodyRate int
+	// ReadTimeout bounds each wait for more of the body.
+	// Default 0: DefaultReadTimeout (60s).
 	ReadTimeout time.Duration
 	// WriteTimeout bounds each write of the response.
 	// Default 0: DefaultWriteTimeout (60s).
@@ -54,8 +66,10 @@ type Server struct {
 	// IdleTimeout bounds the wait for a new connection's first byte.
 	// Default 0: DefaultIdleTimeout (60s).
 	IdleTimeout time.Duration
-	// MaxConns limits concurrent connections; Serve stops accepting while
-	// at the limit. Default 0: DefaultMaxConns (1024).
+	// MaxConns limits concurrent connections; at the limit, the connection
+	// that has waited longest without sending a byte is closed to make
+	// room for a new one (see serve.Server.MaxConns), or Serve waits for
+	// one to end. Default 0: DefaultMaxConns (1024).
 	MaxConns int
 	// MaxRequests limits requests being handled at once; beyond it a
 	// request gets 503. Default 0: MaxConns, as a connection carries one
@@ -130,6 +144,16 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
+func (s *Server) minBodyRate() int {
+	switch {
+	case s.MinBodyRate < 0:
+		return 0
+	case s.MinBodyRate == 0:
+		return DefaultMinBodyRate
+	}
+	return s.MinBodyRate
+}
+
 func (s *Server) maxConns() int {
 	if s.MaxConns <= 0 {
 		return DefaultMaxConns
@@ -157,20 +181,24 @@ var outputs = sync.Pool{New: func() any { return &output{bw: bufio.NewWriterSize
 
 // serveConn serves the connection's one request.
 func (s *Server) serveConn(sc *serve.Conn) {
+	_ = sc.SetReadDeadline(sc.QuietSince().Add(orDefault(s.IdleTimeout, DefaultIdleTimeout)))
+	// The reader is taken once bytes arrive, so that a connection that
+	// never sends any costs little more than its goroutine.
+	if sc.WaitInput() != nil {
+		// Closed (or timed out, or shut down) before a request began.
+		return
+	}
 	br := readers.Get().(*bufio.Reader)
 	br.Reset(sc)
 	defer func() { br.Reset(nil); readers.Put(br) }()
-
-	_ = sc.SetReadDeadline(time.Now().Add(orDefault(s.IdleTimeout, DefaultIdleTimeout)))
 	if _, err := br.Peek(1); err != nil {
-		// Closed (or timed out, or shut down) before a request began.
 		return
 	}
 	if !sc.SetActive() {
 		return
 	}
 	readTimeout := orDefault(s.ReadTimeout, DefaultReadTimeout)
-	_ = sc.SetReadDeadline(time.Now().Add(readTimeout))
+	_ = sc.SetReadDeadline(time.Now().Add(orDefault(s.ReadHeaderTimeout, DefaultReadHeaderTimeout)))
 	params, contentLength, err := readHeader(br, s.maxHeaderBytes())
 	if err != nil {
 		if !sc.Closed() { // closed by Close: no news
@@ -188,7 +216,8 @@ func (s *Server) serveConn(sc *serve.Conn) {
 	var b *body
 	var rb io.ReadCloser = http.NoBody
 	if contentLength > 0 {
-		b = &body{r: br, conn: sc, remaining: contentLength, timeout: readTimeout}
+		b = &body{r: br, conn: sc, remaining: contentLength, timeout: readTimeout,
+			start: time.Now(), rate: s.minBodyRate()}
 		rb = b
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -253,12 +282,15 @@ func (s *Server) flush(sc *serve.Conn, bw *bufio.Writer) {
 }
 
 // body is the request body: CONTENT_LENGTH bytes of the stream after the
-// header, each read under ReadTimeout.
+// header, each read under ReadTimeout and the whole at MinBodyRate.
 type body struct {
 	r         *bufio.Reader
 	conn      net.Conn
 	remaining int64
 	timeout   time.Duration
+	start     time.Time // when the body began to be read, for rate
+	read      int64     // bytes read so far, for rate
+	rate      int       // MinBodyRate; 0: none
 	err       error
 }
 
@@ -272,9 +304,10 @@ func (b *body) Read(p []byte) (int, error) {
 	if int64(len(p)) > b.remaining {
 		p = p[:b.remaining]
 	}
-	_ = b.conn.SetReadDeadline(time.Now().Add(b.timeout))
+	_ = b.conn.SetReadDeadline(serve.Earliest(time.Now().Add(b.timeout), serve.BodyDeadline(b.start, b.read, b.rate)))
 	n, err := b.r.Read(p)
 	b.remaining -= int64(n)
+	b.read += int64(n)
 	if err == io.EOF {
 		err = fmt.Errorf("scgi: request body ended %d bytes short of CONTENT_LENGTH: %w", b.remaining, io.ErrUnexpectedEOF)
 	}
