@@ -312,14 +312,16 @@ func (c *conn) setReadDeadline(midRecord bool) {
 	c.sc.SetReadDeadline(dl)
 }
 
-// timedOut names the request deadline that passed, if one did.
+// timedOut names the request deadline that passed, if one did. The
+// deadline set may have been up to deadlineSlack early.
 func (c *conn) timedOut(now time.Time) string {
+	late := now.Add(deadlineSlack)
 	for _, r := range c.reqs {
 		switch {
-		case !r.paramsDone && !r.headBy.IsZero() && !now.Before(r.headBy):
+		case !r.paramsDone && !r.headBy.IsZero() && !late.Before(r.headBy):
 			return fmt.Sprintf("request %d: params not complete within ReadHeaderTimeout %v", r.id, c.lim.headerTimeout)
-		case r.paramsDone && !r.inputDone && !r.bodyFrom.IsZero() &&
-			!now.Before(serve.BodyDeadline(r.bodyFrom, r.stdinBytes, c.lim.minBodyRate)):
+		case r.paramsDone && !r.inputDone && !r.bodyFrom.IsZero() && c.lim.minBodyRate > 0 &&
+			!late.Before(serve.BodyDeadline(r.bodyFrom, r.stdinBytes, c.lim.minBodyRate)):
 			return fmt.Sprintf("request %d: body slower than MinBodyRate %d bytes/s (%d bytes in %v)",
 				r.id, c.lim.minBodyRate, r.stdinBytes, now.Sub(r.bodyFrom).Round(time.Millisecond))
 		}
@@ -769,8 +771,12 @@ func (c *conn) stdin(h header) error {
 	if !r.paramsDone {
 		return protoErrorf("stdin record for request %d before the end of its params", h.id)
 	}
-	r.stdinBytes += int64(n)
 	for n > 0 {
+		if c.br.Buffered() == 0 {
+			// A long record arriving slowly: the body's rate deadline
+			// moves with the bytes that came.
+			c.setReadDeadline(true)
+		}
 		if _, err := c.br.Peek(1); err != nil {
 			return err
 		}
@@ -783,6 +789,7 @@ func (c *conn) stdin(h header) error {
 		c.mu.Unlock()
 		c.br.Discard(k)
 		n -= k
+		r.stdinBytes += int64(k)
 	}
 	return nil
 }
