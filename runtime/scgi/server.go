@@ -24,9 +24,9 @@ const (
 	DefaultReadHeaderTimeout = serve.DefaultReadHeaderTimeout
 	DefaultMinBodyRate       = serve.DefaultMinBodyRate // bytes per second
 	DefaultReadTimeout       = 60 * time.Second
-	DefaultWriteTimeout   = 60 * time.Second
-	DefaultIdleTimeout    = 60 * time.Second
-	DefaultMaxConns       = 1024
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+	DefaultMaxConns          = 1024
 )
 
 // Server serves SCGI connections from a web server (nginx scgi_pass,
