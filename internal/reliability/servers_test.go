@@ -19,11 +19,13 @@ import (
 
 // limits are the server settings a scenario changes from the defaults.
 type limits struct {
-	MaxHeaderBytes int
-	MaxBodyBytes   int64
-	IdleTimeout    time.Duration
-	MaxConns       int
-	Secret         string // AJP only
+	MaxHeaderBytes    int
+	MaxBodyBytes      int64
+	IdleTimeout       time.Duration
+	ReadHeaderTimeout time.Duration
+	MinBodyRate       int
+	MaxConns          int
+	Secret            string // AJP only
 }
 
 // server is what every protocol's Server offers (docs/design.md, the protocol server contract).
@@ -51,7 +53,8 @@ var protocols = []protocol{
 		name: "fastcgi",
 		newServer: func(h http.Handler, lim limits, logger *log.Logger) server {
 			return &fastcgi.Server{Handler: h, ErrorLog: logger, MaxHeaderBytes: lim.MaxHeaderBytes,
-				MaxBodyBytes: lim.MaxBodyBytes, IdleTimeout: lim.IdleTimeout, MaxConns: lim.MaxConns}
+				MaxBodyBytes: lim.MaxBodyBytes, IdleTimeout: lim.IdleTimeout, MaxConns: lim.MaxConns,
+				ReadHeaderTimeout: lim.ReadHeaderTimeout, MinBodyRate: lim.MinBodyRate}
 		},
 		request: func(method, uri string, body []byte, _ string) []byte {
 			return FCGIRequest(1, true, body, GetParams(method, uri)...)
@@ -63,7 +66,8 @@ var protocols = []protocol{
 		name: "scgi",
 		newServer: func(h http.Handler, lim limits, logger *log.Logger) server {
 			return &scgi.Server{Handler: h, ErrorLog: logger, MaxHeaderBytes: lim.MaxHeaderBytes,
-				MaxBodyBytes: lim.MaxBodyBytes, IdleTimeout: lim.IdleTimeout, MaxConns: lim.MaxConns}
+				MaxBodyBytes: lim.MaxBodyBytes, IdleTimeout: lim.IdleTimeout, MaxConns: lim.MaxConns,
+				ReadHeaderTimeout: lim.ReadHeaderTimeout, MinBodyRate: lim.MinBodyRate}
 		},
 		request: func(method, uri string, body []byte, _ string) []byte {
 			return SCGIRequest(body, GetParams(method, uri)...)
@@ -74,7 +78,8 @@ var protocols = []protocol{
 		name: "ajp",
 		newServer: func(h http.Handler, lim limits, logger *log.Logger) server {
 			return &ajp.Server{Handler: h, ErrorLog: logger, MaxHeaderBytes: lim.MaxHeaderBytes,
-				MaxBodyBytes: lim.MaxBodyBytes, IdleTimeout: lim.IdleTimeout, MaxConns: lim.MaxConns, Secret: lim.Secret}
+				MaxBodyBytes: lim.MaxBodyBytes, IdleTimeout: lim.IdleTimeout, MaxConns: lim.MaxConns, Secret: lim.Secret,
+				ReadHeaderTimeout: lim.ReadHeaderTimeout, MinBodyRate: lim.MinBodyRate}
 		},
 		request: func(method, uri string, body []byte, secret string) []byte {
 			return AJPRequest(method, uri, body, secret)

@@ -36,6 +36,9 @@ type conn struct {
 	broken bool
 	// reason is why, logged once when the connection closes.
 	reason error
+	// inHead says the packet being read began: its rest is under
+	// ReadHeaderTimeout, and a timeout is the peer's fault, not idleness.
+	inHead bool
 }
 
 // errQuiet ends a connection whose reason is already logged (a handler
@@ -68,6 +71,7 @@ func (c *conn) setBodyDeadline(start time.Time, n int64) {
 // setHeadDeadline, called once a packet's header is read, bounds the rest
 // of the packet by ReadHeaderTimeout.
 func (c *conn) setHeadDeadline() {
+	c.inHead = true
 	_ = c.rwc.SetReadDeadline(time.Now().Add(c.srv.headerTimeout()))
 }
 
@@ -109,6 +113,7 @@ func (c *conn) serve() error {
 		// From the last request, not from now: CPINGs do not keep an
 		// otherwise unused connection open.
 		_ = c.rwc.SetReadDeadline(c.sc.QuietSince().Add(idle))
+		c.inHead = false
 		payload, err := c.pr.next()
 		if err != nil {
 			if err == io.EOF || errors.Is(err, net.ErrClosed) {
@@ -116,6 +121,9 @@ func (c *conn) serve() error {
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
+				if c.inHead {
+					return fmt.Errorf("ajp: request packet not complete within ReadHeaderTimeout %v", c.srv.headerTimeout())
+				}
 				// An idle web-server connection timing out is routine:
 				// mod_proxy_ajp reopens pooled connections it finds closed.
 				return nil
