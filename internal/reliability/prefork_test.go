@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -14,8 +15,8 @@ import (
 )
 
 // nginxFastCGISite is nginx in front of a FastCGI backend on loopback with fastcgi_keep_conn
-// and a pool of kept-alive upstream connections.
-func nginxFastCGISite(webPort, backendPort int) string {
+// and a pool of kept-alive upstream connections; extra directives go into its location.
+func nginxFastCGISite(webPort, backendPort int, extra ...string) string {
 	return fmt.Sprintf(`upstream app {
     server 127.0.0.1:%d;
     keepalive 16;
@@ -38,10 +39,10 @@ server {
         fastcgi_param REMOTE_PORT $remote_port;
         fastcgi_param SERVER_NAME $server_name;
         fastcgi_param SERVER_PORT $server_port;
-        fastcgi_param HTTP_HOST $http_host;
+        fastcgi_param HTTP_HOST $http_host;%s
     }
 }
-`, backendPort, webPort)
+`, backendPort, webPort, strings.Join(append([]string{""}, extra...), "\n        "))
 }
 
 // preforkBehindNginx starts the app with method=prefork on a loopback port and nginx in front.
