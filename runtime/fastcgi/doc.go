@@ -38,11 +38,20 @@
 //     requests are still seen while it runs.
 //   - The handler starts when FCGI_PARAMS ends; it may read the body while
 //     FCGI_STDIN still arrives. The body is CONTENT_LENGTH bytes: more STDIN
-//     is dropped, less reads as io.ErrUnexpectedEOF.
+//     is dropped, less reads as io.ErrUnexpectedEOF. Without CONTENT_LENGTH
+//     (a web server streaming a body it did not buffer: nginx with
+//     fastcgi_request_buffering off, Cherokee) the body is what STDIN
+//     carries up to its empty record, with r.ContentLength -1; when the web
+//     server says CONTENT_TRANSFER_ENCODING=chunked (Cherokee passes chunked
+//     bodies on still encoded), the handler reads it decoded.
 //   - Limits (see Server): params beyond MaxHeaderBytes get 431, a
-//     CONTENT_LENGTH beyond MaxBodyBytes gets 413, a request beyond
-//     MaxRequests (or refused by the Pool) FCGI_OVERLOADED, all without
-//     calling the handler.
+//     CONTENT_LENGTH beyond MaxBodyBytes gets 413, a body that does not fit
+//     in MaxSpillBytes 503, a request beyond MaxRequests, beyond
+//     MaxConnRequests on its connection, or refused by the Pool
+//     FCGI_OVERLOADED, all without calling the handler. Params that take
+//     longer than ReadHeaderTimeout, or a body slower than MinBodyRate,
+//     close the connection; at MaxConns the connection quiet longest is
+//     closed to make room for a new one.
 //   - Bad input (a wrong version, a malformed record or name-value stream,
 //     STDIN before PARAMS end) closes only that connection, with one log
 //     line naming the peer and the reason.

@@ -2,9 +2,17 @@
 // runtime/ajp) share, so each one implements only its wire format:
 //
 //   - the accept loop, with backoff on temporary errors (5ms doubling to 1s,
-//     as net/http does) and at most MaxConns connections open at once (the
-//     loop waits for a free slot before it accepts, leaving further peers in
-//     the kernel's backlog);
+//     as net/http does) and at most MaxConns connections served at once: at
+//     the limit it accepts one more and makes room for it by closing the
+//     connection quiet longest (New, or Idle), or waits for one to close or
+//     go quiet, leaving further peers in the kernel's backlog meanwhile; so
+//     connections held open without requests cannot lock anyone out;
+//   - WaitInput, which waits for a connection's first byte without reading
+//     it, so that protocols take their buffers only once a peer sends
+//     something;
+//   - the limits every protocol shares: the request-head deadline and the
+//     minimum body rate (DefaultReadHeaderTimeout, BodyDeadline) and the
+//     server-wide budget of body bytes buffered on disk (MaxSpillBytes);
 //   - the set of live connections and their state, New, Idle or Active;
 //   - Shutdown (stop accepting, close idle connections, wait for active ones
 //     to become idle, then close them too) and Close (close everything now),
@@ -44,7 +52,10 @@
 // A connection starts New. serveConn calls c.SetActive when a request
 // begins (after its first bytes arrived) and must stop if it reports false:
 // Shutdown has closed the connection. It calls c.SetIdle when no request is
-// in flight any more. Shutdown closes Idle connections once they have been
+// in flight any more. Management records (FastCGI's GET_VALUES, AJP's
+// CPING) change neither: a connection that carries only those stays first
+// in line to be closed for room, and its idle timeout, timed from
+// c.QuietSince, is not extended by them. Shutdown closes Idle connections once they have been
 // idle for a second, and New ones once they have sent nothing for five, so a
 // request that has begun, or that a peer has just connected to send, or just
 // sent on a kept connection, is finished before its connection is closed.
