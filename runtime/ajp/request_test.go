@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/appgen/appgen/runtime/internal/request"
 )
 
 func TestDecodeForwardRequest(t *testing.T) {
@@ -56,7 +58,7 @@ func TestDecodeForwardRequest(t *testing.T) {
 			}(),
 			method: "GET",
 			check: func(t *testing.T, fr *forwardRequest) {
-				want := []headerField{{"Host", "example.org"}, {"User-Agent", "curl"}, {"X-Forwarded-For", "203.0.113.9"}, {"Cookie", "a=1"}, {"Cookie", "b=2"}}
+				want := []request.Param{{Name: "Host", Value: "example.org"}, {Name: "User-Agent", Value: "curl"}, {Name: "X-Forwarded-For", Value: "203.0.113.9"}, {Name: "Cookie", Value: "a=1"}, {Name: "Cookie", Value: "b=2"}}
 				if len(fr.header) != len(want) {
 					t.Fatalf("headers %v, want %v", fr.header, want)
 				}

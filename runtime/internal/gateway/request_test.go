@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"github.com/appgen/appgen/runtime/internal/request"
+
 	"crypto/tls"
 	"io"
 	"net/http"
@@ -16,7 +18,7 @@ func params(kv ...string) []Param {
 	ps := make([]Param, len(kv))
 	for i, s := range kv {
 		n, v, _ := strings.Cut(s, "=")
-		ps[i] = Param{n, v}
+		ps[i] = Param{Name: n, Value: v}
 	}
 	return ps
 }
@@ -55,7 +57,7 @@ func TestNewRequestScriptName(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := ScriptName(r); got != tt.wantScript {
+			if got := request.ScriptName(r); got != tt.wantScript {
 				t.Errorf("ScriptName = %q, want %q", got, tt.wantScript)
 			}
 			if r.URL.Path != tt.wantPath {
@@ -286,13 +288,13 @@ func TestWithScriptName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2 := WithScriptName(r, "/b/")
-	if ScriptName(r2) != "/b" || ScriptName(r) != "/a" {
-		t.Errorf("ScriptName after WithScriptName = %q (original %q), want /b (/a)", ScriptName(r2), ScriptName(r))
+	r2 := request.WithScriptName(r, "/b/")
+	if request.ScriptName(r2) != "/b" || request.ScriptName(r) != "/a" {
+		t.Errorf("ScriptName after WithScriptName = %q (original %q), want /b (/a)", request.ScriptName(r2), request.ScriptName(r))
 	}
 	plain, _ := http.NewRequest("GET", "/", nil)
-	if ScriptName(plain) != "" {
-		t.Errorf("ScriptName of a plain request = %q, want empty", ScriptName(plain))
+	if request.ScriptName(plain) != "" {
+		t.Errorf("ScriptName of a plain request = %q, want empty", request.ScriptName(plain))
 	}
 }
 
