@@ -308,7 +308,6 @@ func (fr *forwardRequest) httpRequest(ctx context.Context, body io.ReadCloser, s
 		ServerName:    fr.serverName,
 		RemoteAddr:    fr.remoteAddr,
 		RemotePort:    fr.remotePort,
-		Header:        fr.header,
 		ContentLength: max(fr.contentLength, 0),
 		Chunked:       fr.chunked,
 	}
@@ -331,7 +330,7 @@ func (fr *forwardRequest) httpRequest(ctx context.Context, body io.ReadCloser, s
 	if !fr.attrs.empty() {
 		ctx = &attrContext{Context: ctx, attrs: fr.attrs}
 	}
-	r, err := request.Build(ctx, &f, body, &names)
+	r, err := request.Build(ctx, &f, fr.header, body, &names)
 	if err != nil {
 		return nil, refuse(400, "%v", err)
 	}

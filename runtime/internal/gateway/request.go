@@ -92,7 +92,7 @@ func NewRequestContext(ctx context.Context, params []Param, body io.ReadCloser, 
 		case "HTTPS":
 			v.https = p.Value
 		case "HTTP_HOST":
-			headers = append(headers, Param{Name: "Host", Value: p.Value})
+			f.Host = p.Value
 		case "SSL_CLIENT_CERT":
 			v.clientCert = p.Value
 		case "SSL_PROTOCOL":
@@ -135,8 +135,7 @@ func NewRequestContext(ctx context.Context, params []Param, body io.ReadCloser, 
 	}
 	f.PathInfo, f.HasPathInfo = v.pathInfo, v.hasPathInfo
 	f.ScriptName = scriptName(&v, cfg)
-	f.Header = headers
-	return request.Build(ctx, &f, body, &names)
+	return request.Build(ctx, &f, headers, body, &names)
 }
 
 // clientTLS is the TLS state of a request that came over HTTPS: the client's

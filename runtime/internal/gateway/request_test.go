@@ -363,3 +363,31 @@ func TestClientCertificate(t *testing.T) {
 		})
 	}
 }
+
+// TestCherokeeDecodedRequestURI pins issue 13: Cherokee sends REQUEST_URI
+// (and SCRIPT_URL) decoded, next to PATH_INFO and SCRIPT_NAME that say the
+// path. A path holding %25 was a 400, and RequestURI held raw spaces.
+func TestCherokeeDecodedRequestURI(t *testing.T) {
+	tests := []struct {
+		name, clientPath, decoded, wantURI string
+	}{
+		{"percent", "/app/100%25/x", "/app/100%/x", "/app/100%25/x?q=a+b"},
+		{"space", "/app/a%20b", "/app/a b", "/app/a%20b?q=a+b"},
+		{"percent before hex digits", "/app/a%2541", "/app/a%41", "/app/a%2541?q=a+b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pathInfo := strings.TrimPrefix(tt.decoded, "/app")
+			// What handler_cgi_base.c sets for a FastCGI or SCGI handler
+			// on the directory /app.
+			r, err := NewRequest(params("REQUEST_METHOD=GET", "REQUEST_URI="+tt.decoded+"?q=a+b", "QUERY_STRING=q=a+b",
+				"SCRIPT_NAME=/app", "SCRIPT_URL="+tt.decoded, "PATH_INFO="+pathInfo, "HTTPS=off", "HTTP_HOST=example.org"), nil, nil)
+			if err != nil {
+				t.Fatalf("client path %s: %v", tt.clientPath, err)
+			}
+			if r.URL.Path != pathInfo || request.ScriptName(r) != "/app" || r.RequestURI != tt.wantURI {
+				t.Errorf("path %q script %q RequestURI %q, want %q /app %q", r.URL.Path, request.ScriptName(r), r.RequestURI, pathInfo, tt.wantURI)
+			}
+		})
+	}
+}

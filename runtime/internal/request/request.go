@@ -40,16 +40,15 @@ type Fields struct {
 	HasQuery bool
 	// ScriptName is the mount prefix; Build drops trailing slashes.
 	ScriptName string
+	// Host is the Host header when the protocol carries it apart from the
+	// others (CGI's HTTP_HOST); "" means the first Host in the header list.
+	Host string
 	// ServerName and ServerPort make r.Host when no Host header came.
 	ServerName, ServerPort string
 	// RemoteAddr and RemotePort make r.RemoteAddr ("" port: "0").
 	RemoteAddr, RemotePort string
 	// TLS, when non-nil, says the client came over HTTPS.
 	TLS *tls.ConnectionState
-	// Header holds the request headers in arrival order, canonical names.
-	// Build drops Proxy (httpoxy) and Transfer-Encoding, and takes the
-	// first Host as r.Host, as net/http's server does.
-	Header []Param
 	// ContentLength is r.ContentLength: -1 when the length is unknown.
 	ContentLength int64
 	// Chunked sets r.TransferEncoding to ["chunked"] (with ContentLength
@@ -63,9 +62,13 @@ type Names struct {
 	Prefix, Method, Proto, URI string
 }
 
-// Build returns the request f describes with ctx as its context and body as
-// its Body (http.NoBody when nil). Errors name the wrong field with names.
-func Build(ctx context.Context, f *Fields, body io.ReadCloser, names *Names) (*http.Request, error) {
+// Build returns the request f describes, with header its headers, ctx its
+// context and body its Body (http.NoBody when nil). header holds the
+// request headers in arrival order, with canonical names: Build drops Proxy
+// (httpoxy) and Transfer-Encoding, and takes the first Host as r.Host, as
+// net/http's server does. (header is not a field of f so that a caller's
+// list can stay on its stack.) Errors name the wrong field with names.
+func Build(ctx context.Context, f *Fields, header []Param, body io.ReadCloser, names *Names) (*http.Request, error) {
 	if f.Method == "" || !respond.IsToken(f.Method) {
 		return nil, fmt.Errorf("%s: bad %s %q: want a method such as GET", names.Prefix, names.Method, f.Method)
 	}
@@ -114,8 +117,10 @@ func Build(ctx context.Context, f *Fields, body io.ReadCloser, names *Names) (*h
 			path = path[len(script):]
 		}
 	}
-	if path == "" {
-		path = "/"
+	if path == "" || path[0] != '/' {
+		// CGI's PATH_INFO starts with "/" when it is not empty; handlers
+		// and routers rely on it.
+		path = "/" + path
 	}
 	query := f.Query
 	if !f.HasQuery {
@@ -124,7 +129,11 @@ func Build(ctx context.Context, f *Fields, body io.ReadCloser, names *Names) (*h
 	if requestURI == "" {
 		// No usable URI (plain CGI servers, Cherokee): rebuild it as the
 		// client sent it.
-		u := url.URL{Path: script + path, RawQuery: query}
+		p := script + path
+		if p[0] != '/' {
+			p = "/" + p
+		}
+		u := url.URL{Path: p, RawQuery: query}
 		requestURI = u.RequestURI()
 	}
 
@@ -135,11 +144,10 @@ func Build(ctx context.Context, f *Fields, body io.ReadCloser, names *Names) (*h
 		ctx = context.WithValue(ctx, scriptNameKey{}, script)
 	}
 
-	var host string
-	for i := range f.Header {
-		if f.Header[i].Name == "Host" {
-			host = f.Header[i].Value
-			break
+	host := f.Host
+	for i := 0; host == "" && i < len(header); i++ {
+		if header[i].Name == "Host" {
+			host = header[i].Value
 		}
 	}
 	if host == "" && f.ServerName != "" {
@@ -181,7 +189,7 @@ func Build(ctx context.Context, f *Fields, body io.ReadCloser, names *Names) (*h
 		Proto:            proto,
 		ProtoMajor:       major,
 		ProtoMinor:       minor,
-		Header:           header(f.Header),
+		Header:           headerMap(header),
 		Body:             body,
 		ContentLength:    contentLength,
 		TransferEncoding: te,
@@ -197,11 +205,11 @@ func Build(ctx context.Context, f *Fields, body io.ReadCloser, names *Names) (*h
 // change it.
 var chunked = []string{"chunked"}
 
-// header makes the header map from the list, without the headers net/http's
+// headerMap makes the header map from the list, without the headers net/http's
 // server does not leave in r.Header either (Host, Transfer-Encoding), nor
 // Proxy: httpoxy, a Proxy header would look like the HTTP_PROXY
 // environment variable to code that reads proxies from CGI variables.
-func header(list []Param) http.Header {
+func headerMap(list []Param) http.Header {
 	h := make(http.Header, len(list))
 	if len(list) == 0 {
 		return h
