@@ -50,11 +50,11 @@ func FuzzDecodeForwardRequest(f *testing.F) {
 		// What the decoder accepts keeps the framing rules...
 		cls := 0
 		for _, h := range fr.header {
-			if h.name == "Content-Length" {
+			if h.Name == "Content-Length" {
 				cls++
 			}
-			if !validHeaderValue(h.value) || !respond.IsToken(h.name) {
-				t.Fatalf("accepted header %q: %q", h.name, h.value)
+			if !validHeaderValue(h.Value) || !respond.IsToken(h.Name) {
+				t.Fatalf("accepted header %q: %q", h.Name, h.Value)
 			}
 		}
 		if cls > 1 || fr.chunked && fr.contentLength >= 0 {

@@ -2,16 +2,13 @@ package ajp
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
-	"github.com/appgen/appgen/runtime/gateway"
+	"github.com/appgen/appgen/runtime/internal/request"
 	"github.com/appgen/appgen/runtime/internal/respond"
 )
 
@@ -29,7 +26,7 @@ type forwardRequest struct {
 	isSSL      bool
 
 	// header holds the request headers in arrival order, names canonical.
-	header []headerField
+	header []request.Param
 
 	// contentLength is the Content-Length header, -1 when absent.
 	contentLength int64
@@ -43,10 +40,6 @@ type forwardRequest struct {
 	secret     string
 	hasSecret  bool
 	attrs      Attributes
-}
-
-type headerField struct {
-	name, value string
 }
 
 // requestError is a request that is well framed but refused: the
@@ -134,7 +127,7 @@ func (fr *forwardRequest) decode(p []byte) error {
 		if refused == nil {
 			refused = fr.framingHeader(name, value)
 		}
-		fr.header = append(fr.header, headerField{name, value})
+		fr.header = append(fr.header, request.Param{Name: name, Value: value})
 	}
 	if d.err != nil {
 		return d.err
@@ -295,128 +288,51 @@ func validHeaderValue(v string) bool {
 	return true
 }
 
+// names are the FORWARD_REQUEST fields request.Build's errors name.
+var names = request.Names{Prefix: "ajp", Method: "method", Proto: "protocol", URI: "req_uri"}
+
 // httpRequest builds the request a handler sees. scriptName is the mount
 // prefix (ForceScriptName, "" when unset); the path is req_uri with that
 // prefix cut off when req_uri starts with it, because mod_proxy_ajp sends
 // the backend path, which is the public path when the application is
 // proxied to the same path and the path inside it when proxied to "/".
+// A request the builder refuses is a 400.
 func (fr *forwardRequest) httpRequest(ctx context.Context, body io.ReadCloser, scriptName string) (*http.Request, error) {
-	major, minor := 1, 1
-	switch fr.protocol {
-	case "HTTP/1.1", "":
-	case "HTTP/1.0":
-		minor = 0
-	default:
-		var ok bool
-		if major, minor, ok = http.ParseHTTPVersion(fr.protocol); !ok {
-			return nil, refuse(400, "ajp: protocol %q, want HTTP/major.minor", fr.protocol)
-		}
+	f := request.Fields{
+		Method:        fr.method,
+		Proto:         fr.protocol,
+		URI:           fr.uri,
+		Query:         fr.query,
+		HasQuery:      fr.hasQuery,
+		ScriptName:    scriptName,
+		ServerName:    fr.serverName,
+		RemoteAddr:    fr.remoteAddr,
+		RemotePort:    fr.remotePort,
+		ContentLength: max(fr.contentLength, 0),
+		Chunked:       fr.chunked,
 	}
 	if fr.uri[0] != '/' {
+		// Said here, since the builder reads a URI without a query.
 		return nil, refuse(400, "ajp: req_uri %q, want an absolute path", fr.uri)
 	}
-	path := fr.uri
-	if strings.IndexByte(path, '%') >= 0 {
-		p, err := url.PathUnescape(path)
-		if err != nil {
-			return nil, refuse(400, "ajp: req_uri %q: %v", fr.uri, err)
-		}
-		path = p
-	}
-	scriptName = strings.TrimRight(scriptName, "/")
-	if scriptName != "" && strings.HasPrefix(path, scriptName) && (len(path) == len(scriptName) || path[len(scriptName)] == '/') {
-		path = path[len(scriptName):]
-		if path == "" {
-			path = "/"
-		}
-	}
-
-	requestURI := fr.uri
 	if fr.hasQuery {
-		requestURI += "?" + fr.query
+		f.URI += "?" + fr.query
+	}
+	if fr.serverPort != 0 {
+		f.ServerPort = strconv.Itoa(int(fr.serverPort))
+	}
+	if fr.isSSL {
+		var err error
+		if f.TLS, err = fr.attrs.tlsState(); err != nil {
+			return nil, err
+		}
 	}
 	if !fr.attrs.empty() {
 		ctx = &attrContext{Context: ctx, attrs: fr.attrs}
 	}
-	u := &url.URL{Scheme: "http", Path: path, RawQuery: fr.query}
-	proto := fr.protocol
-	if proto == "" {
-		proto = "HTTP/1.1"
-	}
-	var tlsState *tls.ConnectionState
-	if fr.isSSL {
-		var err error
-		if tlsState, err = fr.attrs.tlsState(); err != nil {
-			return nil, err
-		}
-		u.Scheme = "https"
-	}
-	header := make(http.Header, len(fr.header))
-	var host string
-	// One backing array for every header's []string, as gateway does.
-	values := make([]string, 0, len(fr.header))
-	for _, h := range fr.header {
-		switch h.name {
-		case "Proxy":
-			// httpoxy: a Proxy header would look like HTTP_PROXY to
-			// code that reads proxies from CGI-style variables.
-			continue
-		case "Transfer-Encoding":
-			continue
-		case "Host":
-			if host == "" {
-				host = h.value
-			}
-		}
-		if old, ok := header[h.name]; ok {
-			header[h.name] = append(old[:len(old):len(old)], h.value)
-			continue
-		}
-		values = append(values, h.value)
-		header[h.name] = values[len(values)-1 : len(values) : len(values)]
-	}
-	if host == "" && fr.serverName != "" {
-		host = net.JoinHostPort(fr.serverName, strconv.Itoa(int(fr.serverPort)))
-	}
-	u.Host = host
-	var contentLength int64
-	var te []string
-	switch {
-	case fr.chunked:
-		contentLength, te = -1, []string{"chunked"}
-	case fr.contentLength > 0:
-		contentLength = fr.contentLength
-	}
-	var remoteAddr string
-	if fr.remoteAddr != "" {
-		port := fr.remotePort
-		if port == "" {
-			port = "0"
-		}
-		remoteAddr = net.JoinHostPort(fr.remoteAddr, port)
-	}
-	// Made here and given its context by WithContext, as gateway does: the
-	// template stays on the stack, and NewRequestWithContext would parse a
-	// URL and make a header map only for them to be replaced. The method is
-	// a token: decoding took it from the method table or checked it.
-	tmpl := http.Request{
-		Method:           fr.method,
-		URL:              u,
-		Proto:            proto,
-		ProtoMajor:       major,
-		ProtoMinor:       minor,
-		Header:           header,
-		Body:             body,
-		ContentLength:    contentLength,
-		TransferEncoding: te,
-		Host:             host,
-		RemoteAddr:       remoteAddr,
-		RequestURI:       requestURI,
-		TLS:              tlsState,
-	}
-	r := tmpl.WithContext(ctx)
-	if scriptName != "" {
-		r = gateway.WithScriptName(r, scriptName)
+	r, err := request.Build(ctx, &f, fr.header, body, &names)
+	if err != nil {
+		return nil, refuse(400, "%v", err)
 	}
 	return r, nil
 }

@@ -1,9 +1,13 @@
 package ajp
 
 import (
+	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/appgen/appgen/runtime/internal/request"
 )
 
 func TestDecodeForwardRequest(t *testing.T) {
@@ -56,7 +60,7 @@ func TestDecodeForwardRequest(t *testing.T) {
 			}(),
 			method: "GET",
 			check: func(t *testing.T, fr *forwardRequest) {
-				want := []headerField{{"Host", "example.org"}, {"User-Agent", "curl"}, {"X-Forwarded-For", "203.0.113.9"}, {"Cookie", "a=1"}, {"Cookie", "b=2"}}
+				want := []request.Param{{Name: "Host", Value: "example.org"}, {Name: "User-Agent", Value: "curl"}, {Name: "X-Forwarded-For", Value: "203.0.113.9"}, {Name: "Cookie", Value: "a=1"}, {Name: "Cookie", Value: "b=2"}}
 				if len(fr.header) != len(want) {
 					t.Fatalf("headers %v, want %v", fr.header, want)
 				}
@@ -241,5 +245,71 @@ func TestMethodCodes(t *testing.T) {
 		"VERSION-CONTROL CHECKIN CHECKOUT UNCHECKOUT SEARCH MKWORKSPACE UPDATE LABEL MERGE BASELINE-CONTROL MKACTIVITY"
 	if got := strings.Join(methods[1:], " "); got != want {
 		t.Errorf("methods\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestRequestAsGatewayBuildsIt pins issue 14's drift between AJP's request
+// and FastCGI/SCGI's: each case failed when AJP built its request itself.
+func TestRequestAsGatewayBuildsIt(t *testing.T) {
+	tests := []struct {
+		name  string
+		req   fwd
+		check func(*testing.T, *http.Request)
+	}{
+		{
+			name: "no server name and no Host: no http:///x URL",
+			req:  fwd{method: 2, protocol: "HTTP/1.1", uri: "/x", remoteAddr: "192.0.2.7"},
+			check: func(t *testing.T, r *http.Request) {
+				if s := r.URL.String(); s != "/x" {
+					t.Errorf("URL %q, want /x", s)
+				}
+				if r.Host != "" {
+					t.Errorf("Host %q, want empty", r.Host)
+				}
+			},
+		},
+		{
+			name: "Host is r.Host, not a header",
+			req:  get("/x"),
+			check: func(t *testing.T, r *http.Request) {
+				if r.Host != "example.org" {
+					t.Errorf("Host %q, want example.org", r.Host)
+				}
+				if v, ok := r.Header["Host"]; ok {
+					t.Errorf("r.Header holds Host %q, as net/http's server never does", v)
+				}
+			},
+		},
+		{
+			name: "HTTP/2 as gateway reads it",
+			req:  func() fwd { f := get("/x"); f.protocol = "HTTP/2"; return f }(),
+			check: func(t *testing.T, r *http.Request) {
+				if r.ProtoMajor != 2 || r.ProtoMinor != 0 {
+					t.Errorf("proto %d.%d, want 2.0", r.ProtoMajor, r.ProtoMinor)
+				}
+			},
+		},
+		{
+			name: "server name without Host, port kept",
+			req:  fwd{method: 2, protocol: "HTTP/1.1", uri: "/x", serverName: "example.org", port: 8080},
+			check: func(t *testing.T, r *http.Request) {
+				if r.Host != "example.org:8080" || r.URL.String() != "http://example.org:8080/x" {
+					t.Errorf("Host %q URL %q, want example.org:8080 and http://example.org:8080/x", r.Host, r.URL)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fr, err := decodeForwardRequest(tt.req.payload())
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := fr.httpRequest(context.Background(), http.NoBody, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, r)
+		})
 	}
 }

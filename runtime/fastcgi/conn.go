@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/appgen/appgen/runtime/gateway"
+	"github.com/appgen/appgen/runtime/internal/gateway"
 	"github.com/appgen/appgen/runtime/internal/serve"
 )
 

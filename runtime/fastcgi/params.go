@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/appgen/appgen/runtime/gateway"
+	"github.com/appgen/appgen/runtime/internal/gateway"
 )
 
 // errPairs reports a name-value stream that ends inside a pair.

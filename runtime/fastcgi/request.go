@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/appgen/appgen/runtime/gateway"
+	"github.com/appgen/appgen/runtime/internal/gateway"
 )
 
 // request is one FastCGI request's state, pooled: its buffers, body,

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/appgen/appgen/runtime/gateway"
+	"github.com/appgen/appgen/runtime/internal/gateway"
 	"github.com/appgen/appgen/runtime/internal/serve"
 )
 

@@ -2,31 +2,23 @@ package gateway_test
 
 import (
 	"fmt"
-	"log"
+	"net/http"
+	"net/http/httptest"
 
 	"github.com/appgen/appgen/runtime/gateway"
 )
 
-// What lighttpd sends for /mysite.fcgi mounted at /blog, after a rewrite:
-// the handler sees the path inside the application, and builds links with
-// the public prefix.
+// A handler mounted at /blog builds its links with the public prefix, so
+// they stay right whatever prefix the web server mounts it at. The test
+// gives the request its prefix as the protocol servers would.
 func ExampleScriptName() {
-	r, err := gateway.NewRequest([]gateway.Param{
-		{Name: "REQUEST_METHOD", Value: "GET"},
-		{Name: "REQUEST_URI", Value: "/blog/posts/1?page=2"},
-		{Name: "SCRIPT_NAME", Value: "/blog"},
-		{Name: "PATH_INFO", Value: "/posts/1"},
-		{Name: "QUERY_STRING", Value: "page=2"},
-		{Name: "HTTP_HOST", Value: "example.com"},
-	}, nil, nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(r.URL.Path)
-	fmt.Println(r.RequestURI)
-	fmt.Println(gateway.ScriptName(r) + "/posts/2")
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s is at %s; next: %s/posts/2", r.URL.Path, gateway.ScriptName(r), gateway.ScriptName(r))
+	})
+	r := gateway.WithScriptName(httptest.NewRequest("GET", "/posts/1", nil), "/blog/")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	fmt.Println(w.Body.String())
 	// Output:
-	// /posts/1
-	// /blog/posts/1?page=2
-	// /blog/posts/2
+	// /posts/1 is at /blog; next: /blog/posts/2
 }

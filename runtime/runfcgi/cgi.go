@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/appgen/appgen/runtime/gateway"
+	"github.com/appgen/appgen/runtime/internal/gateway"
 )
 
 // serveCGI answers the one CGI request this process was started for: what

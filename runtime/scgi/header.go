@@ -6,7 +6,7 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/appgen/appgen/runtime/gateway"
+	"github.com/appgen/appgen/runtime/internal/gateway"
 )
 
 // linearDupLimit is how many parameters are checked for duplicates by a

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/appgen/appgen/runtime/gateway"
+	"github.com/appgen/appgen/runtime/internal/gateway"
 )
 
 // netstring builds an SCGI header from name, value pairs, as nginx does.

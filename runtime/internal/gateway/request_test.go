@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"github.com/appgen/appgen/runtime/internal/request"
+
 	"crypto/tls"
 	"io"
 	"net/http"
@@ -16,7 +18,7 @@ func params(kv ...string) []Param {
 	ps := make([]Param, len(kv))
 	for i, s := range kv {
 		n, v, _ := strings.Cut(s, "=")
-		ps[i] = Param{n, v}
+		ps[i] = Param{Name: n, Value: v}
 	}
 	return ps
 }
@@ -55,7 +57,7 @@ func TestNewRequestScriptName(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := ScriptName(r); got != tt.wantScript {
+			if got := request.ScriptName(r); got != tt.wantScript {
 				t.Errorf("ScriptName = %q, want %q", got, tt.wantScript)
 			}
 			if r.URL.Path != tt.wantPath {
@@ -286,13 +288,13 @@ func TestWithScriptName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2 := WithScriptName(r, "/b/")
-	if ScriptName(r2) != "/b" || ScriptName(r) != "/a" {
-		t.Errorf("ScriptName after WithScriptName = %q (original %q), want /b (/a)", ScriptName(r2), ScriptName(r))
+	r2 := request.WithScriptName(r, "/b/")
+	if request.ScriptName(r2) != "/b" || request.ScriptName(r) != "/a" {
+		t.Errorf("ScriptName after WithScriptName = %q (original %q), want /b (/a)", request.ScriptName(r2), request.ScriptName(r))
 	}
 	plain, _ := http.NewRequest("GET", "/", nil)
-	if ScriptName(plain) != "" {
-		t.Errorf("ScriptName of a plain request = %q, want empty", ScriptName(plain))
+	if request.ScriptName(plain) != "" {
+		t.Errorf("ScriptName of a plain request = %q, want empty", request.ScriptName(plain))
 	}
 }
 
@@ -357,6 +359,34 @@ func TestClientCertificate(t *testing.T) {
 			}
 			if cn != tt.wantCN || r.TLS.Version != tt.version || !r.TLS.HandshakeComplete {
 				t.Errorf("certificate %q, version %#x, handshake %v; want %q, %#x, true", cn, r.TLS.Version, r.TLS.HandshakeComplete, tt.wantCN, tt.version)
+			}
+		})
+	}
+}
+
+// TestCherokeeDecodedRequestURI pins issue 13: Cherokee sends REQUEST_URI
+// (and SCRIPT_URL) decoded, next to PATH_INFO and SCRIPT_NAME that say the
+// path. A path holding %25 was a 400, and RequestURI held raw spaces.
+func TestCherokeeDecodedRequestURI(t *testing.T) {
+	tests := []struct {
+		name, clientPath, decoded, wantURI string
+	}{
+		{"percent", "/app/100%25/x", "/app/100%/x", "/app/100%25/x?q=a+b"},
+		{"space", "/app/a%20b", "/app/a b", "/app/a%20b?q=a+b"},
+		{"percent before hex digits", "/app/a%2541", "/app/a%41", "/app/a%2541?q=a+b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pathInfo := strings.TrimPrefix(tt.decoded, "/app")
+			// What handler_cgi_base.c sets for a FastCGI or SCGI handler
+			// on the directory /app.
+			r, err := NewRequest(params("REQUEST_METHOD=GET", "REQUEST_URI="+tt.decoded+"?q=a+b", "QUERY_STRING=q=a+b",
+				"SCRIPT_NAME=/app", "SCRIPT_URL="+tt.decoded, "PATH_INFO="+pathInfo, "HTTPS=off", "HTTP_HOST=example.org"), nil, nil)
+			if err != nil {
+				t.Fatalf("client path %s: %v", tt.clientPath, err)
+			}
+			if r.URL.Path != pathInfo || request.ScriptName(r) != "/app" || r.RequestURI != tt.wantURI {
+				t.Errorf("path %q script %q RequestURI %q, want %q /app %q", r.URL.Path, request.ScriptName(r), r.RequestURI, pathInfo, tt.wantURI)
 			}
 		})
 	}

@@ -32,6 +32,8 @@ const bufSize = 4096
 //     the body of a response to HEAD is counted but not sent.
 //   - Flush sends what is buffered and, when the destination has a
 //     Flush() error method, calls it.
+//   - Headers the web server would obey instead of passing on (Status;
+//     Location on a 200; Transfer-Encoding) are not sent: see gatewayHeader.
 //
 // The zero value is not usable: make one with NewResponseWriter, or reuse
 // one with Reset. It is not safe for concurrent use, as net/http's is not.
@@ -102,7 +104,7 @@ func (w *ResponseWriter) WriteHeader(code int) {
 	}
 	b = append(b, "\r\n"...)
 	for k, vs := range h {
-		if !respond.IsToken(k) || strings.HasPrefix(k, http.TrailerPrefix) {
+		if !respond.IsToken(k) || strings.HasPrefix(k, http.TrailerPrefix) || gatewayHeader(k, code) {
 			continue
 		}
 		for _, v := range vs {
@@ -257,6 +259,36 @@ func (w *ResponseWriter) Fail(code int) bool {
 	w.WriteHeader(code)
 	w.buf = w.st.FailBody(w.buf)
 	return true
+}
+
+// gatewayHeader reports whether the header named k is one the web server
+// would read as an instruction to itself rather than pass to the client,
+// so that a response through a CGI gateway says what the handler's
+// response says through net/http's server:
+//
+//   - Status is the CGI status line: Apache's mod_proxy_fcgi, mod_proxy_scgi
+//     and mod_fcgid take the last one sent, so a handler's Status header
+//     would replace the code it gave WriteHeader.
+//   - Location on a 200 means nothing to an HTTP client, but to a CGI
+//     gateway it is a redirect: mod_proxy_scgi (ProxySCGIInternalRedirect,
+//     on by default) and mod_fcgid serve a local one ("/path") in place of
+//     the response, and mod_fcgid turns any other into a 302.
+//   - Transfer-Encoding is the web server's framing of its own response.
+//
+// Names are matched in any case, as the web servers match them. Headers
+// that ask the web server for something by name (nginx's X-Accel-Redirect,
+// X-Sendfile where the operator turned it on) pass: they mean the same
+// behind a proxy_pass to net/http.
+func gatewayHeader(k string, code int) bool {
+	switch len(k) {
+	case len("Status"):
+		return strings.EqualFold(k, "Status")
+	case len("Location"):
+		return code == http.StatusOK && strings.EqualFold(k, "Location")
+	case len("Transfer-Encoding"):
+		return strings.EqualFold(k, "Transfer-Encoding")
+	}
+	return false
 }
 
 // appendHeaderValue appends v with CR and LF turned into spaces, so a

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"github.com/appgen/appgen/runtime/internal/request"
+
 	"strings"
 	"testing"
 )
@@ -17,7 +19,7 @@ func FuzzNewRequest(f *testing.F) {
 		var ps []Param
 		for _, line := range strings.Split(vars, "\n") {
 			n, v, _ := strings.Cut(line, "=")
-			ps = append(ps, Param{n, v})
+			ps = append(ps, Param{Name: n, Value: v})
 		}
 		cfg := &Config{}
 		if force != "" {
@@ -30,7 +32,7 @@ func FuzzNewRequest(f *testing.F) {
 			}
 			return
 		}
-		if s := ScriptName(r); strings.HasSuffix(s, "/") {
+		if s := request.ScriptName(r); strings.HasSuffix(s, "/") {
 			t.Errorf("ScriptName %q ends in a slash", s)
 		}
 		if r.URL.Path == "" {

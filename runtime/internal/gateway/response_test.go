@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -321,5 +322,59 @@ func TestResponseWriterReuseAllocs(t *testing.T) {
 	// Header().Set allocates its []string, as net/http's does; nothing else may.
 	if n := testing.AllocsPerRun(100, page); n > 1 {
 		t.Errorf("%v allocations per response, want at most 1 (the header's []string)", n)
+	}
+}
+
+// TestGatewayHeadersNotSent pins issue 14: a handler's Status header went
+// out as a second status line (Apache took it), and a 200 with a Location
+// became a redirect in mod_proxy_scgi and mod_fcgid.
+func TestGatewayHeadersNotSent(t *testing.T) {
+	tests := []struct {
+		name      string
+		code      int
+		header    http.Header
+		wantLines []string
+		forbidden []string
+	}{
+		{"Status header", 200, http.Header{"Status": {"404 Not Found"}, "X-A": {"1"}},
+			[]string{"Status: 200 OK", "X-A: 1"}, []string{"Status: 404"}},
+		{"status in lower case", 200, http.Header{"status": {"500"}},
+			[]string{"Status: 200 OK"}, []string{"status: 500"}},
+		{"Location on a 200", 200, http.Header{"Location": {"/other"}},
+			[]string{"Status: 200 OK"}, []string{"Location"}},
+		{"Location on a 302 kept", 302, http.Header{"Location": {"/other"}},
+			[]string{"Status: 302 Found", "Location: /other"}, nil},
+		{"Location on a 201 kept", 201, http.Header{"Location": {"/items/1"}},
+			[]string{"Status: 201 Created", "Location: /items/1"}, nil},
+		{"Transfer-Encoding", 200, http.Header{"Transfer-Encoding": {"chunked"}},
+			[]string{"Status: 200 OK"}, []string{"Transfer-Encoding"}},
+		{"X-Accel-Redirect passes", 200, http.Header{"X-Accel-Redirect": {"/protected/f"}},
+			[]string{"X-Accel-Redirect: /protected/f"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out strings.Builder
+			w := NewResponseWriter(&out, nil, nil)
+			for k, v := range tt.header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(tt.code)
+			io.WriteString(w, "body")
+			w.Finish()
+			head, _, _ := strings.Cut(out.String(), "\r\n\r\n")
+			lines := strings.Split(head, "\r\n")
+			for _, want := range tt.wantLines {
+				if !slices.Contains(lines, want) {
+					t.Errorf("header %q lacks %q", lines, want)
+				}
+			}
+			for _, bad := range tt.forbidden {
+				for _, l := range lines {
+					if strings.HasPrefix(l, bad) && l != lines[0] {
+						t.Errorf("header %q holds %q", lines, l)
+					}
+				}
+			}
+		})
 	}
 }

@@ -3,21 +3,19 @@ package gateway
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/appgen/appgen/runtime/internal/clientcert"
-	"github.com/appgen/appgen/runtime/internal/respond"
+	"github.com/appgen/appgen/runtime/internal/request"
 )
 
 // Param is one CGI variable, as the web server sent it.
-type Param struct{ Name, Value string }
+type Param = request.Param
 
 // Config holds the settings that change how requests are mapped.
 // A nil *Config is the same as a zero Config.
@@ -26,24 +24,6 @@ type Config struct {
 	// whatever the web server sent (Django's FORCE_SCRIPT_NAME).
 	// Default nil: the script name comes from the request's variables.
 	ForceScriptName *string
-}
-
-type scriptNameKey struct{}
-
-// ScriptName returns the public mount prefix of r's application, without a
-// trailing slash; "" when the application is mounted at the root or r was not
-// made by this package.
-func ScriptName(r *http.Request) string {
-	s, _ := r.Context().Value(scriptNameKey{}).(string)
-	return s
-}
-
-// WithScriptName returns a shallow copy of r whose ScriptName is name, with
-// trailing slashes removed. Middleware that mounts an application under a
-// prefix uses it.
-func WithScriptName(r *http.Request, name string) *http.Request {
-	name = strings.TrimRight(name, "/")
-	return r.WithContext(context.WithValue(r.Context(), scriptNameKey{}, name))
 }
 
 // NewRequest builds the request that params describe, as NewRequestContext
@@ -56,19 +36,24 @@ func NewRequest(params []Param, body io.ReadCloser, cfg *Config) (*http.Request,
 // records whether PATH_INFO was sent at all, since an empty PATH_INFO means
 // "/" while a missing one means "derive it from REQUEST_URI".
 type vars struct {
-	method, proto, requestURI, query, pathInfo, scriptName string
-	scriptURL, redirectURL, contentLength, contentType     string
-	remoteAddr, remotePort, serverName, serverPort, https  string
-	host, clientCert, sslProtocol                          string
-	hasPathInfo, hasQuery                                  bool
+	pathInfo, scriptName, scriptURL, redirectURL string
+	contentLength, contentType, https            string
+	clientCert, sslProtocol                      string
+	hasPathInfo                                  bool
 }
+
+// names are the CGI variables request.Build's errors name.
+var names = request.Names{Prefix: "gateway", Method: "REQUEST_METHOD", Proto: "SERVER_PROTOCOL", URI: "REQUEST_URI"}
 
 // NewRequestContext builds the request that params describe, with ctx as
 // its context (so the protocol server can cancel it). body becomes r.Body
 // (http.NoBody when nil); its length is CONTENT_LENGTH, which the caller is
-// expected to enforce. Errors name the variable that was wrong.
+// expected to enforce (0 when the variable is missing or empty: a server
+// that streams a body of unknown length sets r.ContentLength to -1).
+// Errors name the variable that was wrong.
 func NewRequestContext(ctx context.Context, params []Param, body io.ReadCloser, cfg *Config) (*http.Request, error) {
 	var v vars
+	var f request.Fields
 	// The headers, named as net/http names them, in the order sent; on the
 	// stack for any ordinary request.
 	var hbuf [32]Param
@@ -77,13 +62,13 @@ func NewRequestContext(ctx context.Context, params []Param, body io.ReadCloser, 
 		p := &params[i]
 		switch p.Name {
 		case "REQUEST_METHOD":
-			v.method = p.Value
+			f.Method = p.Value
 		case "SERVER_PROTOCOL":
-			v.proto = p.Value
+			f.Proto = p.Value
 		case "REQUEST_URI":
-			v.requestURI = p.Value
+			f.URI = p.Value
 		case "QUERY_STRING":
-			v.query, v.hasQuery = p.Value, true
+			f.Query, f.HasQuery = p.Value, true
 		case "PATH_INFO":
 			v.pathInfo, v.hasPathInfo = p.Value, true
 		case "SCRIPT_NAME":
@@ -97,17 +82,17 @@ func NewRequestContext(ctx context.Context, params []Param, body io.ReadCloser, 
 		case "CONTENT_TYPE":
 			v.contentType = p.Value
 		case "REMOTE_ADDR":
-			v.remoteAddr = p.Value
+			f.RemoteAddr = p.Value
 		case "REMOTE_PORT":
-			v.remotePort = p.Value
+			f.RemotePort = p.Value
 		case "SERVER_NAME":
-			v.serverName = p.Value
+			f.ServerName = p.Value
 		case "SERVER_PORT":
-			v.serverPort = p.Value
+			f.ServerPort = p.Value
 		case "HTTPS":
 			v.https = p.Value
 		case "HTTP_HOST":
-			v.host = p.Value
+			f.Host = p.Value
 		case "SSL_CLIENT_CERT":
 			v.clientCert = p.Value
 		case "SSL_PROTOCOL":
@@ -120,170 +105,37 @@ func NewRequestContext(ctx context.Context, params []Param, body io.ReadCloser, 
 			// variable in another case (HTTP_PrOXY) cannot smuggle one in.
 			switch name := headerName(p.Name); name {
 			case "Proxy", "Host", "Content-Type", "Content-Length":
-				// Proxy is httpoxy. Host is r.Host, not a header, as in
-				// net/http's server; the body's type and length are
-				// CONTENT_TYPE and CONTENT_LENGTH, whatever a server also
-				// sends as HTTP_ variables.
+				// Proxy is httpoxy. Host is HTTP_HOST's alone. The body's
+				// type and length are CONTENT_TYPE and CONTENT_LENGTH,
+				// whatever a server also sends as HTTP_ variables.
 			default:
-				headers = append(headers, Param{name, p.Value})
+				headers = append(headers, Param{Name: name, Value: p.Value})
 			}
 		}
 	}
 
-	if v.method == "" {
-		return nil, errors.New("gateway: bad REQUEST_METHOD \"\": want a method such as GET")
-	}
-	if !respond.IsToken(v.method) {
-		return nil, fmt.Errorf("gateway: bad REQUEST_METHOD %q: want an HTTP token", v.method)
-	}
-	major, minor := 1, 1
-	if v.proto == "" {
-		v.proto = "HTTP/1.1"
-	} else if v.proto != "HTTP/1.1" && v.proto != "HTTP/1.0" {
-		var ok bool
-		if major, minor, ok = http.ParseHTTPVersion(v.proto); !ok {
-			// "HTTP/2" and "HTTP/3", as some servers write them.
-			if len(v.proto) != len("HTTP/2") || !strings.HasPrefix(v.proto, "HTTP/") || v.proto[5] < '2' || v.proto[5] > '9' {
-				return nil, fmt.Errorf("gateway: bad SERVER_PROTOCOL %q: want HTTP/major.minor", v.proto)
-			}
-			major, minor = int(v.proto[5]-'0'), 0
-		}
-	} else if v.proto == "HTTP/1.0" {
-		minor = 0
-	}
-
-	var contentLength int64
 	if v.contentLength != "" {
 		n, err := strconv.ParseInt(v.contentLength, 10, 64)
 		if err != nil || n < 0 || v.contentLength[0] == '+' {
 			return nil, fmt.Errorf("gateway: bad CONTENT_LENGTH %q: want a non-negative integer", v.contentLength)
 		}
-		contentLength = n
+		f.ContentLength = n
 	}
-
-	// The client's path, decoded, only when PATH_INFO does not give it.
-	var uriPath, uriQuery string
-	if v.requestURI != "" {
-		raw, q, _ := strings.Cut(v.requestURI, "?")
-		uriQuery = q
-		if raw == "" || raw[0] != '/' {
-			return nil, fmt.Errorf("gateway: bad REQUEST_URI %q: want an absolute path", v.requestURI)
-		}
-		if strings.IndexByte(raw, '%') >= 0 {
-			p, err := url.PathUnescape(raw)
-			if err != nil {
-				return nil, fmt.Errorf("gateway: bad REQUEST_URI %q: %v", v.requestURI, err)
-			}
-			raw = p
-		}
-		uriPath = raw
-	}
-
-	script := scriptName(&v, cfg)
-	path := v.pathInfo
-	if !v.hasPathInfo {
-		path = uriPath
-		if script != "" && strings.HasPrefix(path, script) && (len(path) == len(script) || path[len(script)] == '/') {
-			path = path[len(script):]
-		}
-	}
-	if path == "" {
-		path = "/"
-	}
-	if !v.hasQuery {
-		v.query = uriQuery
-	}
-	if v.requestURI == "" {
-		// No REQUEST_URI (plain CGI servers): rebuild it as the client sent it.
-		u := url.URL{Path: script + path, RawQuery: v.query}
-		v.requestURI = u.RequestURI()
-	}
-
-	if body == nil {
-		body = http.NoBody
-	}
-	if script != "" {
-		ctx = context.WithValue(ctx, scriptNameKey{}, script)
-	}
-	u := &url.URL{Path: path, RawQuery: v.query}
-	host := v.host
-	if host == "" && v.serverName != "" {
-		host = v.serverName
-		if v.serverPort != "" {
-			host = net.JoinHostPort(v.serverName, v.serverPort)
-		}
-	}
-	if host != "" {
-		// An absolute URL, as handlers behind a gateway often want it;
-		// without a host it would read "http:///path".
-		u.Scheme, u.Host = "http", host
-	}
-	var tlsState *tls.ConnectionState
 	if v.https == "on" || v.https == "ON" || v.https == "1" {
 		var err error
-		if tlsState, err = clientTLS(v.clientCert, v.sslProtocol); err != nil {
+		if f.TLS, err = clientTLS(v.clientCert, v.sslProtocol); err != nil {
 			return nil, err
 		}
-		u.Scheme = "https"
-	}
-	var remoteAddr string
-	if v.remoteAddr != "" {
-		port := v.remotePort
-		if port == "" {
-			port = "0"
-		}
-		remoteAddr = net.JoinHostPort(v.remoteAddr, port)
 	}
 	if v.contentType != "" {
-		headers = append(headers, Param{"Content-Type", v.contentType})
+		headers = append(headers, Param{Name: "Content-Type", Value: v.contentType})
 	}
 	if v.contentLength != "" {
-		headers = append(headers, Param{"Content-Length", v.contentLength})
+		headers = append(headers, Param{Name: "Content-Length", Value: v.contentLength})
 	}
-	header := make(http.Header, len(headers))
-	if len(headers) > 0 {
-		// One backing array for every header's []string: a request has
-		// a dozen headers, and one allocation beats a dozen.
-		values := make([]string, len(headers))
-		for i, h := range headers {
-			values[i] = h.Value
-			header[h.Name] = values[i : i+1 : i+1]
-		}
-		if len(header) < len(headers) {
-			// A name came twice (HTTP_X_A and HTTP_X_a). Servers join
-			// repeated headers, but a repeated CGI variable is still kept
-			// rather than lost: the map is made again, appending. Checked
-			// once here rather than with a lookup per header.
-			clear(header)
-			for i, h := range headers {
-				if old, ok := header[h.Name]; ok {
-					header[h.Name] = append(old[:len(old):len(old)], h.Value)
-					continue
-				}
-				header[h.Name] = values[i : i+1 : i+1]
-			}
-		}
-	}
-
-	// Made here and copied by WithContext, which is the only way besides
-	// NewRequestWithContext to give a request its context: this one stays
-	// on the stack, and NewRequestWithContext's URL parsing and header map,
-	// all replaced at once, cost more than the copy.
-	r := http.Request{
-		Method:        v.method,
-		URL:           u,
-		Proto:         v.proto,
-		ProtoMajor:    major,
-		ProtoMinor:    minor,
-		Header:        header,
-		Body:          body,
-		ContentLength: contentLength,
-		Host:          host,
-		RemoteAddr:    remoteAddr,
-		RequestURI:    v.requestURI,
-		TLS:           tlsState,
-	}
-	return r.WithContext(ctx), nil
+	f.PathInfo, f.HasPathInfo = v.pathInfo, v.hasPathInfo
+	f.ScriptName = scriptName(&v, cfg)
+	return request.Build(ctx, &f, headers, body, &names)
 }
 
 // clientTLS is the TLS state of a request that came over HTTPS: the client's
