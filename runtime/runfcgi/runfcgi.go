@@ -157,17 +157,19 @@ func (r *run) preflight(spawned, cgi bool) error {
 	if r.o.Method == "threaded" && r.o.MaxRequests > 0 && !spawned && !cgi {
 		warnings = append(warnings, maxRequestsIgnored(r.o))
 	}
+	var err error
 	if r.site.Preflight != nil {
-		w, err := r.site.Preflight(r.o)
-		if err != nil {
-			return err
-		}
+		var w []string
+		w, err = r.site.Preflight(r.o)
 		warnings = append(warnings, w...)
 	}
 	if !cgi {
 		for _, w := range warnings {
 			fmt.Fprintln(r.stderr, w)
 		}
+	}
+	if err != nil {
+		return err
 	}
 	if r.o.PIDFile != "" && !cgi {
 		return checkPIDFile(r.o.PIDFile)
