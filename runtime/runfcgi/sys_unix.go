@@ -26,7 +26,6 @@ func withUmask(mask int, f func()) {
 	f()
 }
 
-
 // isListeningSocket reports whether fd is a socket in the listening state:
 // how a web server that spawns FastCGI applications hands over its socket.
 // A connected socket or a pipe on stdin (a CGI request body) is not one.
@@ -62,7 +61,6 @@ func groupName(fi fs.FileInfo) string {
 	}
 	return gid
 }
-
 
 // processAlive reports whether a process with this pid exists; EPERM means
 // it does, under another user.
