@@ -73,7 +73,7 @@ func server(t *testing.T, site Site) (addr string, stdout, stderr *watchedOutput
 	stdout, stderr = newWatchedOutput(), newWatchedOutput()
 	site.Name, site.Stdout, site.Stderr = "mysite", stdout, stderr
 	done = make(chan int, 1)
-	go func() { done <- Main([]string{"runserver", "127.0.0.1:0"}, site) }()
+	go func() { done <- Main([]string{"runserver", "--noreload", "127.0.0.1:0"}, site) }()
 	m := stdout.waitFor(t, started, done)
 	return m[1], stdout, stderr, done
 }
