@@ -22,8 +22,14 @@ type Site struct {
 	// help. Default "": not shown.
 	Profile string
 	// Check returns every problem with the settings, for check and for the warnings runserver
-	// prints when it starts. Default nil: no checks, so every check passes.
+	// prints when it starts; runfcgi refuses to serve with any unless Deploy.Debug is on.
+	// Default nil: no checks, so every check passes.
 	Check func() []error
+	// Deploy is what check --deploy and runfcgi judge a public site by (Debug, the secret key,
+	// the allowed hosts); runserver checks static files' Host against its AllowedHosts.
+	// Default nil: check --deploy fails saying it cannot judge the site, runfcgi warns that
+	// nothing is checked, and runserver serves static files to loopback Host names only.
+	Deploy *Deploy
 	// ForceScriptName, when non-nil, is the script name (mount prefix) of every request, as
 	// Django's FORCE_SCRIPT_NAME: runserver strips it from paths and answers 404 outside it, and
 	// runfcgi uses it instead of what the web server says. Default nil: no forced script name.
@@ -118,7 +124,7 @@ func (m *command) usage() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Usage: %s COMMAND [ARGUMENTS]\n\nCommands:\n", m.name)
 	for _, c := range commands {
-		fmt.Fprintf(&b, "  %-26s %s\n", c.name+" "+c.args, c.summary)
+		fmt.Fprintf(&b, "  %-30s %s\n", c.name+" "+c.args, c.summary)
 	}
 	fmt.Fprintf(&b, "\nAPPGEN_SETTINGS selects the settings profile")
 	if m.site.Profile != "" {
@@ -131,18 +137,33 @@ func (m *command) usage() string {
 type commandDoc struct{ name, args, summary, details string }
 
 var commands = []commandDoc{
-	{"runserver", "[ADDR]", "serve the site over HTTP for development", `ADDR is PORT or HOST:PORT (default 127.0.0.1:8000; "0" as the host means 0.0.0.0,
+	{"runserver", "[--noreload] [ADDR]", "serve the site over HTTP for development", `ADDR is PORT or HOST:PORT (default 127.0.0.1:8000; "0" as the host means 0.0.0.0,
 and port 0 picks a free port). SIGINT (Ctrl-C) or SIGTERM stops the server gracefully: it lets
 the requests in flight finish; a second signal stops it at once. With the development
-settings (Debug on) it also serves the static files at StaticURL. Not for production: put
-the site behind a web server with runfcgi.
+settings (Debug on) it also serves the static files at StaticURL, only from inside
+StaticRoot (a symbolic link out of it is not followed) and only to the allowed hosts. Not for
+production: put the site behind a web server with runfcgi.
+
+It reloads after a change, as Django's autoreloader: it watches the module's Go sources
+(tests aside), go.mod, go.sum and every file under a directory named templates, once a
+second; on a change it rebuilds the program with the go command, starts the new build on
+the same listening socket (connections wait, none is refused) and lets the old one finish
+its requests. A build that fails is shown, and the previous build goes on serving.
+--noreload serves in this process without watching; so does a binary run where no go.mod
+or go command is found, saying why.
 `},
 	{"runfcgi", "[KEY=VALUE ...]", "serve the site over FastCGI, SCGI or AJP", `The options are Django's runfcgi options, with the defaults from settings/deploy.go;
 "runfcgi help" lists them.
 `},
-	{"check", "", "check the settings and print every problem", `Prints every problem the settings profile has and exits with status 1 if there is one,
+	{"check", "[--deploy]", "check the settings and print every problem", `Prints every problem the settings profile has and exits with status 1 if there is one,
 or prints "System check identified no issues." Run it with the profile a deployment uses:
 APPGEN_SETTINGS=production.
+
+--deploy also checks what a public site needs, as Django's check --deploy: Debug off; a
+secret key that is set, is not the one generated into the source (settings/key.go), and is
+strong (at least 50 characters, 10 of them different, not a shorter string repeated); allowed
+hosts that are set and are not "*". runfcgi runs the same checks before it serves a profile
+with Debug off, and refuses to start on any but "*" (which it warns about).
 `},
 	{"help", "[COMMAND]", "print this help, or a command's", ""},
 }

@@ -16,5 +16,6 @@ func (m *command) runfcgi(args []string) int {
 		ForceScriptName: m.site.ForceScriptName,
 		Stdout:          m.stdout,
 		Stderr:          m.stderr,
+		Preflight:       m.runfcgiPreflight,
 	})
 }

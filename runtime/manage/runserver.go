@@ -2,7 +2,9 @@ package manage
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log"
 	"net"
 	"net/http"
@@ -19,13 +21,23 @@ import (
 // runserver is Django's development server on net/http.
 func (m *command) runserver(args []string) int {
 	addrArg := defaultAddr
+	reload := true
+	var rest []string
+	for _, a := range args {
+		switch a {
+		case "-h", "--help", "help":
+			return m.help([]string{"runserver"})
+		case "--noreload", "-noreload":
+			reload = false
+		default:
+			rest = append(rest, a)
+		}
+	}
 	switch {
-	case len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help"):
-		return m.help([]string{"runserver"})
-	case len(args) == 1:
-		addrArg = args[0]
-	case len(args) > 1:
-		m.errorf("runserver: too many arguments %q; want at most an address", args)
+	case len(rest) == 1:
+		addrArg = rest[0]
+	case len(rest) > 1:
+		m.errorf("runserver: too many arguments %q; want at most an address (and --noreload)", rest)
 		return ExitUsage
 	}
 	addr, err := parseAddr(addrArg)
@@ -33,10 +45,22 @@ func (m *command) runserver(args []string) int {
 		m.errorf("%v", err)
 		return ExitUsage
 	}
+	inherited, err := inheritedListener()
+	if err != nil {
+		m.errorf("runserver: %v", err)
+		return ExitError
+	}
+	if inherited == nil && reload {
+		if rl, err := newReloader(m); err != nil {
+			fmt.Fprintf(m.stderr, "%s: runserver: not reloading on changes: %v\n", m.name, err)
+		} else {
+			return rl.run(addr)
+		}
+	}
 
 	// Warnings only: runserver is for trying things out, and check is the gate a deployment uses.
 	fmt.Fprintln(m.stdout, "Performing system checks...")
-	m.reportProblems("System check identified some issues (runserver goes on; check fails on them):")
+	m.reportProblems("System check identified some issues (runserver goes on; check fails on them):", m.settingsProblems())
 
 	// Listen for signals before the address is printed, so that a signal sent as soon as the
 	// server says it is up is a request to stop, not the default action that kills the process.
@@ -44,14 +68,18 @@ func (m *command) runserver(args []string) int {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		m.errorf("runserver: %v", err)
-		return ExitError
+	l := inherited
+	if l == nil {
+		if l, err = net.Listen("tcp", addr); err != nil {
+			m.errorf("runserver: %v", err)
+			return ExitError
+		}
 	}
 	errorLog := log.New(m.stderr, "", log.LstdFlags)
+	handler, closeStatic := m.serverHandler(errorLog)
+	defer closeStatic()
 	srv := &http.Server{
-		Handler:  m.serverHandler(errorLog),
+		Handler:  handler,
 		ErrorLog: errorLog,
 		// A client that never finishes its headers must not hold a connection, and so a graceful
 		// stop, forever.
@@ -106,25 +134,60 @@ func (m *command) scriptName() string {
 
 // serverHandler is what a web server in front of the site would do in development: static files
 // at StaticURL (from the host's root, as the web server serves them), and the application
-// mounted at the forced script name.
-func (m *command) serverHandler(errorLog *log.Logger) http.Handler {
+// mounted at the forced script name. The function it returns closes the static root.
+func (m *command) serverHandler(errorLog *log.Logger) (http.Handler, func()) {
 	app := m.site.Handler
 	if m.site.ForceScriptName != nil {
 		app = mount(m.scriptName(), app, errorLog)
 	}
 	static := m.site.StaticURL
 	if !m.site.ServeStatic || m.site.StaticRoot == "" || !strings.HasPrefix(static, "/") || !strings.HasSuffix(static, "/") {
-		return app
+		return app, func() {}
 	}
-	// The application logs its own requests; static ones are logged here, in the same format.
-	files := middleware.Logger(errorLog)(http.StripPrefix(strings.TrimSuffix(static, "/"), noDirListing(http.FileServerFS(os.DirFS(m.site.StaticRoot)))))
+	// os.Root keeps every open inside StaticRoot: a symbolic link that leads out of it (to
+	// the source, to /etc) is not followed, where os.DirFS would follow it.
+	root, err := os.OpenRoot(m.site.StaticRoot)
+	if err != nil {
+		fmt.Fprintf(m.stderr, "%s: runserver: not serving static files: StaticRoot: %v\n", m.name, err)
+		return app, func() {}
+	}
+	// The application logs its own requests; static ones are logged here, in the same format,
+	// and pass the same Host check the application's requests do (a page served to a
+	// rebinding DNS name could otherwise read them).
+	files := middleware.Chain(
+		http.StripPrefix(strings.TrimSuffix(static, "/"), noDirListing(http.FileServerFS(confined{root.FS()}))),
+		middleware.Logger(errorLog), middleware.AllowedHosts(m.staticHosts(), errorLog))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, static) {
 			files.ServeHTTP(w, r)
 			return
 		}
 		app.ServeHTTP(w, r)
-	})
+	}), func() { root.Close() }
+}
+
+// loopbackHosts are the Host names a development server answers when the settings list none,
+// as Django does with DEBUG on and ALLOWED_HOSTS empty.
+var loopbackHosts = []string{".localhost", "127.0.0.1", "[::1]"}
+
+// staticHosts are the Host names static files are served to: the settings' allowed hosts.
+func (m *command) staticHosts() []string {
+	if d := m.site.Deploy; d != nil && (len(d.AllowedHosts) > 0 || !d.Debug) {
+		return d.AllowedHosts
+	}
+	return loopbackHosts
+}
+
+// confined answers "not found" for a path os.Root refuses because it leads out of the root,
+// as for any file that is not there, rather than a 500.
+type confined struct{ fs.FS }
+
+func (c confined) Open(name string) (fs.File, error) {
+	f, err := c.FS.Open(name)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrPermission) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return f, err
 }
 
 // noDirListing answers 404 for directories, as Django's static view does by default, so a

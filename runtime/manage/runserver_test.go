@@ -73,7 +73,7 @@ func server(t *testing.T, site Site) (addr string, stdout, stderr *watchedOutput
 	stdout, stderr = newWatchedOutput(), newWatchedOutput()
 	site.Name, site.Stdout, site.Stderr = "mysite", stdout, stderr
 	done = make(chan int, 1)
-	go func() { done <- Main([]string{"runserver", "127.0.0.1:0"}, site) }()
+	go func() { done <- Main([]string{"runserver", "--noreload", "127.0.0.1:0"}, site) }()
 	m := stdout.waitFor(t, started, done)
 	return m[1], stdout, stderr, done
 }
@@ -296,4 +296,75 @@ func TestRunserverAddressInUse(t *testing.T) {
 	if want := "mysite: runserver: listen tcp " + l.Addr().String() + ": "; !strings.Contains(stderr.String(), want) {
 		t.Errorf("stderr = %q, want %q", stderr.String(), want)
 	}
+}
+
+// TestRunserverStaticConfined pins issue 14 §6: runserver followed symbolic links out of
+// StaticRoot and served static files to any Host. Now a link inside the root is followed, one
+// leading out of it is a 404, and a Host outside the allowed hosts gets 400.
+func TestRunserverStaticConfined(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "static")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{"static/site.css": "body{}", "secret.txt": "the source's secret"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for link, target := range map[string]string{
+		"static/inside.css": "site.css",
+		"static/out.txt":    "../secret.txt",
+		"static/abs.txt":    filepath.Join(dir, "secret.txt"),
+		"static/up":         "..",
+	} {
+		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addr, _, stderr, done := server(t, Site{
+		Handler:     hello(),
+		ServeStatic: true,
+		StaticURL:   "/static/",
+		StaticRoot:  root,
+		Deploy:      &Deploy{Debug: true, AllowedHosts: []string{"127.0.0.1", "www.example.com"}},
+	})
+	tests := []struct {
+		name, path, host string
+		status           int
+		body             string
+	}{
+		{"a file", "/static/site.css", "", 200, "body{}"},
+		{"a link inside the root", "/static/inside.css", "", 200, "body{}"},
+		{"a relative link out of the root", "/static/out.txt", "", 404, "404 page not found\n"},
+		{"an absolute link out of the root", "/static/abs.txt", "", 404, "404 page not found\n"},
+		{"a link to the parent", "/static/up/secret.txt", "", 404, "404 page not found\n"},
+		{"an allowed host", "/static/site.css", "www.example.com", 200, "body{}"},
+		{"a host not allowed", "/static/site.css", "evil.example", 400, "Bad Request (400)\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest("GET", "http://"+addr+tt.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.host != "" {
+				req.Host = tt.host
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.status || string(body) != tt.body {
+				t.Errorf("GET %s (Host %q) = %d %q, want %d %q", tt.path, tt.host, resp.StatusCode, body, tt.status, tt.body)
+			}
+		})
+	}
+	if !strings.Contains(stderr.String(), `invalid Host header "evil.example"`) {
+		t.Errorf("stderr = %q, want the refused Host logged", stderr.String())
+	}
+	signalSelf(t)
+	<-done
 }

@@ -1,6 +1,7 @@
 // Package middleware holds the reusable parts of a generated project's middleware chain:
 // Chain, request logging (Logger), panic recovery (Recover), Host header checking
-// (AllowedHosts) and the request-finished hook (RequestFinished, OnFinish).
+// (AllowedHosts), the request-finished hook (RequestFinished, OnFinish) and, for a site with
+// Debug on only, Django's technical 404 and 500 pages (Technical).
 //
 // A middleware is a func(http.Handler) http.Handler, the Go form of WSGI middleware: it wraps
 // the application object and may delegate to it. Every front end a generated project has

@@ -15,7 +15,9 @@ import (
 // The fields are the remote address, the request line as the client sent it, the status, the
 // body bytes written and the time taken. A request whose handler panicked past the logger is
 // logged with the status "panic"; put Recover inside Logger so the line shows the 500 instead.
-// A nil l logs to log.Default().
+// A request is logged once however many Loggers wrap it: by the innermost, whose logger is
+// the one closest to the application's own choices; the outer ones see the line written and
+// stay quiet. A nil l logs to log.Default().
 func Logger(l *log.Logger) Middleware {
 	if l == nil {
 		l = log.Default()
@@ -26,6 +28,10 @@ func Logger(l *log.Logger) Middleware {
 			rec := record(w)
 			returned := false
 			defer func() {
+				if rec.logged {
+					return
+				}
+				rec.logged = true
 				l.Output(2, logLine(r, rec, returned, time.Since(start)))
 			}()
 			next.ServeHTTP(rec, r)

@@ -86,6 +86,29 @@ func TestLogger(t *testing.T) {
 	}
 }
 
+// TestLoggerNestedLogsOnce pins issue 10's "runfcgi debug=true logs each request twice":
+// runfcgi's debug logger wraps a site whose chain has its own Logger, and each request must
+// give one line, the inner logger's.
+func TestLoggerNestedLogsOnce(t *testing.T) {
+	outer, outerBuf := newLog()
+	inner, innerBuf := newLog()
+	h := Logger(outer)(Chain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hi")
+	}), Logger(inner)))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/once", nil))
+	if n := strings.Count(innerBuf.String(), "\n"); n != 1 || !strings.Contains(innerBuf.String(), `"GET /once HTTP/1.1" 200 2 `) {
+		t.Errorf("inner log = %q, want one line for GET /once", innerBuf.String())
+	}
+	if outerBuf.String() != "" {
+		t.Errorf("outer log = %q, want nothing: the inner logger logged the request", outerBuf.String())
+	}
+	// Alone, the outer logger logs.
+	Logger(outer)(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/alone", nil))
+	if !strings.Contains(outerBuf.String(), `"GET /alone HTTP/1.1" 404`) {
+		t.Errorf("outer log = %q, want the request it wrapped alone", outerBuf.String())
+	}
+}
+
 func TestLoggerPanic(t *testing.T) {
 	l, buf := newLog()
 	h := Logger(l)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))

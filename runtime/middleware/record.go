@@ -14,6 +14,10 @@ type recorder struct {
 	http.ResponseWriter
 	status  int   // final status; 0 until the header is written
 	written int64 // body bytes accepted by the underlying writer
+	// logged is set by the first Logger to log the request (the innermost), so that Loggers
+	// further out, such as runfcgi's debug=true around a site that logs its own requests, do
+	// not log it again.
+	logged bool
 }
 
 // record returns w itself when a middleware of this package has already wrapped it.

@@ -29,7 +29,7 @@ func Recover(l *log.Logger) Middleware {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				l.Printf("middleware: panic serving %s %s: %v\n%s", r.Method, r.URL.Path, v, debug.Stack())
+				logPanic(l, r, v, debug.Stack())
 				if rec.headerWritten() {
 					panic(http.ErrAbortHandler)
 				}
@@ -41,4 +41,9 @@ func Recover(l *log.Logger) Middleware {
 			next.ServeHTTP(rec, r)
 		})
 	}
+}
+
+// logPanic is the one line, and the stack, that a recovered panic leaves in the log.
+func logPanic(l *log.Logger, r *http.Request, v any, stack []byte) {
+	l.Printf("middleware: panic serving %s %s: %v\n%s", r.Method, r.URL.Path, v, stack)
 }

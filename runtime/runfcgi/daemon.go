@@ -20,10 +20,11 @@ const daemonEnv = "APPGEN_RUNFCGI_DAEMON"
 // writes before closing the pipe is an error for the parent to print.
 const readyLine = "ready\n"
 
-// daemonize starts this program again, detached, and waits until it listens:
+// daemonize starts this program again, detached, with the environment env
+// (which names the readiness pipe, fd 3), and waits until it listens:
 // the parent's exit status then says whether the server really started,
 // which a double fork that exits at once cannot. It returns the exit status.
-func daemonize(o Options, stderr io.Writer) int {
+func daemonize(o Options, env []string, stderr io.Writer) int {
 	attr, err := detached()
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -72,7 +73,7 @@ func daemonize(o Options, stderr io.Writer) int {
 	cmd := exec.Command(exe, os.Args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, stdout, errOut
 	cmd.ExtraFiles = []*os.File{w} // fd 3 in the daemon
-	cmd.Env = append(os.Environ(), daemonEnv+"=3")
+	cmd.Env = env
 	cmd.SysProcAttr = attr
 	if err := cmd.Start(); err != nil {
 		r.Close()
@@ -149,13 +150,35 @@ func (p *readyPipe) fail(err error) {
 	p.f = nil
 }
 
+// checkPIDFile refuses a pidfile that names another running process: a
+// second server started with the pidfile of a live one would overwrite it,
+// and the first could then no longer be stopped by it (kill $(cat pidfile)
+// would stop the second). A pidfile left by a server that died, or holding
+// no pid, is replaced.
+func checkPIDFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		// Missing, or unreadable: writing it will say what is wrong.
+		return nil
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 || pid == os.Getpid() || !processAlive(pid) {
+		return nil
+	}
+	return fmt.Errorf("runfcgi: pidfile=%s holds pid %d, a running process: a server already runs with this pidfile; stop it first (kill %d), or remove the file if that process is not the server", path, pid, pid)
+}
+
 // writePIDFile writes pid atomically (a reader never sees a partial file)
 // and returns a function that removes it, unless another process has
-// replaced it since.
+// replaced it since. It refuses, leaving the file as it is, when the file
+// names another running process (checkPIDFile).
 func writePIDFile(path string, pid int) (func(), error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("runfcgi: pidfile=%s: %w", path, err)
+	}
+	if err := checkPIDFile(abs); err != nil {
+		return nil, err
 	}
 	content := strconv.Itoa(pid) + "\n"
 	tmp, err := os.CreateTemp(filepath.Dir(abs), "."+filepath.Base(abs)+".*")

@@ -7,6 +7,7 @@ import (
 	"log"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -53,11 +54,26 @@ func listen(o Options) (*listening, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runfcgi: socket %q: %w", o.Socket, err)
 	}
+	if err := checkSocketDir(o.Socket); err != nil {
+		return nil, err
+	}
+	gid := -1
+	if o.SocketGroup != "" {
+		if gid, err = lookupGroup(o.SocketGroup); err != nil {
+			return nil, err
+		}
+	}
 	if err := removeStaleSocket(o.Socket); err != nil {
 		return nil, err
 	}
-	// The path as given goes to bind: its absolute form may be too long.
-	l, err := net.Listen("unix", o.Socket)
+	// The socket is born reachable by its owner only, and opened up to
+	// socket_mode once it has its group: no one else can connect in between,
+	// whatever the umask.
+	var l net.Listener
+	withUmask(0o177, func() {
+		// The path as given goes to bind: its absolute form may be too long.
+		l, err = net.Listen("unix", o.Socket)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("runfcgi: listening on socket %s: %w", o.Socket, err)
 	}
@@ -67,7 +83,53 @@ func listen(o Options) (*listening, error) {
 		l.Close()
 		return nil, fmt.Errorf("runfcgi: socket %s vanished after listening: %w", o.Socket, err)
 	}
-	return &listening{l: l, socketPath: abs, socketInfo: fi}, nil
+	ln := &listening{l: l, socketPath: abs, socketInfo: fi}
+	if gid >= 0 {
+		if err := os.Lchown(o.Socket, -1, gid); err != nil {
+			ln.close()
+			return nil, fmt.Errorf("runfcgi: socket_group=%s: %w (the process's user must be a member of the group, or root)", o.SocketGroup, err)
+		}
+	}
+	if err := os.Chmod(o.Socket, fs.FileMode(o.SocketMode)); err != nil {
+		ln.close()
+		return nil, fmt.Errorf("runfcgi: socket_mode=%04o on %s: %w", o.SocketMode, o.Socket, err)
+	}
+	return ln, nil
+}
+
+// checkSocketDir gives a clear error for a socket whose directory is
+// missing. runfcgi does not create it: the directory's owner and mode decide
+// who may reach the socket, which is the deployment's decision (systemd's
+// RuntimeDirectory= creates /run/NAME for the service's user; it is emptied
+// on reboot, so a directory made by hand once would vanish too).
+func checkSocketDir(path string) error {
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("runfcgi: socket=%s: directory %s does not exist; create it for the site's user (systemd: RuntimeDirectory=), or choose a socket in an existing directory", path, dir)
+	case err != nil:
+		return fmt.Errorf("runfcgi: socket=%s: directory %s: %w", path, dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("runfcgi: socket=%s: %s is not a directory", path, dir)
+	}
+	return nil
+}
+
+// lookupGroup reads socket_group=: a group name, or a number.
+func lookupGroup(name string) (int, error) {
+	if n, err := strconv.Atoi(name); err == nil && n >= 0 {
+		return n, nil
+	}
+	g, err := user.LookupGroup(name)
+	if err != nil {
+		return 0, fmt.Errorf("runfcgi: socket_group=%s: %w", name, err)
+	}
+	n, err := strconv.Atoi(g.Gid)
+	if err != nil {
+		return 0, fmt.Errorf("runfcgi: socket_group=%s: group id %q is not a number", name, g.Gid)
+	}
+	return n, nil
 }
 
 // removeStaleSocket deletes a socket file left by a server that died, and

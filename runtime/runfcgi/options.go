@@ -69,9 +69,21 @@ type Options struct {
 	OutLog, ErrLog string
 	// Debug logs every request and the server's lifecycle. Default false.
 	Debug bool
-	// Secret is the AJP shared secret. Default "": none, which is refused for
-	// an AJP listener on a non-loopback address.
+	// Secret is the AJP shared secret: from secret_file=, else the
+	// APPGEN_AJP_SECRET environment variable (SecretEnv), else secret=
+	// (which every local user can read in ps, so Main warns). Default "":
+	// none, which is refused for an AJP listener on a non-loopback address.
 	Secret string
+	// SecretFile is the file whose first line is the AJP secret; it must not
+	// be readable by every user. Default "": no file.
+	SecretFile string
+	// SocketMode is the permission bits of the unix socket: who may connect
+	// (connecting needs write permission). Default 0660: the socket's owner
+	// and group, which is the web server's in a deployment (socket_group).
+	SocketMode int
+	// SocketGroup is the group (a name or a number) of the unix socket,
+	// typically the web server's (www-data). Default "": the process's group.
+	SocketGroup string
 	// Watch is a file whose modification makes the process finish its
 	// requests in flight and then restart in place when the web server
 	// spawned it (touch mysite.fcgi), or exit otherwise. Default "": not
@@ -98,14 +110,16 @@ func usagef(format string, args ...any) error {
 var keyNames = []string{
 	"protocol", "host", "port", "socket", "method", "maxrequests", "maxspare",
 	"minspare", "maxchildren", "daemonize", "pidfile", "workdir", "umask",
-	"outlog", "errlog", "debug", "secret", "watch", "help",
+	"outlog", "errlog", "debug", "secret", "secret_file", "socket_mode",
+	"socket_group", "watch", "help",
 }
 
 // optionalWhenEmpty are the keys Django tests for truth, so that an empty
 // value ("socket=") means the same as leaving the key out.
 var optionalWhenEmpty = map[string]bool{
 	"host": true, "port": true, "socket": true, "pidfile": true, "outlog": true,
-	"errlog": true, "umask": true, "secret": true, "watch": true,
+	"errlog": true, "umask": true, "secret": true, "secret_file": true,
+	"socket_group": true, "watch": true,
 }
 
 // Parse reads Django's runfcgi arguments: key=value pairs (keys are not case
@@ -120,6 +134,7 @@ func Parse(args []string, d Defaults) (Options, error) {
 		MinSpare:    2,
 		MaxChildren: 50,
 		Umask:       -1,
+		SocketMode:  0o660,
 	}
 	switch d.Protocol {
 	case "fcgi", "scgi", "ajp":
@@ -230,6 +245,22 @@ func (o *Options) set(k, v string) error {
 		o.ErrLog = v
 	case "secret":
 		o.Secret = v
+	case "secret_file":
+		o.SecretFile = v
+	case "socket_mode":
+		n, perr := strconv.ParseUint(v, 8, 32)
+		if perr != nil || n > 0o777 {
+			return usagef("socket_mode=%q: want an octal mode from 0 to 777, such as 0660", v)
+		}
+		if n&0o200 == 0 {
+			return usagef("socket_mode=%q: the owner needs write permission (0200) to remove and replace the socket; want such as 0660", v)
+		}
+		o.SocketMode = int(n)
+	case "socket_group":
+		if strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == ':' || r == '/' || r == 0x7f }) {
+			return usagef("socket_group=%q: want a group name or number", v)
+		}
+		o.SocketGroup = v
 	case "watch":
 		o.Watch = v
 	}
@@ -289,9 +320,18 @@ func (o *Options) check(seen map[string]string, d Defaults) error {
 	if o.Secret != "" && o.Protocol != "ajp" {
 		return usagef("secret= is only used with protocol=ajp, not protocol=%s", o.Protocol)
 	}
-	if o.Protocol == "ajp" && o.Secret == "" && !o.DefaultAddress && o.Socket == "" && !isLoopback(o.Host) {
-		return usagef("protocol=ajp on host=%s needs secret=: without one anyone who reaches the port can forge requests (Ghostcat)", o.Host)
+	if o.SecretFile != "" && o.Protocol != "ajp" {
+		return usagef("secret_file= is only used with protocol=ajp, not protocol=%s", o.Protocol)
 	}
+	if hostPort {
+		for _, k := range []string{"socket_mode", "socket_group"} {
+			if _, given := seen[k]; given {
+				return usagef("%s= applies to a unix socket (socket=), not to host=%s port=%d", k, o.Host, o.Port)
+			}
+		}
+	}
+	// The Ghostcat rule (AJP on a public address needs a secret) waits for
+	// loadSecret, which also knows the secret from a file or the environment.
 	return nil
 }
 
@@ -361,8 +401,17 @@ Keys (key=value; "help" alone prints this):
   outlog=FILE          a daemon's stdout (default /dev/null).
   errlog=FILE          a daemon's stderr (default /dev/null).
   umask=UMASK          umask in octal (default 022 when daemonizing).
-  secret=SECRET        AJP shared secret (required for AJP on a non-loopback
-                       address).
+  secret_file=FILE     AJP shared secret: the first line of FILE, which must
+                       not be readable by every user (mode 0600 or 0640).
+                       The secret may also come from the environment
+                       variable APPGEN_AJP_SECRET. One of them is required
+                       for AJP on a non-loopback address.
+  secret=SECRET        the AJP secret on the command line: works, but every
+                       local user can read it (ps); prefer secret_file=.
+  socket_mode=MODE     permissions of the unix socket in octal (default
+                       0660: its owner and group may connect).
+  socket_group=GROUP   group of the unix socket, such as www-data (default:
+                       the process's group).
   watch=FILE           when FILE's modification time changes, finish the
                        requests in flight, then restart in place if the web
                        server spawned the process (touch mysite.fcgi), else
@@ -381,6 +430,11 @@ Examples:
     $ ./mysite runfcgi protocol=scgi method=prefork host=127.0.0.1 port=8025
   FastCGI on a unix socket:
     $ ./mysite runfcgi method=prefork socket=/tmp/fcgi.sock
+  FastCGI on a unix socket that nginx (group www-data) may connect to:
+    $ ./mysite runfcgi socket=/run/mysite/mysite.sock socket_group=www-data
+  AJP on a public address, the secret in a 0600 file:
+    $ ./mysite runfcgi protocol=ajp host=0.0.0.0 port=8009 \
+        secret_file=/etc/mysite/ajp-secret
   A daemon that writes its pid to a file:
     $ ./mysite runfcgi socket=/tmp/fcgi.sock method=prefork \
         daemonize=true pidfile=/var/run/mysite.pid

@@ -13,7 +13,7 @@ var projectDefaults = Defaults{Protocol: "fcgi", Host: "127.0.0.1", Port: 3033}
 func base() Options {
 	return Options{
 		Protocol: "fcgi", Host: "127.0.0.1", Port: 3033, DefaultAddress: true,
-		Method: "prefork", MaxSpare: 5, MinSpare: 2, MaxChildren: 50, Umask: -1,
+		Method: "prefork", MaxSpare: 5, MinSpare: 2, MaxChildren: 50, Umask: -1, SocketMode: 0o660,
 	}
 }
 
@@ -75,6 +75,12 @@ func TestParse(t *testing.T) {
 		{"ajp on loopback needs no secret", []string{"protocol=ajp", "host=::1", "port=8009"}, projectDefaults, func(o *Options) {
 			o.Protocol, o.Host, o.Port, o.DefaultAddress, o.Daemonize = "ajp", "::1", 8009, false, true
 		}},
+		{"socket mode and group", []string{"socket=/s", "socket_mode=0600", "socket_group=www-data"}, projectDefaults, func(o *Options) {
+			o.Host, o.Port, o.Socket, o.DefaultAddress, o.Daemonize, o.SocketMode, o.SocketGroup = "", 0, "/s", false, true, 0o600, "www-data"
+		}},
+		{"ajp secret file", []string{"protocol=ajp", "secret_file=/etc/s"}, projectDefaults, func(o *Options) {
+			o.Protocol, o.SecretFile = "ajp", "/etc/s"
+		}},
 		{"ajp on a unix socket needs no secret", []string{"protocol=ajp", "socket=/s"}, projectDefaults, func(o *Options) {
 			o.Protocol, o.Host, o.Port, o.Socket, o.DefaultAddress, o.Daemonize = "ajp", "", 0, "/s", false, true
 		}},
@@ -82,7 +88,7 @@ func TestParse(t *testing.T) {
 		{"keys are not case sensitive", []string{"METHOD=threaded", "Port=9000", "HOST=127.0.0.1"}, projectDefaults, func(o *Options) {
 			o.Method, o.Port, o.DefaultAddress, o.Daemonize = "threaded", 9000, false, true
 		}},
-		{"empty values are left out, as in Django", []string{"host=", "port=", "socket=", "pidfile=", "umask=", "outlog=", "errlog=", "secret=", "watch="}, projectDefaults, func(o *Options) {}},
+		{"empty values are left out, as in Django", []string{"host=", "port=", "socket=", "pidfile=", "umask=", "outlog=", "errlog=", "secret=", "secret_file=", "socket_group=", "watch="}, projectDefaults, func(o *Options) {}},
 		{"empty socket with host and port", []string{"socket=", "host=127.0.0.1", "port=80"}, projectDefaults, func(o *Options) {
 			o.Port, o.DefaultAddress, o.Daemonize = 80, false, true
 		}},
@@ -160,8 +166,13 @@ func TestParseErrors(t *testing.T) {
 		{"host with a slash", []string{"host=a/b", "port=1"}, `host="a/b": want a host name or an IP address`},
 		{"socket path too long", []string{"socket=" + long}, "a unix socket path may have at most"},
 		{"secret without ajp", []string{"secret=x"}, "secret= is only used with protocol=ajp, not protocol=fcgi"},
-		{"ajp on a public address without a secret", []string{"protocol=ajp", "host=0.0.0.0", "port=8009"}, "protocol=ajp on host=0.0.0.0 needs secret="},
-		{"ajp on a host name without a secret", []string{"protocol=ajp", "host=example.com", "port=8009"}, "needs secret="},
+		{"secret_file without ajp", []string{"secret_file=/s"}, "secret_file= is only used with protocol=ajp, not protocol=fcgi"},
+		{"socket_mode not octal", []string{"socket_mode=rw"}, `socket_mode="rw": want an octal mode`},
+		{"socket_mode too large", []string{"socket_mode=1777"}, `socket_mode="1777": want an octal mode from 0 to 777`},
+		{"socket_mode the owner cannot write", []string{"socket_mode=0440"}, `socket_mode="0440": the owner needs write permission`},
+		{"socket_mode on TCP", []string{"host=127.0.0.1", "port=1", "socket_mode=0600"}, "socket_mode= applies to a unix socket"},
+		{"socket_group on TCP", []string{"host=127.0.0.1", "port=1", "socket_group=www-data"}, "socket_group= applies to a unix socket"},
+		{"socket_group with a colon", []string{"socket_group=a:b"}, `socket_group="a:b": want a group name or number`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -202,6 +213,7 @@ func FuzzParse(f *testing.F) {
 		"socket=/tmp/fcgi.sock method=prefork daemonize=true pidfile=/var/run/django-fcgi.pid",
 		"daemonize=false socket=/tmp/mysite.sock maxrequests=1", "umask=0002", "port=99999",
 		"minspare=9 maxspare=3", "protocol=ajp host=0.0.0.0 port=8009 secret=x", "a", "=", "host=[",
+		"socket=/run/s/s.sock socket_mode=0660 socket_group=www-data", "protocol=ajp secret_file=/etc/s", "socket_mode=0440",
 	} {
 		f.Add(seed)
 	}
@@ -228,6 +240,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if o.Method != "prefork" && o.Method != "threaded" {
 			t.Fatalf("Parse(%q) accepted method %q", args, o.Method)
+		}
+		if o.SocketMode > 0o777 || o.SocketMode&0o200 == 0 {
+			t.Fatalf("Parse(%q) accepted socket_mode %o", args, o.SocketMode)
 		}
 		if o.Umask > 0o777 {
 			t.Fatalf("Parse(%q) accepted umask %o", args, o.Umask)

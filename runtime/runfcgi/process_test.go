@@ -252,7 +252,7 @@ func TestThreadedTCP(t *testing.T) {
 	if want := fmt.Sprintf("path=/hello script= pid=%d wd=%s worker=false", p.cmd.Process.Pid, dir); body != want {
 		t.Errorf("GET /hello = %q, want %q", body, want)
 	}
-	p.waitFor("GET /hello 200")
+	p.waitFor(`"GET /hello HTTP/1.1" 200`)
 	p.signal(syscall.SIGTERM)
 	if code := p.wait(); code != 0 {
 		t.Errorf("exit status after SIGTERM = %d, want 0; stderr:\n%s", code, p.stderr())
@@ -572,7 +572,7 @@ func TestDaemonize(t *testing.T) {
 			}
 		}
 		log, _ := os.ReadFile(filepath.Join(dir, "err.log"))
-		if !strings.Contains(string(log), "GET /d 200") {
+		if !strings.Contains(string(log), `"GET /d HTTP/1.1" 200`) {
 			t.Errorf("errlog = %q, want the debug log of GET /d", log)
 		}
 	})
@@ -586,7 +586,7 @@ func TestDaemonize(t *testing.T) {
 		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
 			t.Fatalf("parent exit: %v, want status 1; stderr:\n%s", err, errb.String())
 		}
-		if want := "runfcgi: listening on socket"; !strings.Contains(errb.String(), want) {
+		if want := "/missing does not exist; create it"; !strings.Contains(errb.String(), want) {
 			t.Errorf("parent stderr = %q, want it to contain %q", errb.String(), want)
 		}
 	})

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"time"
+
+	"github.com/appgen/appgen/runtime/middleware"
 )
 
 // Site is what a project hands to runfcgi: its application and settings.
@@ -27,6 +29,14 @@ type Site struct {
 	// Stdout and Stderr receive help and errors. Default nil: os.Stdout and
 	// os.Stderr.
 	Stdout, Stderr io.Writer
+	// Preflight, when non-nil, is called once before anything listens, in the
+	// process started from the command line (not in the daemon or the
+	// workers it starts, whose output may go to a log nobody reads), with
+	// the parsed options. Its warnings are printed to Stderr; an error stops
+	// runfcgi with status 1. runtime/manage passes the settings checks here,
+	// so a production site with a known secret key does not start. Default
+	// nil: no checks.
+	Preflight func(Options) (warnings []string, err error)
 }
 
 // Main runs "runfcgi" with args (the key=value arguments after the command
@@ -60,7 +70,15 @@ func Main(args []string, site Site) int {
 			return 1
 		}
 	}
+	if err := o.loadSecret(os.LookupEnv, stderr); err != nil {
+		fmt.Fprintln(stderr, err)
+		if errors.Is(err, ErrUsage) {
+			return 2
+		}
+		return 1
+	}
 	r := &run{o: o, site: site, stderr: stderr, log: log.New(stderr, "", log.LstdFlags)}
+	r.handOver()
 	// A restart in place runs the same arguments, whose relative paths
 	// mean what they meant here, before any workdir.
 	r.startDir, _ = os.Getwd()
@@ -70,22 +88,30 @@ func Main(args []string, site Site) int {
 	r.ready = takeReadyPipe()
 	// A daemon's parent already checked the command line and chose to
 	// listen; the daemon must not look at fd 0, which is /dev/null.
+	spawned := r.ready == nil && o.DefaultAddress && isListeningSocket(0)
+	cgi := r.ready == nil && o.DefaultAddress && !spawned && os.Getenv("GATEWAY_INTERFACE") != ""
+	if r.ready == nil {
+		// Said here, before daemonizing, so that it reaches the terminal.
+		if err := r.preflight(spawned, cgi); err != nil {
+			return r.exit(err)
+		}
+	}
 	if r.ready == nil && o.DefaultAddress {
 		switch {
-		case isListeningSocket(0):
+		case spawned:
 			err := r.spawned()
 			// A stop signal wins over a restart under way: the web server
 			// wants the process gone.
 			if err == nil && r.restart.Load() && !r.signalled.Load() {
-				err = reexec(r.startDir)
+				err = reexec(r.startDir, r.childEnv())
 			}
 			return r.exit(err)
-		case os.Getenv("GATEWAY_INTERFACE") != "":
+		case cgi:
 			return r.exit(serveCGI(r.handler(), site.ForceScriptName))
 		}
 	}
 	if r.ready == nil && o.Daemonize {
-		return daemonize(o, stderr)
+		return daemonize(o, r.childEnv(daemonEnv+"=3"), stderr)
 	}
 	err = r.standalone()
 	if err != nil {
@@ -119,6 +145,40 @@ func (r *run) exit(err error) int {
 		return 2
 	}
 	return 1
+}
+
+// preflight says what the process is about to do wrong, before it listens:
+// the warnings the options call for, the site's checks (Site.Preflight),
+// and a pidfile that belongs to a running server. A process the web server
+// runs for one CGI request keeps quiet about warnings, which would fill the
+// web server's error log with one copy per request.
+func (r *run) preflight(spawned, cgi bool) error {
+	var warnings []string
+	if r.o.Method == "threaded" && r.o.MaxRequests > 0 && !spawned && !cgi {
+		warnings = append(warnings, maxRequestsIgnored(r.o))
+	}
+	var err error
+	if r.site.Preflight != nil {
+		var w []string
+		w, err = r.site.Preflight(r.o)
+		warnings = append(warnings, w...)
+	}
+	if !cgi {
+		for _, w := range warnings {
+			fmt.Fprintln(r.stderr, w)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if r.o.PIDFile != "" && !cgi {
+		return checkPIDFile(r.o.PIDFile)
+	}
+	return nil
+}
+
+func maxRequestsIgnored(o Options) string {
+	return fmt.Sprintf("runfcgi: warning: maxrequests=%d is ignored with method=threaded outside a web server's spawn (as in Django); use method=prefork to recycle workers", o.MaxRequests)
 }
 
 // standalone listens on the address from the command line or the project's
@@ -226,6 +286,13 @@ func (r *run) serve(l net.Listener, spawned bool) error {
 		// The pipe closes before any worker starts, so the parent returns
 		// while the listener is already accepting (into its backlog).
 		r.ready.ready()
+		if r.o.Secret != "" {
+			// Workers inherit the master's environment (the prefork
+			// package adds only its own variable), and each takes the
+			// secret out of its own once read (handOver). The master runs
+			// no handler.
+			os.Setenv(SecretEnv, r.o.Secret)
+		}
 		return r.master(ctx, l)
 	}
 	return r.threaded(ctx, stop, l, spawned)
@@ -262,8 +329,10 @@ func (r *run) threaded(ctx context.Context, stop context.CancelFunc, l net.Liste
 	if r.o.MaxRequests > 0 {
 		if spawned {
 			h = r.countRequests(h, stop)
-		} else {
-			r.log.Printf("runfcgi: maxrequests=%d is ignored with method=threaded outside a web server's spawn (as in Django); use method=prefork to recycle workers", r.o.MaxRequests)
+		} else if r.ready != nil {
+			// The terminal heard it from the parent (preflight); the
+			// daemon's errlog keeps it too.
+			r.log.Print(maxRequestsIgnored(r.o))
 		}
 	}
 	srv, err := r.newServer(h, pool)
@@ -325,12 +394,14 @@ func (r *run) countRequests(h http.Handler, stop context.CancelFunc) http.Handle
 	})
 }
 
-// handler is the site's handler, logging every request when debug=true.
+// handler is the site's handler, logging every request when debug=true:
+// once, since middleware.Logger leaves a request to a Logger inside the
+// site's own chain when it has one.
 func (r *run) handler() http.Handler {
 	if !r.o.Debug {
 		return r.site.Handler
 	}
-	return logRequests(r.site.Handler, r.log)
+	return middleware.Logger(r.log)(r.site.Handler)
 }
 
 // reexec replaces this spawned process with a fresh run of its program,
@@ -342,7 +413,7 @@ func (r *run) handler() http.Handler {
 // documentation warns about PHP_FCGI_MAX_REQUESTS for this reason), and
 // those requests fail. The program is looked up again, so a rebuilt binary
 // is what runs next.
-func reexec(dir string) error {
+func reexec(dir string, env []string) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("runfcgi: restarting: finding this program: %w", err)
@@ -352,7 +423,7 @@ func reexec(dir string) error {
 			return fmt.Errorf("runfcgi: restarting: back to %s: %w", dir, err)
 		}
 	}
-	if err := execve(exe, os.Args, os.Environ()); err != nil {
+	if err := execve(exe, os.Args, env); err != nil {
 		return fmt.Errorf("runfcgi: restarting %s: %w", exe, err)
 	}
 	return nil

@@ -4,6 +4,7 @@ package runfcgi
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"syscall"
 )
@@ -15,6 +16,11 @@ var hangup os.Signal = syscall.SIGHUP
 
 // setUmask has nothing to set where there are no umasks.
 func setUmask(int) {}
+
+func withUmask(_ int, f func()) { f() }
+
+// groupName is unknown where files have no owning group.
+func groupName(fs.FileInfo) string { return "?" }
 
 // isListeningSocket is false: web servers spawn FastCGI applications with a
 // listening socket on stdin only on unix.
@@ -31,3 +37,6 @@ func closeOnExec(int) {}
 func execve(string, []string, []string) error {
 	return errors.New("runfcgi: restarting in place needs a unix system")
 }
+
+// processAlive cannot tell here: a pidfile is then always replaced.
+func processAlive(int) bool { return false }
