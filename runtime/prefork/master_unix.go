@@ -38,10 +38,15 @@ type worker struct {
 	stopping  bool // the master closed its control pipe
 	inflight  int
 	served    int
+	busy      bool // at its Concurrency limit at its last report
 	idleSince time.Time
 }
 
 func (w *worker) accepting() bool { return !w.draining && !w.stopping }
+
+// spare says whether the worker can take more requests: starting, or ready
+// and not saturated.
+func (w *worker) spare() bool { return !w.ready || !w.busy }
 
 type event struct {
 	w      *worker
@@ -65,6 +70,7 @@ type master struct {
 	gen       int
 	started   int
 	crashed   int
+	retired   int // requests served by workers that have exited
 	everReady bool
 	failures  int       // workers in a row that exited before becoming ready
 	giveUp    error     // set when failures say no worker will ever start
@@ -82,7 +88,7 @@ type master struct {
 // If workers keep exiting before they become ready and none ever did, Master
 // gives up after a few tries, spaced out, and returns the last failure.
 func Master(ctx context.Context, l net.Listener, cfg Config) error {
-	cfg, err := cfg.withDefaults()
+	cfg, err := cfg.WithDefaults()
 	if err != nil {
 		return err
 	}
@@ -210,7 +216,7 @@ func (m *master) maintain(backoff *time.Timer) error {
 			} else {
 				ready++
 			}
-			if !w.ready || w.inflight == 0 {
+			if w.spare() {
 				spare++
 			}
 		}
@@ -339,6 +345,7 @@ func (m *master) handle(ev event) {
 	w := ev.w
 	if ev.exited {
 		delete(m.workers, w)
+		m.retired += w.served
 		w.control.Close()
 		asked := w.stopping || w.draining
 		switch {
@@ -365,9 +372,11 @@ func (m *master) handle(ev event) {
 		m.everReady = true
 		m.failures = 0
 	case statusLoad:
-		if w.inflight > 0 && ev.status.inflight == 0 {
+		busy := ev.status.peak >= m.cfg.Concurrency
+		if w.busy && !busy {
 			w.idleSince = time.Now()
 		}
+		w.busy = busy
 		w.inflight, w.served = ev.status.inflight, ev.status.served
 	case statusDrain:
 		w.draining = true
@@ -376,11 +385,13 @@ func (m *master) handle(ev event) {
 }
 
 // retireOne stops the longest-idle current worker when more than MaxSpare are
-// idle, one per tick so that a short lull does not empty the pool.
+// idle (not saturated), one per tick so that a short lull does not empty the
+// pool. The worker drains as any stopping worker does, so the requests it
+// has in flight are answered.
 func (m *master) retireOne() {
 	var idle []*worker
 	for w := range m.workers {
-		if w.gen == m.gen && w.accepting() && w.ready && w.inflight == 0 {
+		if w.gen == m.gen && w.accepting() && w.ready && !w.busy {
 			idle = append(idle, w)
 		}
 	}
@@ -424,8 +435,10 @@ func (m *master) observe() {
 	if m.cfg.Observe == nil {
 		return
 	}
-	s := Stats{Generation: m.gen, Started: m.started, Crashed: m.crashed}
+	s := Stats{Generation: m.gen, Started: m.started, Crashed: m.crashed, Requests: m.retired}
 	for w := range m.workers {
+		s.InFlight += w.inflight
+		s.Requests += w.served
 		switch {
 		case !w.accepting():
 			s.Stopping++
@@ -433,7 +446,7 @@ func (m *master) observe() {
 			s.Retiring++
 		case !w.ready:
 			s.Starting++
-		case w.inflight == 0:
+		case !w.busy:
 			s.Idle++
 		default:
 			s.Busy++

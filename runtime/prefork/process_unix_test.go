@@ -31,7 +31,7 @@ import (
 // its workers, exactly as a generated project's binary does.
 const (
 	roleEnv       = "PREFORK_TEST_ROLE"
-	configEnv     = "PREFORK_TEST_CONFIG"      // MinSpare,MaxSpare,MaxChildren,MaxRequests
+	configEnv     = "PREFORK_TEST_CONFIG"      // MinSpare,MaxSpare,MaxChildren,MaxRequests[,Concurrency]
 	workerModeEnv = "PREFORK_TEST_WORKER_MODE" // "crash": exit 3 before serving
 	socketEnv     = "PREFORK_TEST_SOCKET"      // listen on this unix socket instead of TCP
 )
@@ -51,12 +51,12 @@ func TestMain(m *testing.M) {
 }
 
 func helperConfig() prefork.Config {
-	var n [4]int
+	var n [5]int
 	for i, f := range strings.Split(os.Getenv(configEnv), ",") {
 		n[i], _ = strconv.Atoi(f)
 	}
 	return prefork.Config{
-		MinSpare: n[0], MaxSpare: n[1], MaxChildren: n[2], MaxRequests: n[3],
+		MinSpare: n[0], MaxSpare: n[1], MaxChildren: n[2], MaxRequests: n[3], Concurrency: n[4],
 		ErrorLog: log.New(os.Stderr, "", 0),
 	}
 }
@@ -416,8 +416,9 @@ func TestWorkersShareTheListener(t *testing.T) {
 }
 
 func TestSpareWorkersConverge(t *testing.T) {
+	// Concurrency 1: a worker with one request in flight is saturated.
 	const minSpare, maxSpare, maxChildren = 2, 3, 6
-	c := startCluster(t, fmt.Sprintf("%d,%d,%d,0", minSpare, maxSpare, maxChildren))
+	c := startCluster(t, fmt.Sprintf("%d,%d,%d,0,1", minSpare, maxSpare, maxChildren))
 	first := c.waitStats("the first workers to be ready", func(s prefork.Stats) bool { return s.Idle >= minSpare })
 	var holds []*hold
 	for range 5 {
@@ -450,6 +451,38 @@ func TestSpareWorkersConverge(t *testing.T) {
 		t.Errorf("peak of %d workers: the master never started any for the held requests", peak)
 	}
 	t.Logf("peak %d workers; settled at %+v", peak, final)
+	c.stop()
+}
+
+// Issue 11: a worker counted as busy whenever it had a request in flight, so
+// a loaded Go worker, which always has one, made the master fork up to
+// MaxChildren. Busy now means saturated: requests in flight below
+// Concurrency start no worker.
+func TestRequestsInFlightDoNotForkWorkers(t *testing.T) {
+	const minSpare, held = 2, 5
+	c := startCluster(t, fmt.Sprintf("%d,%d,6,0,%d", minSpare, minSpare, held+1))
+	first := c.waitStats("the first workers to be ready", func(s prefork.Stats) bool { return s.Idle >= minSpare })
+	var holds []*hold
+	for range held {
+		holds = append(holds, c.hold())
+	}
+	seen := c.waitStats("the master to see the held requests", func(s prefork.Stats) bool { return s.InFlight == held })
+	if seen.Started != first.Started || seen.Busy != 0 {
+		t.Errorf("with %d requests in flight below Concurrency %d: %+v, want no busy worker and no start since %+v", held, held+1, seen, first)
+	}
+	for _, h := range holds {
+		if rest, err := h.release(); err != nil || rest != "done\n" {
+			t.Errorf("held request ended with %q, %v", rest, err)
+		}
+	}
+	c.mu.Lock()
+	for _, s := range c.history {
+		if s.Started > first.Started {
+			t.Errorf("the master started a worker while none was saturated: %+v", s)
+			break
+		}
+	}
+	c.mu.Unlock()
 	c.stop()
 }
 

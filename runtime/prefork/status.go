@@ -9,11 +9,16 @@ import (
 // A worker tells its master about itself with one line per message:
 //
 //	ready                      listening; sent once, first
-//	load <inflight> <served>   requests in flight now, requests started so far
+//	load <inflight> <served> <peak>
+//	                           requests in flight now, requests started so far,
+//	                           most requests in flight since the last load line
 //	drain <served>             stopped accepting; exits when in-flight requests end
 //
-// Numbers are decimal without sign or leading zeros. Load lines are sent
-// whenever either number changes, coalesced: the master only needs the latest.
+// Numbers are decimal without sign or leading zeros. A worker sends a load
+// line at most every reportEvery, and only when a number changed: requests
+// only touch atomic counters, so serving costs no system call for the
+// master's bookkeeping however many requests there are. The peak lets the
+// master see a worker that was saturated between two reports.
 
 type statusKind int
 
@@ -31,6 +36,7 @@ type status struct {
 	kind     statusKind
 	inflight int
 	served   int
+	peak     int
 }
 
 func (s status) String() string {
@@ -38,7 +44,7 @@ func (s status) String() string {
 	case statusReady:
 		return "ready"
 	case statusLoad:
-		return fmt.Sprintf("load %d %d", s.inflight, s.served)
+		return fmt.Sprintf("load %d %d %d", s.inflight, s.served, s.peak)
 	case statusDrain:
 		return fmt.Sprintf("drain %d", s.served)
 	}
@@ -57,7 +63,7 @@ func parseStatus(line string) (status, error) {
 	case "ready":
 		s.kind, want = statusReady, 1
 	case "load":
-		s.kind, want = statusLoad, 3
+		s.kind, want = statusLoad, 4
 	case "drain":
 		s.kind, want = statusDrain, 2
 	default:
@@ -66,7 +72,7 @@ func parseStatus(line string) (status, error) {
 	if len(fields) != want {
 		return status{}, fmt.Errorf("prefork: status line %q: %d fields, want %d", line, len(fields), want)
 	}
-	nums := make([]int, 0, 2)
+	nums := make([]int, 0, 3)
 	for _, f := range fields[1:] {
 		n, err := parseCount(f)
 		if err != nil {
@@ -76,9 +82,9 @@ func parseStatus(line string) (status, error) {
 	}
 	switch s.kind {
 	case statusLoad:
-		s.inflight, s.served = nums[0], nums[1]
-		if s.inflight > s.served {
-			return status{}, fmt.Errorf("prefork: status line %q: %d requests in flight of %d served, want at most as many", line, s.inflight, s.served)
+		s.inflight, s.served, s.peak = nums[0], nums[1], nums[2]
+		if s.inflight > s.peak || s.peak > s.served {
+			return status{}, fmt.Errorf("prefork: status line %q: in flight %d, served %d, peak %d, want in flight <= peak <= served", line, s.inflight, s.served, s.peak)
 		}
 	case statusDrain:
 		s.served = nums[0]
