@@ -141,3 +141,8 @@ func (cfg Config) WithDefaults() (Config, error) {
 	}
 	return cfg, nil
 }
+
+// workerProcs shares cores among minSpare workers, at least one each.
+func workerProcs(cores, minSpare int) int {
+	return max(1, cores/max(1, minSpare))
+}

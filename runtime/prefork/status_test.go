@@ -1,6 +1,7 @@
 package prefork
 
 import (
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -112,6 +113,19 @@ func TestConfigDefaults(t *testing.T) {
 			}
 			if got.ErrorLog == nil {
 				t.Error("WithDefaults() left ErrorLog nil")
+			}
+		})
+	}
+}
+
+func TestWorkerProcs(t *testing.T) {
+	tests := []struct{ cores, minSpare, want int }{
+		{2, 2, 1}, {8, 2, 4}, {8, 3, 2}, {1, 4, 1}, {4, 0, 4}, {16, 16, 1},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d cores %d workers", tt.cores, tt.minSpare), func(t *testing.T) {
+			if got := workerProcs(tt.cores, tt.minSpare); got != tt.want {
+				t.Errorf("workerProcs(%d, %d) = %d, want %d", tt.cores, tt.minSpare, got, tt.want)
 			}
 		})
 	}
