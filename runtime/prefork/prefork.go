@@ -51,6 +51,17 @@ type Config struct {
 	// accepting, finishes those in flight and exits to be replaced; requests
 	// that arrive while it is stopping are still served. 0 means unlimited.
 	MaxRequests int
+	// MaxRequestsJitter adds a random 0 to MaxRequestsJitter to each
+	// worker's MaxRequests (gunicorn's max_requests_jitter), so that workers
+	// started together do not all recycle at the same moment. Ignored when
+	// MaxRequests is 0. 0 means none.
+	MaxRequestsJitter int
+	// MaxRSS is the resident memory, in bytes, beyond which a worker stops
+	// accepting, finishes its requests in flight and exits to be replaced
+	// (uWSGI's reload-on-rss). Checked every second; Linux only (it reads
+	// /proc/self/statm): elsewhere Worker refuses a non-zero MaxRSS. 0 means
+	// no limit.
+	MaxRSS int64
 	// ErrorLog receives one line per worker crash, restart and failure to
 	// start. nil means log.Default().
 	ErrorLog *log.Logger
@@ -108,7 +119,7 @@ func (cfg Config) WithDefaults() (Config, error) {
 	}{
 		{"MinSpare", cfg.MinSpare}, {"MaxSpare", cfg.MaxSpare},
 		{"MaxChildren", cfg.MaxChildren}, {"MaxRequests", cfg.MaxRequests},
-		{"Concurrency", cfg.Concurrency},
+		{"Concurrency", cfg.Concurrency}, {"MaxRequestsJitter", cfg.MaxRequestsJitter},
 	} {
 		if f.value < 0 {
 			return cfg, fmt.Errorf("prefork: %s %d is negative, want 0 (the default) or more", f.name, f.value)
@@ -120,6 +131,9 @@ func (cfg Config) WithDefaults() (Config, error) {
 	cores := runtime.GOMAXPROCS(0)
 	if cfg.MaxChildren == 0 {
 		cfg.MaxChildren = max(2*cores, cfg.MinSpare, cfg.MaxSpare)
+	}
+	if cfg.MaxRSS < 0 {
+		return cfg, fmt.Errorf("prefork: MaxRSS %d is negative, want 0 (no limit) or more", cfg.MaxRSS)
 	}
 	if cfg.MinSpare == 0 {
 		cfg.MinSpare = min(cores, cfg.MaxChildren)
@@ -145,4 +159,12 @@ func (cfg Config) WithDefaults() (Config, error) {
 // workerProcs shares cores among minSpare workers, at least one each.
 func workerProcs(cores, minSpare int) int {
 	return max(1, cores/max(1, minSpare))
+}
+
+// workerMaxRequests is MaxRequests plus this worker's share of the jitter.
+func workerMaxRequests(cfg Config, randN func(int) int) int {
+	if cfg.MaxRequests == 0 || cfg.MaxRequestsJitter == 0 {
+		return cfg.MaxRequests
+	}
+	return cfg.MaxRequests + randN(cfg.MaxRequestsJitter+1)
 }

@@ -31,7 +31,7 @@ import (
 // its workers, exactly as a generated project's binary does.
 const (
 	roleEnv       = "PREFORK_TEST_ROLE"
-	configEnv     = "PREFORK_TEST_CONFIG"      // MinSpare,MaxSpare,MaxChildren,MaxRequests[,Concurrency]
+	configEnv     = "PREFORK_TEST_CONFIG"      // MinSpare,MaxSpare,MaxChildren,MaxRequests[,Concurrency[,MaxRequestsJitter[,MaxRSS]]]
 	workerModeEnv = "PREFORK_TEST_WORKER_MODE" // "crash": exit 3 before serving
 	socketEnv     = "PREFORK_TEST_SOCKET"      // listen on this unix socket instead of TCP
 )
@@ -51,12 +51,13 @@ func TestMain(m *testing.M) {
 }
 
 func helperConfig() prefork.Config {
-	var n [5]int
+	var n [7]int
 	for i, f := range strings.Split(os.Getenv(configEnv), ",") {
 		n[i], _ = strconv.Atoi(f)
 	}
 	return prefork.Config{
 		MinSpare: n[0], MaxSpare: n[1], MaxChildren: n[2], MaxRequests: n[3], Concurrency: n[4],
+		MaxRequestsJitter: n[5], MaxRSS: int64(n[6]),
 		ErrorLog: log.New(os.Stderr, "", 0),
 	}
 }
@@ -481,6 +482,38 @@ func TestRequestsInFlightDoNotForkWorkers(t *testing.T) {
 			t.Errorf("the master started a worker while none was saturated: %+v", s)
 			break
 		}
+	}
+	c.mu.Unlock()
+	c.stop()
+}
+
+// Issue 11's maxrss: a worker whose resident memory passes MaxRSS finishes
+// its requests and is replaced, not killed: every request is answered.
+func TestMaxRSSRecyclesWorkers(t *testing.T) {
+	if _, err := os.Stat("/proc/self/statm"); err != nil {
+		t.Skip("MaxRSS needs /proc/self/statm (Linux)")
+	}
+	// 1 MiB: below any Go process, so every worker recycles about a second
+	// after it starts.
+	c := startCluster(t, "1,1,2,0,0,0,1048576")
+	first := c.waitStats("a worker ready", func(s prefork.Stats) bool { return s.Idle >= 1 })
+	stop := make(chan struct{})
+	done := make(chan []error)
+	go func() {
+		_, failures := c.load(2, 1<<30, stop, nil)
+		done <- failures
+	}()
+	c.waitStats("two recycles", func(s prefork.Stats) bool { return s.Started >= first.Started+2 })
+	close(stop)
+	for _, err := range <-done {
+		t.Errorf("request failed while workers recycled: %v", err)
+	}
+	c.mu.Lock()
+	if !strings.Contains(c.stderr.String(), "exceeds MaxRSS 1048576; recycling it") {
+		t.Errorf("no recycle logged; stderr:\n%s", c.stderr.String())
+	}
+	if s := c.lastLocked(); s.Crashed != 0 {
+		t.Errorf("%d workers crashed, want each to exit when asked", s.Crashed)
 	}
 	c.mu.Unlock()
 	c.stop()

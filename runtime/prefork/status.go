@@ -2,6 +2,7 @@ package prefork
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -102,4 +103,18 @@ func parseCount(f string) (int, error) {
 		return 0, fmt.Errorf("count %q out of range", f)
 	}
 	return n, nil
+}
+
+// parseStatm returns the resident bytes from a /proc/PID/statm line: sizes
+// in pages, the second being the resident set.
+func parseStatm(line string, pageSize int) (int64, error) {
+	f := strings.Fields(line)
+	if len(f) < 2 {
+		return 0, fmt.Errorf("prefork: statm %q: want at least 2 fields", line)
+	}
+	pages, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil || pages < 0 || pageSize <= 0 || pages > math.MaxInt64/int64(pageSize) {
+		return 0, fmt.Errorf("prefork: statm %q: resident pages %q is not a count of %d-byte pages", line, f[1], pageSize)
+	}
+	return pages * int64(pageSize), nil
 }

@@ -130,3 +130,68 @@ func TestWorkerProcs(t *testing.T) {
 		})
 	}
 }
+
+func TestParseStatm(t *testing.T) {
+	tests := []struct {
+		name, line string
+		want       int64
+		wantErr    string
+	}{
+		{"linux", "10986 2390 1605 451 0 1541 0\n", 2390 * 4096, ""},
+		{"two fields", "1 0", 0, ""},
+		{"one field", "10986", 0, "want at least 2 fields"},
+		{"not a number", "1 x 3", 0, `resident pages "x"`},
+		{"negative", "1 -2 3", 0, `resident pages "-2"`},
+		{"overflow", "1 9223372036854775807 3", 0, "is not a count"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseStatm(tt.line, 4096)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.HasPrefix(err.Error(), "prefork: ") {
+					t.Fatalf("parseStatm(%q) = %d, %v; want an error containing %q", tt.line, got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("parseStatm(%q) = %d, %v; want %d", tt.line, got, err, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzParseStatm: whatever /proc says, parseStatm returns an error or a
+// non-negative size.
+func FuzzParseStatm(f *testing.F) {
+	for _, seed := range []string{"10986 2390 1605 451 0 1541 0\n", "1", "1 -1", "1 9223372036854775807"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		if n, err := parseStatm(line, 4096); err == nil && n < 0 {
+			t.Fatalf("parseStatm(%q) = %d", line, n)
+		}
+	})
+}
+
+func TestWorkerMaxRequests(t *testing.T) {
+	tests := []struct {
+		name        string
+		cfg         Config
+		roll        int // what the random source returns
+		want, wantN int // result, and the n the random source is asked for (0: not asked)
+	}{
+		{"no jitter", Config{MaxRequests: 100}, 7, 100, 0},
+		{"no limit ignores jitter", Config{MaxRequestsJitter: 10}, 7, 0, 0},
+		{"jitter added", Config{MaxRequests: 100, MaxRequestsJitter: 10}, 7, 107, 11},
+		{"jitter can be 0", Config{MaxRequests: 100, MaxRequestsJitter: 10}, 0, 100, 11},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			asked := 0
+			got := workerMaxRequests(tt.cfg, func(n int) int { asked = n; return tt.roll })
+			if got != tt.want || asked != tt.wantN {
+				t.Errorf("workerMaxRequests = %d (asked rand for %d), want %d (asked for %d)", got, asked, tt.want, tt.wantN)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -38,6 +39,11 @@ func Worker(ctx context.Context, newServer func(wrap func(http.Handler) http.Han
 	if err != nil {
 		return err
 	}
+	if cfg.MaxRSS > 0 {
+		if _, err := residentBytes(); err != nil {
+			return fmt.Errorf("prefork: MaxRSS %d: %w", cfg.MaxRSS, err)
+		}
+	}
 	if v := os.Getenv(workerEnv); v != workerVersion {
 		if v == "" {
 			return fmt.Errorf("prefork: Worker called in a process that Master did not start (%s is not set)", workerEnv)
@@ -61,7 +67,8 @@ func Worker(ctx context.Context, newServer func(wrap func(http.Handler) http.Han
 	}
 	l := newDrainListener(inherited)
 
-	c := newCounter(cfg.MaxRequests, statusFile)
+	maxRequests := workerMaxRequests(cfg, rand.IntN)
+	c := newCounter(maxRequests, statusFile)
 	// The request that reaches MaxRequests stops this worker accepting before
 	// its handler runs. Left to the goroutine that wakes on c.limit, the stop
 	// could come after the client had its response and connected again, and
@@ -98,11 +105,18 @@ func Worker(ctx context.Context, newServer func(wrap func(http.Handler) http.Han
 		close(stopped)
 	}()
 
+	tooBig := make(chan int64, 1)
+	if cfg.MaxRSS > 0 {
+		go watchRSS(cfg.MaxRSS, time.Second, stopped, tooBig)
+	}
+
 	var serveErr error
 	select {
 	case <-ctx.Done():
 	case <-stopped:
 	case <-c.limit:
+	case rss := <-tooBig:
+		cfg.ErrorLog.Printf("prefork: worker pid %d: resident memory %d bytes exceeds MaxRSS %d; recycling it after its %d requests in flight", os.Getpid(), rss, cfg.MaxRSS, c.inflight.Load())
 	case serveErr = <-served:
 		served <- serveErr
 	}
@@ -224,3 +238,31 @@ func (c *counter) drain() {
 }
 
 func (c *counter) close() { c.closeOnce.Do(func() { close(c.done) }) }
+
+// watchRSS sends this process's resident memory on tooBig, once, when it
+// passes limit, checking every interval until stop closes.
+func watchRSS(limit int64, every time.Duration, stop <-chan struct{}, tooBig chan<- int64) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		if rss, err := residentBytes(); err == nil && rss > limit {
+			tooBig <- rss
+			return
+		}
+	}
+}
+
+// residentBytes reads this process's resident set size from
+// /proc/self/statm (its second field, in pages).
+func residentBytes() (int64, error) {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, fmt.Errorf("reading resident memory (Linux's /proc/self/statm): %w", err)
+	}
+	return parseStatm(string(data), os.Getpagesize())
+}
