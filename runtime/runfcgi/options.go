@@ -85,6 +85,8 @@ type Options struct {
 	Watch string
 	// Help is true when "help" was given: print Usage and do nothing else.
 	Help bool
+	// Ops are the operations keys (timeout=, slowlog=, jitter=, maxrss=).
+	Ops
 }
 
 // ErrUsage is wrapped by every error Parse returns: the command line is wrong
@@ -104,7 +106,9 @@ func usagef(format string, args ...any) error {
 var keyNames = []string{
 	"protocol", "host", "port", "socket", "method", "maxrequests", "maxspare",
 	"minspare", "maxchildren", "daemonize", "pidfile", "workdir", "umask",
-	"outlog", "errlog", "debug", "secret", "watch", "help",
+	"outlog", "errlog", "debug", "secret", "watch",
+	"timeout", "slowlog", "jitter", "maxrss",
+	"help",
 }
 
 // optionalWhenEmpty are the keys Django tests for truth, so that an empty
@@ -177,6 +181,9 @@ func isKey(k string) bool {
 
 // set stores one value; checks that involve other keys wait for check.
 func (o *Options) set(k, v string) error {
+	if ok, err := o.setOps(k, v); ok {
+		return err
+	}
 	var err error
 	switch k {
 	case "protocol":
@@ -268,6 +275,9 @@ func (o *Options) check(seen map[string]string, d Defaults) error {
 		if err := o.preforkDefaults(seen); err != nil {
 			return err
 		}
+	}
+	if err := o.checkOps(); err != nil {
+		return err
 	}
 	if o.MinSpare > o.MaxSpare {
 		return usagef("minspare=%d is more than maxspare=%d; want minspare <= maxspare", o.MinSpare, o.MaxSpare)
@@ -382,6 +392,18 @@ Keys (key=value; "help" alone prints this):
                        server spawned the process (touch mysite.fcgi), else
                        exit.
   BOOL is true, yes, t, false, no or f.
+
+Operations (not in Django):
+  timeout=DURATION     answer a request still running after DURATION with
+                       504 and cancel its context; prefork replaces a worker
+                       whose handler ignores that (default: no limit).
+  slowlog=DURATION     log the stack of a request running longer, once
+                       (default: off).
+  jitter=NUMBER        add a random 0..NUMBER to each prefork worker's
+                       maxrequests (default 0).
+  maxrss=SIZE          replace a prefork worker whose resident memory passes
+                       SIZE (512M, 1G; default: no limit).
+  DURATION is like 30s or 1m30s.
 
 With none of host, port and socket: serve on the listening socket the web
 server passed as stdin (mod_fcgid, lighttpd bin-path, a shared host's .fcgi),

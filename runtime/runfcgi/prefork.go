@@ -43,6 +43,9 @@ func (r *run) preforkConfig() prefork.Config {
 		MaxChildren: r.o.MaxChildren,
 		MaxRequests: r.o.MaxRequests,
 		ErrorLog:    r.log,
+
+		MaxRequestsJitter: r.o.Jitter,
+		MaxRSS:            r.o.MaxRSS,
 	}
 }
 
@@ -64,13 +67,17 @@ func (r *run) master(ctx context.Context, l net.Listener) error {
 // arguments: the master owns the socket file, the pidfile and the daemon,
 // so a worker only serves.
 func (r *run) worker() error {
+	ctx, stop := r.stopContext()
+	defer stop()
+	// A handler that ignores timeout='s cancellation is only got rid of
+	// with its process: the worker drains (its other requests are answered)
+	// and the master replaces it.
+	r.sup.stuck = stop
 	h := r.handler()
 	// The master made the same server before starting any worker.
 	if _, err := r.newServer(h, nil); err != nil {
 		return err
 	}
-	ctx, stop := r.stopContext()
-	defer stop()
 	newServer := func(wrap func(http.Handler) http.Handler) prefork.Server {
 		srv, _ := r.newServer(wrap(h), nil)
 		return srv

@@ -108,6 +108,9 @@ type run struct {
 	// (watch=, maxrequests) rather than for good; signalled when a stop
 	// signal arrived.
 	restart, signalled atomic.Bool
+	// sup applies timeout= and slowlog=; its stuck hook is set by a prefork
+	// worker before it makes its handler.
+	sup supervisor
 }
 
 func (r *run) exit(err error) int {
@@ -325,12 +328,15 @@ func (r *run) countRequests(h http.Handler, stop context.CancelFunc) http.Handle
 	})
 }
 
-// handler is the site's handler, logging every request when debug=true.
+// handler is the site's handler under timeout= and slowlog=, logging every
+// request when debug=true.
 func (r *run) handler() http.Handler {
+	r.sup.timeout, r.sup.slowlog, r.sup.log = r.o.Timeout, r.o.SlowLog, r.log
+	h := r.sup.wrap(r.site.Handler)
 	if !r.o.Debug {
-		return r.site.Handler
+		return h
 	}
-	return logRequests(r.site.Handler, r.log)
+	return logRequests(h, r.log)
 }
 
 // reexec replaces this spawned process with a fresh run of its program,
