@@ -241,4 +241,3 @@ func FuzzParseSize(f *testing.F) {
 		}
 	})
 }
-
