@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -39,6 +40,9 @@ type worker struct {
 	stopping  bool // the master closed its control pipe
 	inflight  int
 	served    int
+	slow      int
+	timeouts  int
+	start     time.Time
 	busy      bool // at its Concurrency limit at its last report
 	idleSince time.Time
 }
@@ -68,16 +72,23 @@ type master struct {
 	spawns    chan *exec.Cmd
 	spawnErrs chan error
 
-	gen       int
-	started   int
-	crashed   int
-	retired   int // requests served by workers that have exited
-	everReady bool
-	failures  int       // workers in a row that exited before becoming ready
-	giveUp    error     // set when failures say no worker will ever start
-	notBefore time.Time // no new worker before this, after failures
-	last      Stats
-	observed  bool
+	gen                          int
+	started                      int
+	crashed                      int
+	retired                      int // requests served by workers that have exited
+	retiredSlow, retiredTimeouts int
+	recycled                     int
+	maxActive                    int
+	maxReached                   int
+	startTime                    time.Time
+	statusFile                   *statusWriter
+	atMax                        bool // the last maintain found MaxChildren saturated
+	everReady                    bool
+	failures                     int       // workers in a row that exited before becoming ready
+	giveUp                       error     // set when failures say no worker will ever start
+	notBefore                    time.Time // no new worker before this, after failures
+	last                         Stats
+	observed                     bool
 }
 
 // Master runs the prefork master on l until ctx is done: it starts workers by
@@ -115,6 +126,13 @@ func Master(ctx context.Context, l net.Listener, cfg Config) error {
 		events:    make(chan event),
 		spawns:    make(chan *exec.Cmd),
 		spawnErrs: make(chan error),
+	}
+	m.startTime = time.Now()
+	if cfg.StatusFile {
+		if m.statusFile, err = newStatusWriter(cfg.ErrorLog.Printf); err != nil {
+			return err
+		}
+		defer m.statusFile.close()
 	}
 	go m.spawner()
 	defer close(m.spawns)
@@ -228,9 +246,18 @@ func (m *master) maintain(backoff *time.Timer) error {
 				}
 			}
 		}
-		if spare >= m.cfg.MinSpare || current >= m.cfg.MaxChildren {
+		if spare >= m.cfg.MinSpare {
 			return nil
 		}
+		if current >= m.cfg.MaxChildren {
+			if !m.atMax {
+				m.atMax = true
+				m.maxReached++
+				m.cfg.ErrorLog.Printf("prefork: all %d workers (MaxChildren) are saturated; raise maxchildren or the per-worker limit", current)
+			}
+			return nil
+		}
+		m.atMax = false
 		if m.failures > 0 {
 			if starting > 0 {
 				return nil
@@ -293,7 +320,7 @@ func (m *master) spawn() error {
 		controlW.Close()
 		return fmt.Errorf("prefork: starting worker %s: %w", m.exe, err)
 	}
-	w := &worker{cmd: cmd, pid: cmd.Process.Pid, gen: m.gen, control: controlW}
+	w := &worker{cmd: cmd, pid: cmd.Process.Pid, gen: m.gen, control: controlW, start: time.Now()}
 	m.workers[w] = true
 	m.started++
 	readerDone := make(chan struct{})
@@ -316,18 +343,25 @@ func (m *master) spawn() error {
 // every core spent 1.1 to 1.4 times the CPU per request for no more
 // throughput (docs/process-models.md).
 func (m *master) workerEnv() []string {
-	env := append(withoutWorkerEnv(os.Environ()), workerEnv+"="+workerVersion)
+	env := append(withoutEnv(os.Environ(), workerEnv, statusEnv), workerEnv+"="+workerVersion)
+	if m.statusFile != nil {
+		env = append(env, statusEnv+"="+m.statusFile.path)
+	}
 	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
 		env = append(env, "GOMAXPROCS="+strconv.Itoa(workerProcs(runtime.GOMAXPROCS(0), m.cfg.MinSpare)))
 	}
 	return env
 }
 
-func withoutWorkerEnv(env []string) []string {
-	out := make([]string, 0, len(env)+1)
+// withoutEnv drops the variables named from env.
+func withoutEnv(env []string, names ...string) []string {
+	out := make([]string, 0, len(env)+2)
+next:
 	for _, kv := range env {
-		if len(kv) > len(workerEnv) && kv[:len(workerEnv)+1] == workerEnv+"=" {
-			continue
+		for _, name := range names {
+			if strings.HasPrefix(kv, name+"=") {
+				continue next
+			}
 		}
 		out = append(out, kv)
 	}
@@ -361,10 +395,13 @@ func (m *master) handle(ev event) {
 	if ev.exited {
 		delete(m.workers, w)
 		m.retired += w.served
+		m.retiredSlow += w.slow
+		m.retiredTimeouts += w.timeouts
 		w.control.Close()
 		asked := w.stopping || w.draining
 		switch {
 		case ev.err == nil && asked:
+			m.recycled++
 		case ev.err == nil:
 			m.cfg.ErrorLog.Printf("prefork: worker pid %d exited unasked after %d requests; replacing it", w.pid, w.served)
 		default:
@@ -393,6 +430,7 @@ func (m *master) handle(ev event) {
 		}
 		w.busy = busy
 		w.inflight, w.served = ev.status.inflight, ev.status.served
+		w.slow, w.timeouts = ev.status.slow, ev.status.timeouts
 	case statusDrain:
 		w.draining = true
 		w.served = ev.status.served
@@ -447,29 +485,70 @@ func (m *master) drain(hup <-chan os.Signal) {
 }
 
 func (m *master) observe() {
-	if m.cfg.Observe == nil {
+	if m.cfg.Observe == nil && m.statusFile == nil {
 		return
 	}
-	s := Stats{Generation: m.gen, Started: m.started, Crashed: m.crashed, Requests: m.retired}
+	s := m.stats()
+	if m.observed && s == m.last {
+		return
+	}
+	m.observed, m.last = true, s
+	if m.statusFile != nil {
+		m.statusFile.write(m.status(s))
+	}
+	if m.cfg.Observe != nil {
+		m.cfg.Observe(s)
+	}
+}
+
+func (m *master) state(w *worker) string {
+	switch {
+	case !w.accepting():
+		return "stopping"
+	case w.gen != m.gen:
+		return "retiring"
+	case !w.ready:
+		return "starting"
+	case !w.busy:
+		return "idle"
+	}
+	return "busy"
+}
+
+func (m *master) stats() Stats {
+	s := Stats{Generation: m.gen, Started: m.started, Crashed: m.crashed, Requests: m.retired,
+		Slow: m.retiredSlow, Timeouts: m.retiredTimeouts, Recycled: m.recycled, MaxChildrenReached: m.maxReached}
 	for w := range m.workers {
 		s.InFlight += w.inflight
 		s.Requests += w.served
-		switch {
-		case !w.accepting():
+		s.Slow += w.slow
+		s.Timeouts += w.timeouts
+		if w.inflight > 0 {
+			s.Active++
+		}
+		switch m.state(w) {
+		case "stopping":
 			s.Stopping++
-		case w.gen != m.gen:
+		case "retiring":
 			s.Retiring++
-		case !w.ready:
+		case "starting":
 			s.Starting++
-		case !w.busy:
+		case "idle":
 			s.Idle++
 		default:
 			s.Busy++
 		}
 	}
-	if m.observed && s == m.last {
-		return
+	m.maxActive = max(m.maxActive, s.Active)
+	s.MaxActive = m.maxActive
+	return s
+}
+
+func (m *master) status(s Stats) Status {
+	st := Status{Start: m.startTime, Stats: s, Workers: make([]WorkerStatus, 0, len(m.workers))}
+	for w := range m.workers {
+		st.Workers = append(st.Workers, WorkerStatus{PID: w.pid, State: m.state(w), Start: w.start, InFlight: w.inflight, Requests: w.served})
 	}
-	m.observed, m.last = true, s
-	m.cfg.Observe(s)
+	sort.Slice(st.Workers, func(i, j int) bool { return st.Workers[i].PID < st.Workers[j].PID })
+	return st
 }

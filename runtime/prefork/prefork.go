@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"time"
 )
 
 // Server is what a worker serves connections with: *http.Server and the
@@ -65,6 +66,14 @@ type Config struct {
 	// ErrorLog receives one line per worker crash, restart and failure to
 	// start. nil means log.Default().
 	ErrorLog *log.Logger
+	// Counters, if non-nil, is called by a worker's reporter to include the
+	// application's own counts (runfcgi's slow and timed-out requests) in
+	// what the master knows. nil means both are 0.
+	Counters func() (slow, timeouts int64)
+	// StatusFile makes the master keep a Status snapshot where its workers
+	// read it with ReadStatus (runfcgi's status= page is answered by a
+	// worker). Default false: no snapshot is written.
+	StatusFile bool
 	// Observe, if non-nil, is called by the master with a snapshot of its
 	// workers after every change, from the goroutine running Master: it must
 	// not block. nil means no one is told.
@@ -83,6 +92,31 @@ type Stats struct {
 	Crashed    int // workers that exited without being asked to, killed or with a non-zero status
 	InFlight   int // requests in flight in every worker, at their last reports
 	Requests   int // requests started by every worker since Master was called, at their last reports
+	Active     int // current workers with at least one request in flight (php-fpm's "active processes")
+	Slow       int // Config.Counters' slow requests, summed over every worker since Master was called
+	Timeouts   int // Config.Counters' timed-out requests, likewise
+	Recycled   int // workers that stopped as asked (MaxRequests, MaxRSS, a stuck handler, retiring, SIGHUP)
+	MaxActive  int // the most Active seen at once
+	// MaxChildrenReached counts the times the master wanted another worker
+	// but MaxChildren were already accepting.
+	MaxChildrenReached int
+}
+
+// Status is what the master tells its workers about the pool when
+// Config.StatusFile is set: Stats, when it started, and each worker.
+type Status struct {
+	Start   time.Time
+	Stats   Stats
+	Workers []WorkerStatus
+}
+
+// WorkerStatus is one worker in a Status.
+type WorkerStatus struct {
+	PID      int
+	State    string // starting, idle, busy (saturated), retiring or stopping
+	Start    time.Time
+	InFlight int // at its last report
+	Requests int // started since it started, at its last report
 }
 
 // ErrNotSupported is returned by Master and Worker where processes cannot

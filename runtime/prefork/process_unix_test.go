@@ -31,7 +31,7 @@ import (
 // its workers, exactly as a generated project's binary does.
 const (
 	roleEnv       = "PREFORK_TEST_ROLE"
-	configEnv     = "PREFORK_TEST_CONFIG"      // MinSpare,MaxSpare,MaxChildren,MaxRequests[,Concurrency[,MaxRequestsJitter[,MaxRSS]]]
+	configEnv     = "PREFORK_TEST_CONFIG"      // MinSpare,MaxSpare,MaxChildren,MaxRequests[,Concurrency[,MaxRequestsJitter[,MaxRSS[,StatusFile]]]]
 	workerModeEnv = "PREFORK_TEST_WORKER_MODE" // "crash": exit 3 before serving
 	socketEnv     = "PREFORK_TEST_SOCKET"      // listen on this unix socket instead of TCP
 )
@@ -51,13 +51,13 @@ func TestMain(m *testing.M) {
 }
 
 func helperConfig() prefork.Config {
-	var n [7]int
+	var n [8]int
 	for i, f := range strings.Split(os.Getenv(configEnv), ",") {
 		n[i], _ = strconv.Atoi(f)
 	}
 	return prefork.Config{
 		MinSpare: n[0], MaxSpare: n[1], MaxChildren: n[2], MaxRequests: n[3], Concurrency: n[4],
-		MaxRequestsJitter: n[5], MaxRSS: int64(n[6]),
+		MaxRequestsJitter: n[5], MaxRSS: int64(n[6]), StatusFile: n[7] == 1,
 		ErrorLog: log.New(os.Stderr, "", 0),
 	}
 }
@@ -96,6 +96,14 @@ func helperWorker() int {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/pid", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, os.Getpid())
+	})
+	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
+		st, err := prefork.ReadStatus()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		json.NewEncoder(w).Encode(st)
 	})
 	// /hold answers "started <pid>" at once, then holds the request open until
 	// the client ends its body, so a test controls exactly how long the
@@ -517,6 +525,41 @@ func TestMaxRSSRecyclesWorkers(t *testing.T) {
 	}
 	c.mu.Unlock()
 	c.stop()
+}
+
+// A worker reads the pool's status from its master (runfcgi's status=).
+func TestWorkersReadThePoolStatus(t *testing.T) {
+	c := startCluster(t, "2,2,4,0,0,0,0,1")
+	c.waitStats("2 workers ready", func(s prefork.Stats) bool { return s.Idle == 2 })
+	for range 3 {
+		if _, err := c.get("/pid"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.waitStats("the requests reported", func(s prefork.Stats) bool { return s.Requests >= 3 })
+	body, err := c.get("/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st prefork.Status
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatalf("/status = %q: %v", body, err)
+	}
+	if st.Start.IsZero() || len(st.Workers) != 2 || st.Stats.Requests < 3 || st.Stats.Idle != 2 {
+		t.Errorf("status %+v, want a start time, 2 idle workers and at least 3 requests", st)
+	}
+	for _, w := range st.Workers {
+		if w.PID <= 0 || w.State != "idle" || w.Start.Before(st.Start) {
+			t.Errorf("worker %+v, want an idle worker started after the master", w)
+		}
+	}
+	c.stop()
+}
+
+func TestReadStatusOutsideAWorker(t *testing.T) {
+	if _, err := prefork.ReadStatus(); err == nil || !strings.HasPrefix(err.Error(), "prefork: ReadStatus outside a worker") {
+		t.Errorf("ReadStatus in the test process = %v, want an error saying it is not a worker", err)
+	}
 }
 
 func TestMaxRequestsRecyclesWorkers(t *testing.T) {

@@ -10,9 +10,10 @@ import (
 // A worker tells its master about itself with one line per message:
 //
 //	ready                      listening; sent once, first
-//	load <inflight> <served> <peak>
+//	load <inflight> <served> <peak> <slow> <timeouts>
 //	                           requests in flight now, requests started so far,
-//	                           most requests in flight since the last load line
+//	                           most requests in flight since the last load line,
+//	                           and the worker's Config.Counters so far
 //	drain <served>             stopped accepting; exits when in-flight requests end
 //
 // Numbers are decimal without sign or leading zeros. A worker sends a load
@@ -31,13 +32,15 @@ const (
 
 // maxStatusLine bounds a status line, so a confused worker cannot make the
 // master buffer without limit.
-const maxStatusLine = 64
+const maxStatusLine = 128
 
 type status struct {
 	kind     statusKind
 	inflight int
 	served   int
 	peak     int
+	slow     int
+	timeouts int
 }
 
 func (s status) String() string {
@@ -45,7 +48,7 @@ func (s status) String() string {
 	case statusReady:
 		return "ready"
 	case statusLoad:
-		return fmt.Sprintf("load %d %d %d", s.inflight, s.served, s.peak)
+		return fmt.Sprintf("load %d %d %d %d %d", s.inflight, s.served, s.peak, s.slow, s.timeouts)
 	case statusDrain:
 		return fmt.Sprintf("drain %d", s.served)
 	}
@@ -64,7 +67,7 @@ func parseStatus(line string) (status, error) {
 	case "ready":
 		s.kind, want = statusReady, 1
 	case "load":
-		s.kind, want = statusLoad, 4
+		s.kind, want = statusLoad, 6
 	case "drain":
 		s.kind, want = statusDrain, 2
 	default:
@@ -73,7 +76,7 @@ func parseStatus(line string) (status, error) {
 	if len(fields) != want {
 		return status{}, fmt.Errorf("prefork: status line %q: %d fields, want %d", line, len(fields), want)
 	}
-	nums := make([]int, 0, 3)
+	nums := make([]int, 0, 5)
 	for _, f := range fields[1:] {
 		n, err := parseCount(f)
 		if err != nil {
@@ -83,7 +86,7 @@ func parseStatus(line string) (status, error) {
 	}
 	switch s.kind {
 	case statusLoad:
-		s.inflight, s.served, s.peak = nums[0], nums[1], nums[2]
+		s.inflight, s.served, s.peak, s.slow, s.timeouts = nums[0], nums[1], nums[2], nums[3], nums[4]
 		if s.inflight > s.peak || s.peak > s.served {
 			return status{}, fmt.Errorf("prefork: status line %q: in flight %d, served %d, peak %d, want in flight <= peak <= served", line, s.inflight, s.served, s.peak)
 		}

@@ -14,26 +14,26 @@ func TestParseStatus(t *testing.T) {
 		wantErr string
 	}{
 		{line: "ready", want: status{kind: statusReady}},
-		{line: "load 0 0 0", want: status{kind: statusLoad}},
-		{line: "load 3 17 5", want: status{kind: statusLoad, inflight: 3, served: 17, peak: 5}},
-		{line: "load 3 17 3", want: status{kind: statusLoad, inflight: 3, served: 17, peak: 3}},
+		{line: "load 0 0 0 0 0", want: status{kind: statusLoad}},
+		{line: "load 3 17 5 2 1", want: status{kind: statusLoad, inflight: 3, served: 17, peak: 5, slow: 2, timeouts: 1}},
+		{line: "load 3 17 3 0 0", want: status{kind: statusLoad, inflight: 3, served: 17, peak: 3}},
 		{line: "drain 5", want: status{kind: statusDrain, served: 5}},
 		{line: "", wantErr: "unknown message"},
 		{line: "busy 1", wantErr: "unknown message"},
 		{line: "ready 1", wantErr: "2 fields, want 1"},
-		{line: "load 1", wantErr: "2 fields, want 4"},
-		{line: "load 1 2", wantErr: "3 fields, want 4"},
-		{line: "load  1 2 2", wantErr: "5 fields, want 4"},
-		{line: "load 1 2 2 ", wantErr: "5 fields, want 4"},
+		{line: "load 1", wantErr: "2 fields, want 6"},
+		{line: "load 1 2 2", wantErr: "4 fields, want 6"},
+		{line: "load  1 2 2 0 0", wantErr: "7 fields, want 6"},
+		{line: "load 1 2 2 0 0 ", wantErr: "7 fields, want 6"},
 		{line: "drain", wantErr: "1 fields, want 2"},
-		{line: "load 01 2 2", wantErr: `count "01" is not a decimal number`},
-		{line: "load -1 2 2", wantErr: `count "-1" is not a decimal number`},
-		{line: "load +1 2 2", wantErr: `count "+1" is not a decimal number`},
+		{line: "load 01 2 2 0 0", wantErr: `count "01" is not a decimal number`},
+		{line: "load -1 2 2 0 0", wantErr: `count "-1" is not a decimal number`},
+		{line: "load +1 2 2 0 0", wantErr: `count "+1" is not a decimal number`},
 		{line: "drain 1e3", wantErr: `count "1e3" is not a decimal number`},
 		{line: "drain 99999999999999999999", wantErr: "out of range"},
-		{line: "load 3 2 3", wantErr: "in flight 3, served 2, peak 3"},
-		{line: "load 3 9 2", wantErr: "in flight 3, served 9, peak 2"},
-		{line: "load 1 " + strings.Repeat("1", 60), wantErr: "status line of 67 bytes, want at most 64"},
+		{line: "load 3 2 3 0 0", wantErr: "in flight 3, served 2, peak 3"},
+		{line: "load 3 9 2 0 0", wantErr: "in flight 3, served 9, peak 2"},
+		{line: "load 1 " + strings.Repeat("1", 124), wantErr: "status line of 131 bytes, want at most 128"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
@@ -60,7 +60,7 @@ func TestParseStatus(t *testing.T) {
 // FuzzParseStatus checks that whatever a worker writes, the master either
 // rejects it or reads exactly the message that formats back to it.
 func FuzzParseStatus(f *testing.F) {
-	for _, seed := range []string{"ready", "load 0 0 0", "load 2 10 4", "drain 7", "load 01 2 2", "drain -1", "", "load 1 2", "load 3 2 1"} {
+	for _, seed := range []string{"ready", "load 0 0 0 0 0", "load 2 10 4 1 0", "drain 7", "load 01 2 2 0 0", "drain -1", "", "load 1 2 2", "load 3 2 1 0 0"} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, line string) {

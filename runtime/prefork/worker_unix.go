@@ -69,6 +69,7 @@ func Worker(ctx context.Context, newServer func(wrap func(http.Handler) http.Han
 
 	maxRequests := workerMaxRequests(cfg, rand.IntN)
 	c := newCounter(maxRequests, statusFile)
+	c.counters = cfg.Counters
 	// The request that reaches MaxRequests stops this worker accepting before
 	// its handler runs. Left to the goroutine that wakes on c.limit, the stop
 	// could come after the client had its response and connected again, and
@@ -159,6 +160,7 @@ type counter struct {
 	limit       chan struct{} // closed when served reaches maxRequests
 	atLimit     func()        // if non-nil, called (before limit closes) by the request that reaches maxRequests
 	draining    atomic.Bool
+	counters    func() (slow, timeouts int64)
 	done        chan struct{}
 	closeOnce   sync.Once
 
@@ -212,6 +214,10 @@ func (c *counter) report() {
 		in := c.inflight.Load()
 		peak = max(peak, in)
 		s := status{kind: statusLoad, inflight: int(in), peak: int(peak), served: int(c.served.Load())}
+		if c.counters != nil {
+			slow, timeouts := c.counters()
+			s.slow, s.timeouts = int(slow), int(timeouts)
+		}
 		if s == last {
 			return
 		}
