@@ -83,6 +83,7 @@ type master struct {
 	startTime                    time.Time
 	statusFile                   *statusWriter
 	atMax                        bool // the last maintain found MaxChildren saturated
+	maxQueue                     int  // the most connections seen waiting in the listen queue
 	everReady                    bool
 	failures                     int       // workers in a row that exited before becoming ready
 	giveUp                       error     // set when failures say no worker will ever start
@@ -541,6 +542,10 @@ func (m *master) stats() Stats {
 	}
 	m.maxActive = max(m.maxActive, s.Active)
 	s.MaxActive = m.maxActive
+	if q, c, ok := ListenQueue(m.listener); ok {
+		m.maxQueue = max(m.maxQueue, q)
+		s.ListenQueue, s.MaxListenQueue, s.ListenQueueLen = q, m.maxQueue, c
+	}
 	return s
 }
 

@@ -100,6 +100,10 @@ type Stats struct {
 	// MaxChildrenReached counts the times the master wanted another worker
 	// but MaxChildren were already accepting.
 	MaxChildrenReached int
+	// ListenQueue is how many connections wait to be accepted, as the
+	// master last looked (see ListenQueue); MaxListenQueue the most it saw,
+	// ListenQueueLen the queue's capacity. All 0 where ListenQueue cannot tell.
+	ListenQueue, MaxListenQueue, ListenQueueLen int
 }
 
 // Status is what the master tells its workers about the pool when
