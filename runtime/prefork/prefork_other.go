@@ -17,3 +17,8 @@ func Master(ctx context.Context, l net.Listener, cfg Config) error {
 func Worker(ctx context.Context, newServer func(wrap func(http.Handler) http.Handler) Server, cfg Config) error {
 	return ErrNotSupported
 }
+
+// ReadStatus returns ErrNotSupported: see the package documentation.
+func ReadStatus() (Status, error) {
+	return Status{}, ErrNotSupported
+}

@@ -31,7 +31,7 @@ import (
 // its workers, exactly as a generated project's binary does.
 const (
 	roleEnv       = "PREFORK_TEST_ROLE"
-	configEnv     = "PREFORK_TEST_CONFIG"      // MinSpare,MaxSpare,MaxChildren,MaxRequests
+	configEnv     = "PREFORK_TEST_CONFIG"      // MinSpare,MaxSpare,MaxChildren,MaxRequests[,Concurrency[,MaxRequestsJitter[,MaxRSS[,StatusFile]]]]
 	workerModeEnv = "PREFORK_TEST_WORKER_MODE" // "crash": exit 3 before serving
 	socketEnv     = "PREFORK_TEST_SOCKET"      // listen on this unix socket instead of TCP
 )
@@ -51,12 +51,13 @@ func TestMain(m *testing.M) {
 }
 
 func helperConfig() prefork.Config {
-	var n [4]int
+	var n [8]int
 	for i, f := range strings.Split(os.Getenv(configEnv), ",") {
 		n[i], _ = strconv.Atoi(f)
 	}
 	return prefork.Config{
-		MinSpare: n[0], MaxSpare: n[1], MaxChildren: n[2], MaxRequests: n[3],
+		MinSpare: n[0], MaxSpare: n[1], MaxChildren: n[2], MaxRequests: n[3], Concurrency: n[4],
+		MaxRequestsJitter: n[5], MaxRSS: int64(n[6]), StatusFile: n[7] == 1,
 		ErrorLog: log.New(os.Stderr, "", 0),
 	}
 }
@@ -95,6 +96,14 @@ func helperWorker() int {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/pid", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, os.Getpid())
+	})
+	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
+		st, err := prefork.ReadStatus()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		json.NewEncoder(w).Encode(st)
 	})
 	// /hold answers "started <pid>" at once, then holds the request open until
 	// the client ends its body, so a test controls exactly how long the
@@ -416,8 +425,9 @@ func TestWorkersShareTheListener(t *testing.T) {
 }
 
 func TestSpareWorkersConverge(t *testing.T) {
+	// Concurrency 1: a worker with one request in flight is saturated.
 	const minSpare, maxSpare, maxChildren = 2, 3, 6
-	c := startCluster(t, fmt.Sprintf("%d,%d,%d,0", minSpare, maxSpare, maxChildren))
+	c := startCluster(t, fmt.Sprintf("%d,%d,%d,0,1", minSpare, maxSpare, maxChildren))
 	first := c.waitStats("the first workers to be ready", func(s prefork.Stats) bool { return s.Idle >= minSpare })
 	var holds []*hold
 	for range 5 {
@@ -451,6 +461,105 @@ func TestSpareWorkersConverge(t *testing.T) {
 	}
 	t.Logf("peak %d workers; settled at %+v", peak, final)
 	c.stop()
+}
+
+// Issue 11: a worker counted as busy whenever it had a request in flight, so
+// a loaded Go worker, which always has one, made the master fork up to
+// MaxChildren. Busy now means saturated: requests in flight below
+// Concurrency start no worker.
+func TestRequestsInFlightDoNotForkWorkers(t *testing.T) {
+	const minSpare, held = 2, 5
+	c := startCluster(t, fmt.Sprintf("%d,%d,6,0,%d", minSpare, minSpare, held+1))
+	first := c.waitStats("the first workers to be ready", func(s prefork.Stats) bool { return s.Idle >= minSpare })
+	var holds []*hold
+	for range held {
+		holds = append(holds, c.hold())
+	}
+	seen := c.waitStats("the master to see the held requests", func(s prefork.Stats) bool { return s.InFlight == held })
+	if seen.Started != first.Started || seen.Busy != 0 {
+		t.Errorf("with %d requests in flight below Concurrency %d: %+v, want no busy worker and no start since %+v", held, held+1, seen, first)
+	}
+	for _, h := range holds {
+		if rest, err := h.release(); err != nil || rest != "done\n" {
+			t.Errorf("held request ended with %q, %v", rest, err)
+		}
+	}
+	c.mu.Lock()
+	for _, s := range c.history {
+		if s.Started > first.Started {
+			t.Errorf("the master started a worker while none was saturated: %+v", s)
+			break
+		}
+	}
+	c.mu.Unlock()
+	c.stop()
+}
+
+// Issue 11's maxrss: a worker whose resident memory passes MaxRSS finishes
+// its requests and is replaced, not killed: every request is answered.
+func TestMaxRSSRecyclesWorkers(t *testing.T) {
+	if _, err := os.Stat("/proc/self/statm"); err != nil {
+		t.Skip("MaxRSS needs /proc/self/statm (Linux)")
+	}
+	// 1 MiB: below any Go process, so every worker recycles about a second
+	// after it starts.
+	c := startCluster(t, "1,1,2,0,0,0,1048576")
+	first := c.waitStats("a worker ready", func(s prefork.Stats) bool { return s.Idle >= 1 })
+	stop := make(chan struct{})
+	done := make(chan []error)
+	go func() {
+		_, failures := c.load(2, 1<<30, stop, nil)
+		done <- failures
+	}()
+	c.waitStats("two recycles", func(s prefork.Stats) bool { return s.Started >= first.Started+2 })
+	close(stop)
+	for _, err := range <-done {
+		t.Errorf("request failed while workers recycled: %v", err)
+	}
+	c.mu.Lock()
+	if !strings.Contains(c.stderr.String(), "exceeds MaxRSS 1048576; recycling it") {
+		t.Errorf("no recycle logged; stderr:\n%s", c.stderr.String())
+	}
+	if s := c.lastLocked(); s.Crashed != 0 {
+		t.Errorf("%d workers crashed, want each to exit when asked", s.Crashed)
+	}
+	c.mu.Unlock()
+	c.stop()
+}
+
+// A worker reads the pool's status from its master (runfcgi's status=).
+func TestWorkersReadThePoolStatus(t *testing.T) {
+	c := startCluster(t, "2,2,4,0,0,0,0,1")
+	c.waitStats("2 workers ready", func(s prefork.Stats) bool { return s.Idle == 2 })
+	for range 3 {
+		if _, err := c.get("/pid"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.waitStats("the requests reported", func(s prefork.Stats) bool { return s.Requests >= 3 })
+	body, err := c.get("/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st prefork.Status
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatalf("/status = %q: %v", body, err)
+	}
+	if st.Start.IsZero() || len(st.Workers) != 2 || st.Stats.Requests < 3 || st.Stats.Idle != 2 {
+		t.Errorf("status %+v, want a start time, 2 idle workers and at least 3 requests", st)
+	}
+	for _, w := range st.Workers {
+		if w.PID <= 0 || w.State != "idle" || w.Start.Before(st.Start) {
+			t.Errorf("worker %+v, want an idle worker started after the master", w)
+		}
+	}
+	c.stop()
+}
+
+func TestReadStatusOutsideAWorker(t *testing.T) {
+	if _, err := prefork.ReadStatus(); err == nil || !strings.HasPrefix(err.Error(), "prefork: ReadStatus outside a worker") {
+		t.Errorf("ReadStatus in the test process = %v, want an error saying it is not a worker", err)
+	}
 }
 
 func TestMaxRequestsRecyclesWorkers(t *testing.T) {

@@ -2,6 +2,7 @@ package prefork
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -9,11 +10,17 @@ import (
 // A worker tells its master about itself with one line per message:
 //
 //	ready                      listening; sent once, first
-//	load <inflight> <served>   requests in flight now, requests started so far
+//	load <inflight> <served> <peak> <slow> <timeouts>
+//	                           requests in flight now, requests started so far,
+//	                           most requests in flight since the last load line,
+//	                           and the worker's Config.Counters so far
 //	drain <served>             stopped accepting; exits when in-flight requests end
 //
-// Numbers are decimal without sign or leading zeros. Load lines are sent
-// whenever either number changes, coalesced: the master only needs the latest.
+// Numbers are decimal without sign or leading zeros. A worker sends a load
+// line at most every reportEvery, and only when a number changed: requests
+// only touch atomic counters, so serving costs no system call for the
+// master's bookkeeping however many requests there are. The peak lets the
+// master see a worker that was saturated between two reports.
 
 type statusKind int
 
@@ -25,12 +32,15 @@ const (
 
 // maxStatusLine bounds a status line, so a confused worker cannot make the
 // master buffer without limit.
-const maxStatusLine = 64
+const maxStatusLine = 128
 
 type status struct {
 	kind     statusKind
 	inflight int
 	served   int
+	peak     int
+	slow     int
+	timeouts int
 }
 
 func (s status) String() string {
@@ -38,7 +48,7 @@ func (s status) String() string {
 	case statusReady:
 		return "ready"
 	case statusLoad:
-		return fmt.Sprintf("load %d %d", s.inflight, s.served)
+		return fmt.Sprintf("load %d %d %d %d %d", s.inflight, s.served, s.peak, s.slow, s.timeouts)
 	case statusDrain:
 		return fmt.Sprintf("drain %d", s.served)
 	}
@@ -57,7 +67,7 @@ func parseStatus(line string) (status, error) {
 	case "ready":
 		s.kind, want = statusReady, 1
 	case "load":
-		s.kind, want = statusLoad, 3
+		s.kind, want = statusLoad, 6
 	case "drain":
 		s.kind, want = statusDrain, 2
 	default:
@@ -66,7 +76,7 @@ func parseStatus(line string) (status, error) {
 	if len(fields) != want {
 		return status{}, fmt.Errorf("prefork: status line %q: %d fields, want %d", line, len(fields), want)
 	}
-	nums := make([]int, 0, 2)
+	nums := make([]int, 0, 5)
 	for _, f := range fields[1:] {
 		n, err := parseCount(f)
 		if err != nil {
@@ -76,9 +86,9 @@ func parseStatus(line string) (status, error) {
 	}
 	switch s.kind {
 	case statusLoad:
-		s.inflight, s.served = nums[0], nums[1]
-		if s.inflight > s.served {
-			return status{}, fmt.Errorf("prefork: status line %q: %d requests in flight of %d served, want at most as many", line, s.inflight, s.served)
+		s.inflight, s.served, s.peak, s.slow, s.timeouts = nums[0], nums[1], nums[2], nums[3], nums[4]
+		if s.inflight > s.peak || s.peak > s.served {
+			return status{}, fmt.Errorf("prefork: status line %q: in flight %d, served %d, peak %d, want in flight <= peak <= served", line, s.inflight, s.served, s.peak)
 		}
 	case statusDrain:
 		s.served = nums[0]
@@ -96,4 +106,18 @@ func parseCount(f string) (int, error) {
 		return 0, fmt.Errorf("count %q out of range", f)
 	}
 	return n, nil
+}
+
+// parseStatm returns the resident bytes from a /proc/PID/statm line: sizes
+// in pages, the second being the resident set.
+func parseStatm(line string, pageSize int) (int64, error) {
+	f := strings.Fields(line)
+	if len(f) < 2 {
+		return 0, fmt.Errorf("prefork: statm %q: want at least 2 fields", line)
+	}
+	pages, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil || pages < 0 || pageSize <= 0 || pages > math.MaxInt64/int64(pageSize) {
+		return 0, fmt.Errorf("prefork: statm %q: resident pages %q is not a count of %d-byte pages", line, f[1], pageSize)
+	}
+	return pages * int64(pageSize), nil
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // Worker serves the listening socket inherited from Master with the server
@@ -33,9 +35,14 @@ import (
 // worker or newServer never called wrap, and returns the server's error if it
 // stops serving on its own.
 func Worker(ctx context.Context, newServer func(wrap func(http.Handler) http.Handler) Server, cfg Config) error {
-	cfg, err := cfg.withDefaults()
+	cfg, err := cfg.WithDefaults()
 	if err != nil {
 		return err
+	}
+	if cfg.MaxRSS > 0 {
+		if _, err := residentBytes(); err != nil {
+			return fmt.Errorf("prefork: MaxRSS %d: %w", cfg.MaxRSS, err)
+		}
 	}
 	if v := os.Getenv(workerEnv); v != workerVersion {
 		if v == "" {
@@ -60,7 +67,9 @@ func Worker(ctx context.Context, newServer func(wrap func(http.Handler) http.Han
 	}
 	l := newDrainListener(inherited)
 
-	c := newCounter(cfg.MaxRequests, statusFile)
+	maxRequests := workerMaxRequests(cfg, rand.IntN)
+	c := newCounter(maxRequests, statusFile)
+	c.counters = cfg.Counters
 	// The request that reaches MaxRequests stops this worker accepting before
 	// its handler runs. Left to the goroutine that wakes on c.limit, the stop
 	// could come after the client had its response and connected again, and
@@ -97,11 +106,18 @@ func Worker(ctx context.Context, newServer func(wrap func(http.Handler) http.Han
 		close(stopped)
 	}()
 
+	tooBig := make(chan int64, 1)
+	if cfg.MaxRSS > 0 {
+		go watchRSS(cfg.MaxRSS, time.Second, stopped, tooBig)
+	}
+
 	var serveErr error
 	select {
 	case <-ctx.Done():
 	case <-stopped:
 	case <-c.limit:
+	case rss := <-tooBig:
+		cfg.ErrorLog.Printf("prefork: worker pid %d: resident memory %d bytes exceeds MaxRSS %d; recycling it after its %d requests in flight", os.Getpid(), rss, cfg.MaxRSS, c.inflight.Load())
 	case serveErr = <-served:
 		served <- serveErr
 	}
@@ -128,17 +144,23 @@ func Worker(ctx context.Context, newServer func(wrap func(http.Handler) http.Han
 	return nil
 }
 
-// counter tracks a worker's requests. Handlers only touch atomics and poke
-// the reporter goroutine, which writes the latest numbers to the master: a
-// burst of requests costs one status line, not two per request.
+// reportEvery paces a worker's load lines: often enough for the master to
+// see saturation within a fraction of a second, rarely enough that the
+// master's CPU does not grow with the request rate.
+const reportEvery = 100 * time.Millisecond
+
+// counter tracks a worker's requests. Handlers only touch atomics; the
+// reporter goroutine sends the master the latest numbers every reportEvery
+// when they changed, so a request costs no system call and wakes nothing.
 type counter struct {
 	maxRequests int64
 	inflight    atomic.Int64
 	served      atomic.Int64
+	peak        atomic.Int64  // most in flight since the last report
 	limit       chan struct{} // closed when served reaches maxRequests
 	atLimit     func()        // if non-nil, called (before limit closes) by the request that reaches maxRequests
 	draining    atomic.Bool
-	poke        chan struct{}
+	counters    func() (slow, timeouts int64)
 	done        chan struct{}
 	closeOnce   sync.Once
 
@@ -150,7 +172,6 @@ func newCounter(maxRequests int, out *os.File) *counter {
 	return &counter{
 		maxRequests: int64(maxRequests),
 		limit:       make(chan struct{}),
-		poke:        make(chan struct{}, 1),
 		done:        make(chan struct{}),
 		out:         out,
 	}
@@ -159,12 +180,10 @@ func newCounter(maxRequests int, out *os.File) *counter {
 func (c *counter) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := c.served.Add(1)
-		c.inflight.Add(1)
-		c.wake()
-		defer func() {
-			c.inflight.Add(-1)
-			c.wake()
-		}()
+		in := c.inflight.Add(1)
+		for p := c.peak.Load(); in > p && !c.peak.CompareAndSwap(p, in); p = c.peak.Load() {
+		}
+		defer c.inflight.Add(-1)
 		if n == c.maxRequests {
 			if c.atLimit != nil {
 				c.atLimit()
@@ -175,13 +194,6 @@ func (c *counter) wrap(h http.Handler) http.Handler {
 	})
 }
 
-func (c *counter) wake() {
-	select {
-	case c.poke <- struct{}{}:
-	default:
-	}
-}
-
 // send writes one status line. Errors are ignored: they mean the master is
 // gone, which the control pipe reports too.
 func (c *counter) send(line string) {
@@ -190,22 +202,33 @@ func (c *counter) send(line string) {
 	c.out.Write([]byte(line + "\n"))
 }
 
-// report sends a load line whenever the numbers change, until close.
+// report sends a load line every reportEvery when the numbers changed, and
+// once more at close.
 func (c *counter) report() {
-	lastIn, lastServed := int64(0), int64(0)
+	var last status
 	flush := func() {
-		in, served := c.inflight.Load(), c.served.Load()
-		// served is read second, so it is never less than the in-flight
-		// requests it counted.
-		if in == lastIn && served == lastServed {
+		// The peak is taken first and in flight then counted into it, so
+		// in flight <= peak; served is read last, so it is never less than
+		// the requests it counted.
+		peak := c.peak.Swap(0)
+		in := c.inflight.Load()
+		peak = max(peak, in)
+		s := status{kind: statusLoad, inflight: int(in), peak: int(peak), served: int(c.served.Load())}
+		if c.counters != nil {
+			slow, timeouts := c.counters()
+			s.slow, s.timeouts = int(slow), int(timeouts)
+		}
+		if s == last {
 			return
 		}
-		lastIn, lastServed = in, served
-		c.send("load " + strconv.FormatInt(in, 10) + " " + strconv.FormatInt(served, 10))
+		last = s
+		c.send(s.String())
 	}
+	t := time.NewTicker(reportEvery)
+	defer t.Stop()
 	for {
 		select {
-		case <-c.poke:
+		case <-t.C:
 			flush()
 		case <-c.done:
 			flush()
@@ -221,3 +244,31 @@ func (c *counter) drain() {
 }
 
 func (c *counter) close() { c.closeOnce.Do(func() { close(c.done) }) }
+
+// watchRSS sends this process's resident memory on tooBig, once, when it
+// passes limit, checking every interval until stop closes.
+func watchRSS(limit int64, every time.Duration, stop <-chan struct{}, tooBig chan<- int64) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		if rss, err := residentBytes(); err == nil && rss > limit {
+			tooBig <- rss
+			return
+		}
+	}
+}
+
+// residentBytes reads this process's resident set size from
+// /proc/self/statm (its second field, in pages).
+func residentBytes() (int64, error) {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, fmt.Errorf("reading resident memory (Linux's /proc/self/statm): %w", err)
+	}
+	return parseStatm(string(data), os.Getpagesize())
+}

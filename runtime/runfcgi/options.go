@@ -42,16 +42,22 @@ type Options struct {
 	// back to CGI when GATEWAY_INTERFACE is set, and otherwise listens on the
 	// address above.
 	DefaultAddress bool
-	// Method is "prefork" (default, Django's "fork") or "threaded".
+	// Method is "threaded" (default) or "prefork" (Django's default, "fork").
+	// Threaded is the default because it is the fast path: through nginx a
+	// prefork worker pool costs more CPU per request and more memory for
+	// the same throughput at best (docs/process-models.md); prefork buys
+	// crash isolation and worker recycling.
 	Method string
 	// MaxRequests is how many requests a prefork worker serves before it is
 	// replaced; a threaded process the web server spawned restarts in place
 	// after as many. Default 0: no limit.
 	MaxRequests int
 	// MaxSpare and MinSpare bound the idle workers (processes for prefork,
-	// pooled goroutines for threaded). Defaults 5 and 2.
+	// pooled goroutines for threaded). Defaults for threaded 5 and 2; for
+	// prefork one worker per core (GOMAXPROCS) each.
 	MaxSpare, MinSpare int
-	// MaxChildren is the most workers at once. Default 50.
+	// MaxChildren is the most workers at once. Default for threaded 50; for
+	// prefork two per core.
 	MaxChildren int
 	// Daemonize detaches the process from its terminal. Default: true when a
 	// host and port or a socket was given, false otherwise.
@@ -91,6 +97,8 @@ type Options struct {
 	Watch string
 	// Help is true when "help" was given: print Usage and do nothing else.
 	Help bool
+	// Ops are the operations keys (timeout=, slowlog=, jitter=, maxrss=).
+	Ops
 }
 
 // ErrUsage is wrapped by every error Parse returns: the command line is wrong
@@ -111,7 +119,7 @@ var keyNames = []string{
 	"protocol", "host", "port", "socket", "method", "maxrequests", "maxspare",
 	"minspare", "maxchildren", "daemonize", "pidfile", "workdir", "umask",
 	"outlog", "errlog", "debug", "secret", "secret_file", "socket_mode",
-	"socket_group", "watch", "help",
+	"socket_group", "watch", "timeout", "slowlog", "jitter", "maxrss", "help",
 }
 
 // optionalWhenEmpty are the keys Django tests for truth, so that an empty
@@ -129,7 +137,7 @@ var optionalWhenEmpty = map[string]bool{
 func Parse(args []string, d Defaults) (Options, error) {
 	o := Options{
 		Protocol:    "fcgi",
-		Method:      "prefork",
+		Method:      "threaded",
 		MaxSpare:    5,
 		MinSpare:    2,
 		MaxChildren: 50,
@@ -186,6 +194,9 @@ func isKey(k string) bool {
 
 // set stores one value; checks that involve other keys wait for check.
 func (o *Options) set(k, v string) error {
+	if ok, err := o.setOps(k, v); ok {
+		return err
+	}
 	var err error
 	switch k {
 	case "protocol":
@@ -289,6 +300,14 @@ func boolean(k, v string) (bool, error) {
 // check applies the rules that involve several keys, as Django's runfastcgi
 // does, and fills in the defaults that depend on them.
 func (o *Options) check(seen map[string]string, d Defaults) error {
+	if o.Method == "prefork" {
+		if err := o.preforkDefaults(seen); err != nil {
+			return err
+		}
+	}
+	if err := o.checkOps(); err != nil {
+		return err
+	}
 	if o.MinSpare > o.MaxSpare {
 		return usagef("minspare=%d is more than maxspare=%d; want minspare <= maxspare", o.MinSpare, o.MaxSpare)
 	}
@@ -385,13 +404,16 @@ Keys (key=value; "help" alone prints this):
   host=HOSTNAME        host name or IP address to listen on.
   port=PORTNUM         TCP port to listen on.
   socket=FILE          unix socket to listen on.
-  method=IMPL          prefork or threaded (default prefork; fork and thread
-                       are accepted as in Django).
+  method=IMPL          threaded or prefork (default threaded, the fast path;
+                       fork and thread are accepted as in Django).
   maxrequests=NUMBER   requests a prefork worker serves before it is replaced
                        (default 0 = no limit).
-  maxspare=NUMBER      most idle workers (processes or goroutines) (default 5).
-  minspare=NUMBER      fewest idle workers (default 2).
-  maxchildren=NUMBER   most workers at once (default 50).
+  maxspare=NUMBER      most idle workers (default: threaded 5 goroutines,
+                       prefork one process per core).
+  minspare=NUMBER      fewest idle workers (default: threaded 2, prefork one
+                       per core); a prefork worker is idle until saturated.
+  maxchildren=NUMBER   most workers at once (default: threaded 50, prefork
+                       two per core).
   daemonize=BOOL       detach from the terminal (default: true when host and
                        port or socket is given).
   pidfile=FILE         write the serving process's pid to this file.
@@ -417,6 +439,18 @@ Keys (key=value; "help" alone prints this):
                        server spawned the process (touch mysite.fcgi), else
                        exit.
   BOOL is true, yes, t, false, no or f.
+
+Operations (not in Django):
+  timeout=DURATION     answer a request still running after DURATION with
+                       504 and cancel its context; prefork replaces a worker
+                       whose handler ignores that (default: no limit).
+  slowlog=DURATION     log the stack of a request running longer, once
+                       (default: off).
+  jitter=NUMBER        add a random 0..NUMBER to each prefork worker's
+                       maxrequests (default 0).
+  maxrss=SIZE          replace a prefork worker whose resident memory passes
+                       SIZE (512M, 1G; default: no limit).
+  DURATION is like 30s or 1m30s.
 
 With none of host, port and socket: serve on the listening socket the web
 server passed as stdin (mod_fcgid, lighttpd bin-path, a shared host's .fcgi),

@@ -3,6 +3,7 @@ package runfcgi
 import (
 	"errors"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -13,11 +14,12 @@ var projectDefaults = Defaults{Protocol: "fcgi", Host: "127.0.0.1", Port: 3033}
 func base() Options {
 	return Options{
 		Protocol: "fcgi", Host: "127.0.0.1", Port: 3033, DefaultAddress: true,
-		Method: "prefork", MaxSpare: 5, MinSpare: 2, MaxChildren: 50, Umask: -1, SocketMode: 0o660,
+		Method: "threaded", MaxSpare: 5, MinSpare: 2, MaxChildren: 50, Umask: -1, SocketMode: 0o660,
 	}
 }
 
 func TestParse(t *testing.T) {
+	cores := runtime.GOMAXPROCS(0)
 	long := "/tmp/" + strings.Repeat("s", maxSocketPath())
 	tests := []struct {
 		name string
@@ -54,9 +56,17 @@ func TestParse(t *testing.T) {
 		{"daemonize f", []string{"host=localhost", "port=1", "daemonize=f"}, projectDefaults, func(o *Options) {
 			o.Host, o.Port, o.DefaultAddress = "localhost", 1, false
 		}},
-		{"method fork is prefork", []string{"method=fork"}, projectDefaults, func(o *Options) {}},
-		{"method threaded", []string{"method=threaded"}, projectDefaults, func(o *Options) { o.Method = "threaded" }},
-		{"method thread is threaded", []string{"method=thread"}, projectDefaults, func(o *Options) { o.Method = "threaded" }},
+		{"method fork is prefork, workers follow the cores", []string{"method=fork"}, projectDefaults, func(o *Options) {
+			o.Method, o.MinSpare, o.MaxSpare, o.MaxChildren = "prefork", cores, cores, 2*cores
+		}},
+		{"method prefork keeps given counts", []string{"method=prefork", "minspare=2", "maxspare=5", "maxchildren=50"}, projectDefaults, func(o *Options) {
+			o.Method = "prefork"
+		}},
+		{"method prefork with only maxchildren", []string{"method=prefork", "maxchildren=1"}, projectDefaults, func(o *Options) {
+			o.Method, o.MinSpare, o.MaxSpare, o.MaxChildren = "prefork", 1, 1, 1
+		}},
+		{"method threaded", []string{"method=threaded"}, projectDefaults, func(o *Options) {}},
+		{"method thread is threaded", []string{"method=thread"}, projectDefaults, func(o *Options) {}},
 		{"pool sizes", []string{"maxrequests=100", "maxspare=10", "minspare=0", "maxchildren=10"}, projectDefaults, func(o *Options) {
 			o.MaxRequests, o.MaxSpare, o.MinSpare, o.MaxChildren = 100, 10, 0, 10
 		}},

@@ -11,6 +11,29 @@ import (
 
 func isWorker() bool { return prefork.IsWorker() }
 
+// preforkDefaults replaces the threaded defaults of the worker counts that
+// were not given with the prefork package's, which follow the cores: a Go
+// worker serves many requests at once, so Django's 2/5/50 processes would
+// be far too many. Given values stay as they are.
+func (o *Options) preforkDefaults(seen map[string]string) error {
+	cfg := prefork.Config{MaxRequests: o.MaxRequests}
+	if _, ok := seen["minspare"]; ok {
+		cfg.MinSpare = o.MinSpare
+	}
+	if _, ok := seen["maxspare"]; ok {
+		cfg.MaxSpare = o.MaxSpare
+	}
+	if _, ok := seen["maxchildren"]; ok {
+		cfg.MaxChildren = o.MaxChildren
+	}
+	cfg, err := cfg.WithDefaults()
+	if err != nil {
+		return usagef("method=prefork: %v", err)
+	}
+	o.MinSpare, o.MaxSpare, o.MaxChildren = cfg.MinSpare, cfg.MaxSpare, cfg.MaxChildren
+	return nil
+}
+
 // preforkConfig maps Django's options one to one: the prefork package has
 // the same knobs as flup's PreforkServer.
 func (r *run) preforkConfig() prefork.Config {
@@ -20,6 +43,9 @@ func (r *run) preforkConfig() prefork.Config {
 		MaxChildren: r.o.MaxChildren,
 		MaxRequests: r.o.MaxRequests,
 		ErrorLog:    r.log,
+
+		MaxRequestsJitter: r.o.Jitter,
+		MaxRSS:            r.o.MaxRSS,
 	}
 }
 
@@ -41,13 +67,17 @@ func (r *run) master(ctx context.Context, l net.Listener) error {
 // arguments: the master owns the socket file, the pidfile and the daemon,
 // so a worker only serves.
 func (r *run) worker() error {
+	ctx, stop := r.stopContext()
+	defer stop()
+	// A handler that ignores timeout='s cancellation is only got rid of
+	// with its process: the worker drains (its other requests are answered)
+	// and the master replaces it.
+	r.sup.stuck = stop
 	h := r.handler()
 	// The master made the same server before starting any worker.
 	if _, err := r.newServer(h, nil); err != nil {
 		return err
 	}
-	ctx, stop := r.stopContext()
-	defer stop()
 	newServer := func(wrap func(http.Handler) http.Handler) prefork.Server {
 		srv, _ := r.newServer(wrap(h), nil)
 		return srv

@@ -134,6 +134,9 @@ type run struct {
 	// (watch=, maxrequests) rather than for good; signalled when a stop
 	// signal arrived.
 	restart, signalled atomic.Bool
+	// sup applies timeout= and slowlog=; its stuck hook is set by a prefork
+	// worker before it makes its handler.
+	sup supervisor
 }
 
 func (r *run) exit(err error) int {
@@ -394,14 +397,16 @@ func (r *run) countRequests(h http.Handler, stop context.CancelFunc) http.Handle
 	})
 }
 
-// handler is the site's handler, logging every request when debug=true:
-// once, since middleware.Logger leaves a request to a Logger inside the
-// site's own chain when it has one.
+// handler is the site's handler under timeout= and slowlog=, logging every
+// request when debug=true: once, since middleware.Logger leaves a request to
+// a Logger inside the site's own chain when it has one.
 func (r *run) handler() http.Handler {
+	r.sup.timeout, r.sup.slowlog, r.sup.log = r.o.Timeout, r.o.SlowLog, r.log
+	h := r.sup.wrap(r.site.Handler)
 	if !r.o.Debug {
-		return r.site.Handler
+		return h
 	}
-	return middleware.Logger(r.log)(r.site.Handler)
+	return middleware.Logger(r.log)(h)
 }
 
 // reexec replaces this spawned process with a fresh run of its program,

@@ -35,5 +35,5 @@ func ExamplePool() {
 	close(release)
 	// Output:
 	// request 4: overloaded
-	// {Idle:0 Busy:3}
+	// {Idle:0 Busy:3 MaxBusy:3 Refused:1}
 }

@@ -39,6 +39,8 @@ type Pool struct {
 	idle     []chan func()
 	total    int // goroutines alive, idle or running a task
 	callers  int // tasks running on their callers' goroutines (Run)
+	peak     int // the most tasks running at once
+	refused  int // tasks refused because MaxWorkers were running
 	closed   bool
 	min, max int // resolved MinSpare and MaxSpare
 	limit    int // resolved MaxWorkers
@@ -49,6 +51,12 @@ type Pool struct {
 type Stats struct {
 	Idle int // waiting for a task
 	Busy int // tasks running, on the pool's goroutines or through Run
+	// MaxBusy is the most tasks that ran at once since the pool started
+	// (php-fpm's "max active processes").
+	MaxBusy int
+	// Refused counts the tasks Go and Run refused because MaxWorkers were
+	// running (php-fpm's "max children reached" counts such moments).
+	Refused int
 }
 
 // Start validates the limits and starts MinSpare idle goroutines. Calling it
@@ -116,13 +124,18 @@ func (p *Pool) Go(task func()) bool {
 	}
 	p.mu.Lock()
 	switch {
-	case p.closed, p.running() >= p.limit:
+	case p.closed:
+		p.mu.Unlock()
+		return false
+	case p.running() >= p.limit:
+		p.refused++
 		p.mu.Unlock()
 		return false
 	case len(p.idle) > 0:
 		ch := p.idle[len(p.idle)-1]
 		p.idle = p.idle[:len(p.idle)-1]
 		p.addSpares()
+		p.peak = max(p.peak, p.running())
 		p.mu.Unlock()
 		ch <- task
 	default:
@@ -132,6 +145,7 @@ func (p *Pool) Go(task func()) bool {
 		p.total++
 		p.done.Add(1)
 		p.addSpares()
+		p.peak = max(p.peak, p.running())
 		p.mu.Unlock()
 		go p.worker(ch, task)
 	}
@@ -151,10 +165,14 @@ func (p *Pool) Run(task func()) bool {
 	}
 	p.mu.Lock()
 	if p.closed || p.running() >= p.limit {
+		if !p.closed {
+			p.refused++
+		}
 		p.mu.Unlock()
 		return false
 	}
 	p.callers++
+	p.peak = max(p.peak, p.running())
 	p.done.Add(1)
 	p.mu.Unlock()
 	defer func() {
@@ -203,7 +221,7 @@ func (p *Pool) worker(ch chan func(), task func()) {
 func (p *Pool) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return Stats{Idle: len(p.idle), Busy: p.running()}
+	return Stats{Idle: len(p.idle), Busy: p.running(), MaxBusy: p.peak, Refused: p.refused}
 }
 
 // Close stops the idle goroutines, makes later calls to Go report false and

@@ -145,13 +145,18 @@ func TestLimits(t *testing.T) {
 			if run != tt.wantRun {
 				t.Errorf("Run and Go accepted %d of %d tasks, want %d", run, tt.callers+tt.tasks, tt.wantRun)
 			}
-			if got := p.Stats(); got != tt.wantBusy {
+			if got := p.Stats(); (Stats{Idle: got.Idle, Busy: got.Busy}) != tt.wantBusy {
 				t.Errorf("while blocked: stats %+v, want %+v", got, tt.wantBusy)
 			}
 			close(release)
 			settle(t, p, func(s Stats) bool { return s.Busy == 0 })
-			if got := p.Stats(); got != tt.wantRest {
+			got := p.Stats()
+			if (Stats{Idle: got.Idle, Busy: got.Busy}) != tt.wantRest {
 				t.Errorf("after release: stats %+v, want %+v", got, tt.wantRest)
+			}
+			// Everything accepted ran at once; the rest was refused.
+			if got.MaxBusy != tt.wantRun || got.Refused != tt.callers+tt.tasks-tt.wantRun {
+				t.Errorf("after release: MaxBusy %d, Refused %d; want %d and %d", got.MaxBusy, got.Refused, tt.wantRun, tt.callers+tt.tasks-tt.wantRun)
 			}
 			// The idle goroutines left must take new work without new ones.
 			done := make(chan struct{})
@@ -190,8 +195,8 @@ func TestCloseWaitsForTasks(t *testing.T) {
 	if p.Go(func() {}) {
 		t.Error("Go after Close accepted a task")
 	}
-	if got := p.Stats(); got != (Stats{}) {
-		t.Errorf("after Close: stats %+v, want none", got)
+	if got := p.Stats(); got.Idle != 0 || got.Busy != 0 || got.Refused != 0 {
+		t.Errorf("after Close: stats %+v, want no goroutine and no refusal (a closed pool refuses, it is not overloaded)", got)
 	}
 	p.Close()
 }

@@ -6,6 +6,7 @@
 //	backend -proto http   -listen 127.0.0.1:9000   net/http
 //	backend -proto scgi   -listen 127.0.0.1:9000   appgen's runtime/scgi
 //	backend -proto ajp    -listen 127.0.0.1:9000 -secret S   appgen's runtime/ajp
+//	backend runfcgi key=value ...                   runtime/runfcgi (method=threaded or prefork)
 //
 // The servers run with their defaults (the threaded model: a goroutine per request), and
 // listen until killed.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/appgen/appgen/runtime/ajp"
 	"github.com/appgen/appgen/runtime/fastcgi"
+	"github.com/appgen/appgen/runtime/runfcgi"
 	"github.com/appgen/appgen/runtime/scgi"
 )
 
@@ -24,6 +25,12 @@ func hello(w http.ResponseWriter, r *http.Request) {
 }
 
 func main() {
+	// runfcgi serves the same handler through runtime/runfcgi, as a generated project's
+	// "runfcgi" does, so that both process models run it; prefork workers re-execute this
+	// binary with the same arguments.
+	if len(os.Args) > 1 && os.Args[1] == "runfcgi" {
+		os.Exit(runfcgi.Main(os.Args[2:], runfcgi.Site{Handler: http.HandlerFunc(hello)}))
+	}
 	proto := flag.String("proto", "fcgi", "fcgi, gofcgi, http, scgi or ajp")
 	listen := flag.String("listen", "127.0.0.1:9000", "TCP address to listen on")
 	secret := flag.String("secret", "", "AJP shared secret (proto=ajp)")

@@ -133,4 +133,18 @@ var cases = []benchCase{
 	{Name: "apache scgi: appgen", Server: webserver.Apache, Backend: "scgi", Site: apacheSite("scgi"),
 		Peers: []string{"apache http: net/http"}},
 	{Name: "apache http: net/http", Server: webserver.Apache, Backend: "http", Site: apacheSite("http")},
+
+	// Issue 11: runfcgi's process models with their defaults, on the same handler as above
+	// and on the generated project's own page.
+	{Name: "nginx fcgi keep-conn: runfcgi threaded", Server: webserver.Nginx, Backend: "runfcgi threaded", Site: nginxFastCGI(true),
+		Peers: []string{"nginx fcgi keep-conn: canned", "nginx http: net/http"}},
+	{Name: "nginx fcgi keep-conn: runfcgi prefork", Server: webserver.Nginx, Backend: "runfcgi prefork", Site: nginxFastCGI(true),
+		Peers: []string{"nginx fcgi keep-conn: canned", "nginx http: net/http", "nginx fcgi keep-conn: runfcgi threaded"}},
+	{Name: "project: nginx http: runserver", Server: webserver.Nginx, Backend: "project runserver", Site: nginxHTTP},
+	{Name: "project: nginx fcgi keep-conn: runfcgi threaded", Server: webserver.Nginx, Backend: "project threaded", Site: nginxFastCGI(true),
+		Peers: []string{"project: nginx http: runserver"}},
+	{Name: "project: nginx fcgi keep-conn: runfcgi prefork", Server: webserver.Nginx, Backend: "project prefork", Site: nginxFastCGI(true),
+		Peers: []string{"project: nginx http: runserver", "project: nginx fcgi keep-conn: runfcgi threaded"}},
+	{Name: "project: nginx fcgi keep-conn: runfcgi default", Server: webserver.Nginx, Backend: "project default", Site: nginxFastCGI(true),
+		Peers: []string{"project: nginx http: runserver", "project: nginx fcgi keep-conn: runfcgi threaded"}},
 }

@@ -50,6 +50,9 @@ func main() {
 	defer os.RemoveAll(bin)
 	// webserver's nginx workers run as nobody and must reach nothing in here but loopback
 	// ports; the binaries are run by this process only.
+	if err := buildProject(bin); err != nil {
+		log.Fatal(err)
+	}
 	for name, pkg := range map[string]string{
 		"backend": "./bench/cmd/backend",
 		"canned":  "./bench/cmd/canned",
@@ -121,6 +124,8 @@ type sample struct {
 	// whatever else the machine does, they say what each request costs, and they show where a
 	// difference in throughput comes from.
 	backendCPU, serverCPU time.Duration
+	// tree is what the backend's processes (a prefork master and its workers) cost.
+	tree treeStats
 }
 
 // throughput runs one case once: backend, web server, a warm-up, then the measured wrk run.
@@ -141,7 +146,9 @@ func throughput(r *runner, bin string, c benchCase, opts wrk.Options, warmup tim
 	// Both run in process groups of their own (the backend's for killing, the web server's
 	// holds its workers), so a group's CPU time is the program's.
 	backendBefore, serverBefore := cpuTime(r, backend.Process.Pid), cpuTime(r, inst.Pid())
+	watch := watchTree(backend.Process.Pid)
 	res, text, err := wrk.Run(context.Background(), opts)
+	ts := watch.end()
 	if err != nil {
 		r.Fatalf("%v\n%s", err, text)
 	}
@@ -149,10 +156,16 @@ func throughput(r *runner, bin string, c benchCase, opts wrk.Options, warmup tim
 		r.Fatalf("no successful request: %d requests, %d non-2xx\n%s\nerror log:\n%s", res.Requests, res.Non2xx, text, inst.ErrorLog())
 	}
 	n := time.Duration(res.Requests)
+	backendCPU := (cpuTime(r, backend.Process.Pid) - backendBefore) / n
+	if ts.procs > 1 {
+		// Prefork workers are in process groups of their own: count the tree.
+		backendCPU = ts.totalCPU / n
+	}
 	return sample{
 		Result:     res,
-		backendCPU: (cpuTime(r, backend.Process.Pid) - backendBefore) / n,
+		backendCPU: backendCPU,
 		serverCPU:  (cpuTime(r, inst.Pid()) - serverBefore) / n,
+		tree:       ts,
 	}
 }
 
@@ -170,9 +183,22 @@ func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsec
 func startBackend(r *runner, bin, backend string, port int) *exec.Cmd {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	var cmd *exec.Cmd
-	if backend == "canned" {
+	runfcgi := []string{"runfcgi", "protocol=fcgi", "host=127.0.0.1", "port=" + strconv.Itoa(port), "daemonize=false"}
+	project := filepath.Join(bin, "mysite", "mysite")
+	switch backend {
+	case "canned":
 		cmd = exec.Command(filepath.Join(bin, "canned"), "-listen", addr)
-	} else {
+	case "runfcgi threaded", "runfcgi prefork":
+		cmd = exec.Command(filepath.Join(bin, "backend"), append(runfcgi, "method="+strings.Fields(backend)[1])...)
+	case "runfcgi default":
+		cmd = exec.Command(filepath.Join(bin, "backend"), runfcgi...)
+	case "project runserver":
+		cmd = exec.Command(project, "runserver", addr)
+	case "project threaded", "project prefork":
+		cmd = exec.Command(project, append(runfcgi, "method="+strings.Fields(backend)[1])...)
+	case "project default":
+		cmd = exec.Command(project, runfcgi...)
+	default:
 		cmd = exec.Command(filepath.Join(bin, "backend"), "-proto", backend, "-listen", addr, "-secret", ajpSecret)
 	}
 	return startProcess(r, cmd, addr)
@@ -290,6 +316,7 @@ func render(selected []benchCase, results map[string][]sample, failures map[stri
 				ratio(s.backendCPU, ps.backendCPU), ratio(s.serverCPU, ps.serverCPU))
 		}
 	}
+	b.WriteString(renderTrees(selected, results))
 	if len(mem) > 0 {
 		b.WriteString("\n## Memory (VmRSS)\n\n| case | figure | against | ratio |\n|---|---:|---|---:|\n")
 		for _, m := range mem {

@@ -1,0 +1,10 @@
+//go:build !linux
+
+package prefork
+
+import "net"
+
+// ListenQueue reports false: only Linux tells a process its accept queue.
+func ListenQueue(l net.Listener) (queued, capacity int, ok bool) {
+	return 0, 0, false
+}

@@ -1,0 +1,61 @@
+package runfcgi
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseOps(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want Ops
+	}{
+		{"none: every limit off", nil, Ops{}},
+		{"timeout and slowlog", []string{"timeout=30s", "slowlog=5s"}, Ops{Timeout: 30 * time.Second, SlowLog: 5 * time.Second}},
+		{"prefork recycling", []string{"method=prefork", "maxrequests=1000", "jitter=50", "maxrss=512M"}, Ops{Jitter: 50, MaxRSS: 512 << 20}},
+		{"key case does not matter", []string{"TIMEOUT=1m"}, Ops{Timeout: time.Minute}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := Parse(tt.args, projectDefaults)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Ops != tt.want {
+				t.Errorf("Parse(%q).Ops = %+v, want %+v", tt.args, o.Ops, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseOpsErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"timeout not a duration", []string{"timeout=30"}, `timeout="30": want a positive duration such as 30s`},
+		{"timeout zero", []string{"timeout=0s"}, `timeout="0s": want a positive duration`},
+		{"slowlog negative", []string{"slowlog=-1s"}, `slowlog="-1s": want a positive duration`},
+		{"jitter negative", []string{"method=prefork", "maxrequests=5", "jitter=-1"}, `jitter="-1": want a whole number of at least 0`},
+		{"jitter without maxrequests", []string{"method=prefork", "jitter=5"}, "jitter=5 needs maxrequests="},
+		{"jitter with threaded", []string{"maxrequests=5", "jitter=5"}, "jitter= spreads prefork workers' maxrequests; with method=threaded"},
+		{"maxrss with threaded", []string{"maxrss=1G"}, "maxrss= recycles prefork workers; with method=threaded"},
+		{"maxrss bad unit", []string{"method=prefork", "maxrss=1T"}, `maxrss="1T": want a positive whole number`},
+		{"maxrss MB is ambiguous", []string{"method=prefork", "maxrss=1MB"}, `maxrss="1MB": unit "mb"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := Parse(tt.args, projectDefaults)
+			if err == nil {
+				t.Fatalf("Parse(%q) = %+v, want an error containing %q", tt.args, o, tt.want)
+			}
+			if !errors.Is(err, ErrUsage) || !strings.HasPrefix(err.Error(), "runfcgi: ") || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Parse(%q) error %q, want a usage error containing %q", tt.args, err, tt.want)
+			}
+		})
+	}
+}
