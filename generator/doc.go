@@ -7,9 +7,22 @@
 //
 // # Template conventions
 //
-// A file whose name ends in ".tmpl" is rendered with text/template and the sprig functions
-// (with missingkey=error) and written without the suffix; other files are copied as they are.
-// Every path is rendered as a template too, so "{{.Name}}.fcgi.tmpl" becomes "mysite.fcgi".
+// A file whose name ends in ".tmpl" is rendered with text/template and sprig's hermetic
+// functions (with missingkey=error) and written without the suffix; other files are copied
+// as they are. Every path is rendered as a template too, so "{{.Name}}.fcgi.tmpl" becomes
+// "mysite.fcgi".
+//
+// # Templates are data
+//
+// A template, above all a user's --template, may compute its output and nothing else. Its
+// functions are an allow-list of sprig's: none reads the environment (env, expandenv), the
+// network (getHostByName), files or the clock, or draws random numbers. Every rendered path
+// must pass [CheckPath] (relative, no "..", no control characters, no .git or other version
+// control directory in any case), checked after rendering, since the data decides the
+// name. Rendering is bounded by [RenderLimits]: each file's size, all files' size, the time
+// of the whole rendering, the nesting of template calls; a function whose result would pass
+// the file limit (repeat, indent, replace, join, until, printf widths, …) is refused before it
+// allocates. The same rules hold for a dry run, which renders the same way.
 // The template data is [Data]. A rendered ".go" file (outside testdata directories) is
 // formatted as gofmt would, so gofmt -l on a generated project prints nothing.
 //

@@ -2,17 +2,19 @@ package generator
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"go/format"
 	"io"
 	"io/fs"
 	"path"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"text/template"
-
-	"github.com/Masterminds/sprig/v3"
-	"golang.org/x/tools/imports"
+	"text/template/parse"
+	"time"
 )
 
 // GoVersion is the go directive of a generated project and of the runtime bundle: the
@@ -53,6 +55,9 @@ type Options struct {
 	// Rand is the source of the secret key. Nil means crypto/rand; tests pass
 	// SeededReader for reproducible output.
 	Rand io.Reader
+	// Limits bound the rendering's output size and time; the zero value means the
+	// defaults RenderLimits documents.
+	Limits RenderLimits
 }
 
 // File is one rendered file.
@@ -65,10 +70,17 @@ type File struct {
 	Data []byte
 }
 
-// Render validates opts, renders the template and adds the runtime bundle. It returns the
-// files sorted by path and the data the templates saw. It fails on the first invalid option
-// or template error, before anything else happens, and writes nothing.
+// Render is RenderContext with a context that is never cancelled; opts.Limits still
+// bounds the rendering's time.
 func Render(opts Options) ([]File, Data, error) {
+	return RenderContext(context.Background(), opts)
+}
+
+// RenderContext validates opts, renders the template and adds the runtime bundle. It returns
+// the files sorted by path and the data the templates saw. It fails on the first invalid
+// option, template error, unsafe rendered path (see CheckPath) or limit reached (see
+// RenderLimits), and when ctx is done; it writes nothing.
+func RenderContext(ctx context.Context, opts Options) ([]File, Data, error) {
 	if err := ValidateName(opts.Name); err != nil {
 		return nil, Data{}, err
 	}
@@ -101,7 +113,7 @@ func Render(opts Options) ([]File, Data, error) {
 		RuntimeModule: RuntimeModule,
 		RuntimeDir:    RuntimeDir,
 	}
-	files, err := renderTemplate(opts.Template, data)
+	files, err := renderTemplate(ctx, opts.Template, data, opts.Limits.withDefaults())
 	if err != nil {
 		return nil, Data{}, err
 	}
@@ -121,14 +133,62 @@ func Render(opts Options) ([]File, Data, error) {
 	return files, data, nil
 }
 
-func renderTemplate(tmpl fs.FS, data Data) ([]File, error) {
+// renderTemplate renders every file of tmpl within lim. Rendering runs in its own goroutine
+// so that the caller gets its error when the deadline passes even if a template function is
+// still busy; the goroutine stops at its next function call, loop iteration or template call.
+func renderTemplate(ctx context.Context, tmpl fs.FS, data Data, lim RenderLimits) ([]File, error) {
+	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
+	defer cancel()
+	type result struct {
+		files []File
+		err   error
+	}
+	done := make(chan result, 1)
+	r := &renderer{tmpl: tmpl, data: data, b: &budget{ctx: ctx, lim: lim}}
+	r.funcs = r.b.funcMap()
+	go func() {
+		files, err := r.all()
+		done <- result{files, err}
+	}()
+	select {
+	case res := <-done:
+		return res.files, res.err
+	case <-ctx.Done():
+	}
+	// The renderer stops at its next tick with an error naming the file; a function still
+	// busy past a short grace gets the file it is rendering named from here.
+	select {
+	case res := <-done:
+		if res.err != nil {
+			return nil, res.err
+		}
+	case <-time.After(100 * time.Millisecond):
+	}
+	file, _ := r.current.Load().(string)
+	if ctx.Err() == context.DeadlineExceeded {
+		return nil, &TemplateError{File: file, Err: fmt.Errorf("%w: rendering took longer than %v", ErrRenderLimit, lim.Timeout)}
+	}
+	return nil, ctx.Err()
+}
+
+type renderer struct {
+	tmpl    fs.FS
+	data    Data
+	b       *budget
+	funcs   template.FuncMap
+	current atomic.Value // string: the template file being rendered, for a timeout's error
+}
+
+func (r *renderer) all() ([]File, error) {
 	var files []File
 	from := make(map[string]string) // rendered path -> template path, to catch two files landing on one path
-	err := fs.WalkDir(tmpl, ".", func(src string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(r.tmpl, ".", func(src string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("generator: reading template: %w", err)
 		}
 		if d.IsDir() {
+			// Skipped as LoadTemplate skips it: a template kept in git has its history here.
+			// A .git made by rendering a name is refused by CheckPath instead.
 			if d.Name() == ".git" {
 				return fs.SkipDir
 			}
@@ -141,7 +201,8 @@ func renderTemplate(tmpl fs.FS, data Data) ([]File, error) {
 		if !info.Mode().IsRegular() {
 			return fmt.Errorf("generator: template file %s is a %s; want a regular file", src, describeMode(info.Mode()))
 		}
-		dst, err := renderPath(src, data)
+		r.current.Store(src)
+		dst, err := r.path(src)
 		if err != nil {
 			return err
 		}
@@ -149,18 +210,24 @@ func renderTemplate(tmpl fs.FS, data Data) ([]File, error) {
 			return fmt.Errorf("generator: template files %s and %s both render to %s", prev, src, dst)
 		}
 		from[dst] = src
-		content, err := fs.ReadFile(tmpl, src)
+		content, err := fs.ReadFile(r.tmpl, src)
 		if err != nil {
 			return fmt.Errorf("generator: reading template file %s: %w", src, err)
 		}
 		if strings.HasSuffix(src, ".tmpl") {
-			content, err = execute(src, string(content), data)
+			content, err = r.execute(src, string(content), r.b.lim.MaxFileBytes)
 			if err != nil {
 				return err
 			}
+		} else {
+			// Rendered files were counted as they were written; a copied file counts here.
+			r.b.total += int64(len(content))
+			if r.b.total > r.b.lim.MaxTotalBytes {
+				return fmt.Errorf("generator: template file %s: %w: the template's files are over %d bytes in all", src, ErrRenderLimit, r.b.lim.MaxTotalBytes)
+			}
 		}
 		if path.Ext(dst) == ".go" && !inTestdata(dst) {
-			formatted, err := imports.Process(dst, content, &imports.Options{FormatOnly: true, Comments: true, TabIndent: true, TabWidth: 8})
+			formatted, err := format.Source(content)
 			if err != nil {
 				return &TemplateError{File: src, Err: fmt.Errorf("rendered Go does not parse: %w", err)}
 			}
@@ -182,34 +249,79 @@ func renderTemplate(tmpl fs.FS, data Data) ([]File, error) {
 	return files, nil
 }
 
-// renderPath renders a template file's path and drops a .tmpl suffix. The rendered path
-// must stay a plain relative path: data such as a module path must not smuggle in "..".
-func renderPath(src string, data Data) (string, error) {
+// path renders a template file's path and drops a .tmpl suffix. The rendered path must pass
+// CheckPath: the data (a module path, say) decides what a name renders to, so the rules are
+// applied to what is rendered, not to the template's names.
+func (r *renderer) path(src string) (string, error) {
 	dst := src
 	if strings.Contains(src, "{{") {
-		out, err := execute(src, src, data)
+		out, err := r.execute(src, src, maxPathBytes+1)
 		if err != nil {
 			return "", err
 		}
 		dst = string(out)
 	}
 	dst = strings.TrimSuffix(dst, ".tmpl")
-	if !fs.ValidPath(dst) || dst == "." || strings.Contains(dst, `\`) {
-		return "", fmt.Errorf("generator: template file %s renders to the path %q; want a relative slash-separated path without empty, . or .. elements", src, dst)
+	if err := CheckPath(dst); err != nil {
+		return "", fmt.Errorf("generator: template file %s renders to a path appgen will not write: %w", src, err)
 	}
 	return dst, nil
 }
 
-func execute(name, text string, data Data) ([]byte, error) {
-	t, err := template.New(name).Funcs(sprig.TxtFuncMap()).Option("missingkey=error").Parse(text)
+// execute renders text within the budget: output beyond limit bytes (or the template's
+// total) fails the write that would pass it, and the parse tree is instrumented so that
+// every loop iteration and template call checks the deadline and the nesting depth.
+func (r *renderer) execute(name, text string, limit int64) ([]byte, error) {
+	t, err := template.New(name).Funcs(r.funcs).Option("missingkey=error").Parse(text)
 	if err != nil {
 		return nil, newTemplateError(name, err)
 	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, data); err != nil {
-		return nil, newTemplateError(name, err)
+	for _, tt := range t.Templates() {
+		if tt.Tree != nil && tt.Tree.Root != nil {
+			instrument(tt.Tree.Root)
+			tt.Tree.Root.Nodes = append(append([]parse.Node{call(tt.Tree.Root, enterFunc)}, tt.Tree.Root.Nodes...), call(tt.Tree.Root, leaveFunc))
+		}
 	}
-	return b.Bytes(), nil
+	w := &limitedBuffer{max: limit, total: &r.b.total, limit: r.b.lim.MaxTotalBytes}
+	if err := t.Execute(w, r.data); err != nil {
+		te := newTemplateError(name, err)
+		if r.b.exceeded != nil {
+			// A function's error reaches here inside text/template's message; say only it.
+			te.Err = r.b.exceeded
+		}
+		return nil, te
+	}
+	return w.buf, nil
+}
+
+// instrument puts a call of tickFunc at the start of every range body, so that a loop
+// checks the budget on each iteration even when its body calls no function
+// ({{"{{"}}range 1000000000000{{"}}"}}{{"{{"}}end{{"}}"}}).
+func instrument(list *parse.ListNode) {
+	if list == nil {
+		return
+	}
+	for _, n := range list.Nodes {
+		switch n := n.(type) {
+		case *parse.RangeNode:
+			instrument(n.List)
+			instrument(n.ElseList)
+			n.List.Nodes = append([]parse.Node{call(n.List, tickFunc)}, n.List.Nodes...)
+		case *parse.IfNode:
+			instrument(n.List)
+			instrument(n.ElseList)
+		case *parse.WithNode:
+			instrument(n.List)
+			instrument(n.ElseList)
+		}
+	}
+}
+
+// call returns the action {{"{{"}}name{{"}}"}}, placed at at's position for error messages.
+func call(at parse.Node, name string) *parse.ActionNode {
+	pos := at.Position()
+	cmd := &parse.CommandNode{NodeType: parse.NodeCommand, Pos: pos, Args: []parse.Node{parse.NewIdentifier(name).SetPos(pos)}}
+	return &parse.ActionNode{NodeType: parse.NodeAction, Pos: pos, Pipe: &parse.PipeNode{NodeType: parse.NodePipe, Pos: pos, Cmds: []*parse.CommandNode{cmd}}}
 }
 
 func inTestdata(p string) bool {

@@ -146,7 +146,7 @@ func TestRenderErrors(t *testing.T) {
 		{name: "unknown function", opts: Options{Name: "mysite"}, template: "-- c.tmpl --\n{{nosuch .Name}}\n", want: `generator: template c.tmpl:1: function "nosuch" not defined`, line: 1},
 		{name: "bad Go", opts: Options{Name: "mysite"}, template: "-- x.go.tmpl --\npackage {{.Name}}\nfunc {\n", want: "generator: template x.go.tmpl: rendered Go does not parse", line: 0},
 		{name: "bad path template", opts: Options{Name: "mysite"}, template: "-- {{.Nope}}.txt --\nx\n", want: "generator: template {{.Nope}}.txt:1: <.Nope>: can't evaluate field Nope", line: 1},
-		{name: "path escapes", opts: Options{Name: "mysite"}, template: "-- {{\"..\"}}/x.txt --\nx\n", want: `renders to the path "../x.txt"`, line: -1},
+		{name: "path escapes", opts: Options{Name: "mysite"}, template: "-- {{\"..\"}}/x.txt --\nx\n", want: `renders to a path appgen will not write: unsafe path: "../x.txt" has a ".." element`, line: -1},
 		{name: "two files one path", opts: Options{Name: "mysite"}, template: "-- mysite.txt --\na\n-- {{.Name}}.txt.tmpl --\nb\n", want: "both render to mysite.txt", line: -1},
 		{name: "empty template", opts: Options{Name: "mysite"}, template: "", want: "the template holds no files", line: -1},
 	}

@@ -30,9 +30,9 @@ func ValidateName(name string) error {
 		case r >= 'a' && r <= 'z':
 		case i > 0 && (r >= '0' && r <= '9' || r == '_'):
 		case i == 0:
-			return fmt.Errorf("generator: %w %q: it must start with a lower-case letter a-z", ErrInvalidName, name)
+			return fmt.Errorf("generator: %w %q: it must start with a lower-case letter a-z%s", ErrInvalidName, name, suggestName(name))
 		default:
-			return fmt.Errorf("generator: %w %q: character %q is not allowed; want lower-case letters, digits and underscores", ErrInvalidName, name, r)
+			return fmt.Errorf("generator: %w %q: character %q is not allowed; want lower-case letters, digits and underscores%s", ErrInvalidName, name, r, suggestName(name))
 		}
 	}
 	if token.IsKeyword(name) {
@@ -45,6 +45,25 @@ func ValidateName(name string) error {
 		return fmt.Errorf("generator: %w %q: it is the name of a standard library package; choose another name", ErrInvalidName, name)
 	}
 	return nil
+}
+
+// suggestName returns "; try NAME" for a name that becomes valid when its letters are
+// lowered and its dashes, dots and spaces become underscores ("my-site" → "my_site"), as
+// Django suggests nothing and users then guess; else "".
+func suggestName(name string) string {
+	try := strings.Map(func(r rune) rune {
+		switch {
+		case r == '-' || r == '.' || r == ' ':
+			return '_'
+		case r >= 'A' && r <= 'Z':
+			return r + ('a' - 'A')
+		}
+		return r
+	}, name)
+	if try == name || ValidateName(try) != nil {
+		return ""
+	}
+	return "; try " + try
 }
 
 // ValidateModule checks a Go module path. A path whose first element holds a dot

@@ -32,7 +32,7 @@ func TestReport(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			if got := report(tt.err, &stderr); got != tt.status {
+			if got := report(tt.err, "", &stderr); got != tt.status {
 				t.Errorf("status %d, want %d", got, tt.status)
 			}
 			if stderr.String() != tt.stderr {

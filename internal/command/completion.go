@@ -13,7 +13,10 @@ _appgen_complete() {
 	local cur="${COMP_WORDS[COMP_CWORD]}"
 	local words
 	if [[ "$cur" == -* ]]; then
-		words=$("${COMP_WORDS[0]}" "${COMP_WORDS[@]:1:COMP_CWORD-1}" "$cur" --generate-bash-completion 2>/dev/null)
+		# urfave turns completion off after a literal "--", so "-" asks for every flag.
+		local flag="$cur"
+		[[ "$flag" == "--" ]] && flag="-"
+		words=$("${COMP_WORDS[0]}" "${COMP_WORDS[@]:1:COMP_CWORD-1}" "$flag" --generate-bash-completion 2>/dev/null)
 	else
 		words=$("${COMP_WORDS[0]}" "${COMP_WORDS[@]:1:COMP_CWORD-1}" --generate-bash-completion 2>/dev/null)
 	fi

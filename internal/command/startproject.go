@@ -33,10 +33,10 @@ func startprojectCommand() *cli.Command {
 			"or a standard library package name (os, http, …). DIRECTORY is created if missing;\n" +
 			"if it exists it must be empty or hold only a .git directory. Existing files are\n" +
 			"never overwritten, and a failed or interrupted run leaves nothing behind.\n\n" +
-			"Flags go before NAME.\n\n" +
+			"Flags may come before or after NAME and DIRECTORY.\n\n" +
 			"Examples:\n" +
 			"   appgen startproject mysite\n" +
-			"   appgen startproject --module example.com/mysite mysite ~/src/mysite\n" +
+			"   appgen startproject mysite ~/src/mysite --module example.com/mysite\n" +
 			"   appgen startproject --template ./mytemplate.zip --dry-run mysite",
 		Flags: []cli.Flag{
 			&cli.StringFlag{
@@ -64,11 +64,6 @@ func startprojectCommand() *cli.Command {
 
 func startproject(c *cli.Context) error {
 	args := c.Args().Slice()
-	for _, a := range args {
-		if strings.HasPrefix(a, "-") {
-			return usagef("startproject", "flag %s after the arguments: flags go before NAME", a)
-		}
-	}
 	if len(args) < 1 || len(args) > 2 {
 		return usagef("startproject", "startproject takes NAME and an optional DIRECTORY; got %d arguments", len(args))
 	}
@@ -84,6 +79,9 @@ func startproject(c *cli.Context) error {
 	}
 	tmpl := templates.Project
 	if p := c.String("template"); p != "" {
+		if isURL(p) {
+			return usagef("startproject", "--template %q: URLs are not supported; download the template and give its directory, .zip or .tar.gz file", p)
+		}
 		t, err := generator.LoadTemplate(p, generator.Limits{})
 		if err != nil {
 			return err
@@ -129,6 +127,16 @@ func startproject(c *cli.Context) error {
 	printCreated(out, data, dir, files, e.runtime != nil)
 	printNote(out, note)
 	return nil
+}
+
+// isURL reports whether a --template value is a URL rather than a path: a scheme before
+// "://", or git's scp-like "user@host:path".
+func isURL(s string) bool {
+	if scheme, _, ok := strings.Cut(s, "://"); ok && scheme != "" && !strings.ContainsAny(scheme, "/\\") {
+		return true
+	}
+	user, rest, ok := strings.Cut(s, "@")
+	return ok && user != "" && !strings.Contains(user, "/") && strings.Contains(rest, ":")
 }
 
 func printNote(w io.Writer, note string) {
