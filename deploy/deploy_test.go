@@ -13,34 +13,48 @@ import (
 	"github.com/appgen/appgen/templates"
 )
 
+// TestRenderErrors pins that each refused input is a *FieldError naming its Options field
+// and saying what the field wants.
 func TestRenderErrors(t *testing.T) {
 	long := "/" + strings.Repeat("s", MaxSocketPath)
 	tests := []struct {
-		name string
-		o    Options
-		want string
+		name  string
+		o     Options
+		field string
+		want  string
 	}{
-		{"unknown server", Options{Target: "iis"}, `unknown server "iis", want one of apache, apache-fcgid, htaccess, fcgi, lighttpd, cherokee, nginx, restart, systemd`},
-		{"unknown protocol", Options{Target: "nginx", Protocol: "uwsgi"}, `protocol "uwsgi", want one of fcgi, scgi, ajp, http`},
-		{"ajp to lighttpd", Options{Target: "lighttpd", Protocol: "ajp"}, `lighttpd cannot speak protocol "ajp", want one of fcgi, scgi`},
-		{"ajp to nginx", Options{Target: "nginx", Protocol: "ajp"}, `nginx cannot speak protocol "ajp", want one of fcgi, scgi, http`},
-		{"scgi launcher", Options{Target: "fcgi", Protocol: "scgi"}, `fcgi cannot speak protocol "scgi", want one of fcgi`},
-		{"port out of range", Options{Target: "nginx", Backends: []Backend{{Network: "tcp", Address: "127.0.0.1:70000"}}}, `port "70000" out of range 1-65535`},
-		{"port zero", Options{Target: "nginx", Backends: []Backend{{Network: "tcp", Address: "127.0.0.1:0"}}}, `port "0" out of range 1-65535`},
-		{"socket too long", Options{Target: "nginx", Backends: []Backend{Unix(long)}}, "longer than the 107 a unix socket allows"},
-		{"relative socket", Options{Target: "nginx", Backends: []Backend{Unix("run/x.sock")}}, "must be absolute"},
-		{"two backends for restart", Options{Target: "restart", Backends: []Backend{TCP("127.0.0.1", 1), TCP("127.0.0.1", 2)}}, "got 2 backends"},
-		{"ajp over unix", Options{Target: "apache", Protocol: "ajp", Backends: []Backend{Unix("/run/a.sock")}}, "mod_proxy_ajp cannot reach unix socket"},
-		{"prefix with slash", Options{Target: "nginx", Prefix: "/app/"}, `prefix "/app/"`},
-		{"prefix relative", Options{Target: "nginx", Prefix: "app"}, `prefix "app"`},
-		{"static url", Options{Target: "nginx", StaticURL: "/static"}, `static URL "/static"`},
-		{"listen", Options{Target: "nginx", Listen: "0"}, `listen port "0" out of range`},
-		{"relative dir", Options{Target: "nginx", Dir: "srv/x"}, `project directory "srv/x" must be an absolute path`},
-		{"spawn nginx", Options{Target: "nginx", Spawn: true}, "only lighttpd and cherokee can"},
-		{"spawn lighttpd scgi", Options{Target: "lighttpd", Spawn: true, Protocol: "scgi"}, "which speaks fcgi"},
-		{"bad name", Options{Target: "nginx", Name: "my site"}, `project name "my site"`},
-		{"server name", Options{Target: "nginx", ServerNames: []string{"a b"}}, `server name "a b"`},
-		{"secret", Options{Target: "apache", Protocol: "ajp", Secret: "a b"}, "secret must not contain"},
+		{"unknown protocol", Options{Target: "nginx", Protocol: "uwsgi"}, "Protocol", `Protocol "uwsgi": want one of fcgi, scgi, ajp, http`},
+		{"ajp to lighttpd", Options{Target: "lighttpd", Protocol: "ajp"}, "Protocol", `lighttpd speaks only fcgi, scgi`},
+		{"ajp to nginx", Options{Target: "nginx", Protocol: "ajp"}, "Protocol", `nginx speaks only fcgi, scgi, http`},
+		{"scgi launcher", Options{Target: "fcgi", Protocol: "scgi"}, "Protocol", `fcgi speaks only fcgi`},
+		{"port out of range", Options{Target: "nginx", Backends: []Backend{{Network: "tcp", Address: "127.0.0.1:70000"}}}, "Backends", `Backends[0] port "70000": want a port number 1-65535`},
+		{"port zero", Options{Target: "nginx", Backends: []Backend{{Network: "tcp", Address: "127.0.0.1:0"}}}, "Backends", `port "0"`},
+		{"socket too long", Options{Target: "nginx", Backends: []Backend{Unix(long)}}, "Backends", "at most the 107 bytes a unix socket path allows"},
+		{"relative socket", Options{Target: "nginx", Backends: []Backend{Unix("run/x.sock")}}, "Backends", "want an absolute path"},
+		{"two backends for restart", Options{Target: "restart", Backends: []Backend{TCP("127.0.0.1", 1), TCP("127.0.0.1", 2)}}, "Backends", "listens on exactly one address"},
+		{"ajp over unix", Options{Target: "apache", Protocol: "ajp", Backends: []Backend{Unix("/run/a.sock")}}, "Backends", "mod_proxy_ajp cannot reach a unix socket"},
+		{"prefix with slash", Options{Target: "nginx", Prefix: "/app/"}, "Prefix", `Prefix "/app/"`},
+		{"prefix relative", Options{Target: "nginx", Prefix: "app"}, "Prefix", `Prefix "app"`},
+		{"static url", Options{Target: "nginx", StaticURL: "/static"}, "StaticURL", `StaticURL "/static"`},
+		{"listen", Options{Target: "nginx", Listen: "0"}, "Listen", `Listen "0"`},
+		{"relative dir", Options{Target: "nginx", Dir: "srv/x"}, "Dir", `Dir "srv/x": want an absolute path`},
+		{"spawn nginx", Options{Target: "nginx", Spawn: true}, "Spawn", "lighttpd or cherokee"},
+		{"spawn lighttpd scgi", Options{Target: "lighttpd", Spawn: true, Protocol: "scgi"}, "Spawn", "which speaks fcgi"},
+		{"bad name", Options{Target: "nginx", Name: "my site"}, "Name", `Name "my site"`},
+		{"server name", Options{Target: "nginx", ServerNames: []string{"a b"}}, "ServerNames", `ServerNames[0] "a b"`},
+		{"secret", Options{Target: "apache", Protocol: "ajp", Secret: "a b"}, "Secret", "Secret: want 1-255 characters"},
+		{"secret for systemd", Options{Target: "systemd", Protocol: "ajp", Secret: "abc"}, "Secret", "APPGEN_AJP_SECRET"},
+		{"secret without ajp", Options{Target: "apache", Secret: "abc"}, "Secret", "only used with protocol ajp"},
+		// Issue 14: --listen's host was never checked; a newline in it started a directive.
+		{"listen host newline", Options{Target: "lighttpd", Listen: "127.0.0.1\ninclude_shell \"touch /tmp/x\":80"}, "Listen", `Listen "127.0.0.1\ninclude_shell`},
+		{"listen host space", Options{Target: "nginx", Listen: "a b:80"}, "Listen", "want a port, or host:port"},
+		{"user", Options{Target: "systemd", User: "Root;"}, "User", "system user"},
+		{"web group", Options{Target: "systemd", WebGroup: "www data"}, "WebGroup", "system user or group"},
+		{"command newline", Options{Target: "nginx", Command: "appgen\nserver {}"}, "Command", "printable ASCII"},
+		{"version", Options{Target: "nginx", Version: "1\n"}, "Version", "letters, digits"},
+		{"settings", Options{Target: "fcgi", Settings: "prod;rm"}, "Settings", "profile name"},
+		{"wildcard in the middle", Options{Target: "nginx", ServerNames: []string{"www.*.com"}}, "ServerNames", "wildcard"},
+		{"bare wildcard", Options{Target: "nginx", ServerNames: []string{"*.com"}}, "ServerNames", "wildcard"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,10 +65,18 @@ func TestRenderErrors(t *testing.T) {
 			if !strings.HasPrefix(err.Error(), "deploy: ") {
 				t.Errorf("error %q lacks the package prefix", err)
 			}
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Field != tt.field {
+				t.Errorf("error %v is not a *FieldError for %s", err, tt.field)
+			}
 		})
 	}
 	if _, err := Render(Options{Target: "iis"}); !errors.Is(err, ErrUnknownTarget) {
 		t.Errorf("unknown target error %v does not wrap ErrUnknownTarget", err)
+	}
+	_, err := Render(Options{Target: "apache", Protocol: "ajp", Secret: "s3cr;t"})
+	if err == nil || strings.Contains(err.Error(), "s3cr") {
+		t.Errorf("a refused secret's error repeats it: %v", err)
 	}
 }
 
@@ -152,7 +174,7 @@ func variants(target string) []Options {
 			continue
 		}
 		o := Options{Target: target, Protocol: p, Prefix: "/app"}
-		if p == "ajp" {
+		if p == "ajp" && !t.oneBackend {
 			o.Secret = "s3cr3t"
 		}
 		base = append(base, o)

@@ -12,7 +12,9 @@ import (
 
 // Options are the inputs of one configuration. The zero value of every field except Target
 // means its documented default, so Options{Target: "nginx"} renders a working nginx site for
-// a project named mysite in /srv/mysite listening on 127.0.0.1:3033.
+// a project named mysite in /srv/mysite listening on /run/mysite/mysite.sock. Every field is
+// checked against an allow-list for its kind of value (validate.go); a refused value is a
+// *FieldError naming the field.
 type Options struct {
 	// Target is what to write: one of Targets(). Required.
 	Target string
@@ -30,8 +32,10 @@ type Options struct {
 	// Default "fcgi". Each target accepts only the protocols its server can speak.
 	Protocol string
 	// Backends are the addresses the app listens on; several make a load-balanced group.
-	// Default one backend, 127.0.0.1:3033. Spawning targets (apache-fcgid, htaccess, fcgi)
-	// ignore them; restart and systemd take exactly one.
+	// Default one backend, the unix socket DefaultSocket(Name) (/run/NAME/NAME.sock), which
+	// only the web server's group can open; 127.0.0.1:3033 for apache with protocol ajp,
+	// which cannot reach a socket. Spawning targets (apache-fcgid, htaccess, fcgi) ignore
+	// them; restart and systemd take exactly one.
 	Backends []Backend
 	// ServerNames are the site's host names. Default none: the site answers any host
 	// (nginx "_", Apache the virtual host's default, lighttpd and Cherokee no condition).
@@ -51,12 +55,21 @@ type Options struct {
 	// they are (robots.txt, favicon.ico), and the htaccess target's .htaccess goes there.
 	// Default Dir/public_html.
 	DocumentRoot string
-	// Secret is the AJP shared secret (mod_proxy_ajp's secret=, runfcgi's secret=). Default
-	// "": none.
+	// Secret is the AJP shared secret that apache's mod_proxy_ajp sends (secret=). Default
+	// "": none. Files holding it are written 0600. The restart and systemd targets refuse it:
+	// the app reads its secret from APPGEN_AJP_SECRET in the project's 0600 env file
+	// (EnvFile), never from a command line or a unit.
 	Secret string
 	// Settings is the settings profile the app loads (the APPGEN_SETTINGS variable).
 	// Default "production".
 	Settings string
+	// User is the system user (and group) the systemd unit runs the app as, so that the app
+	// and the web server cannot read each other's files. Default Name, lower-cased, with
+	// '-' as '_'.
+	User string
+	// WebGroup is the web server's group: the app's unix socket is created in it with mode
+	// 0660, so the web server, and no other local user, can connect. Default "www-data".
+	WebGroup string
 	// Spawn makes lighttpd (bin-path) or Cherokee (an interpreter source) start the app
 	// itself instead of connecting to one already running. Default false.
 	Spawn bool
@@ -86,7 +99,8 @@ func TCP(host string, port int) Backend {
 // Unix returns a unix socket backend.
 func Unix(path string) Backend { return Backend{Network: "unix", Address: path} }
 
-// ParseBackend parses "host:port", "[v6]:port", "unix:/path" or "/path".
+// ParseBackend parses "host:port", "[v6]:port", "unix:/path" or "/path". A refused value is
+// a *FieldError for the field Backends.
 func ParseBackend(s string) (Backend, error) {
 	if p, ok := strings.CutPrefix(s, "unix:"); ok {
 		return Unix(p), Unix(p).validate()
@@ -98,34 +112,39 @@ func ParseBackend(s string) (Backend, error) {
 	return b, b.validate()
 }
 
+const wantBackend = "host:port, [ipv6]:port, unix:/path or /path"
+
+// validate checks b; a refusal is a *FieldError for Backends with Part "socket", "host" or
+// "port" (or "" when the form itself is wrong).
 func (b Backend) validate() error {
+	bad := func(part string, kind Kind, value, want string) error {
+		e := fieldErr("Backends", kind, value, want)
+		e.Part = part
+		return e
+	}
 	switch b.Network {
 	case "unix":
-		if !path.IsAbs(b.Address) {
-			return fmt.Errorf("deploy: socket path %q must be absolute", b.Address)
+		if !ValidPath(b.Address) {
+			return bad("socket", KindPath, b.Address, wants[KindPath])
 		}
 		if len(b.Address) > MaxSocketPath {
-			return fmt.Errorf("deploy: socket path %q is %d bytes, longer than the %d a unix socket allows", b.Address, len(b.Address), MaxSocketPath)
-		}
-		if strings.ContainsAny(b.Address, " \t\n\"'|;{}#") {
-			return fmt.Errorf("deploy: socket path %q has a space, quote or one of |;{}#, which server configs cannot carry safely", b.Address)
+			return bad("socket", KindPath, b.Address, fmt.Sprintf("at most the %d bytes a unix socket path allows, not %d", MaxSocketPath, len(b.Address)))
 		}
 		return nil
 	case "tcp":
 		host, port, err := net.SplitHostPort(b.Address)
-		if err != nil {
-			return fmt.Errorf("deploy: backend %q: want host:port, [ipv6]:port, unix:/path or /path", b.Address)
+		if err != nil || strings.Contains(host, ":") != strings.HasPrefix(b.Address, "[") {
+			return bad("", KindBackend, b.Address, wantBackend)
 		}
-		if host == "" || strings.ContainsAny(host, " \t\n\"'|;{}#/") {
-			return fmt.Errorf("deploy: backend %q: host %q is not a host name or IP address", b.Address, host)
+		if !ValidHost(host) {
+			return bad("host", KindHost, host, wants[KindHost])
 		}
-		n, err := strconv.Atoi(port)
-		if err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("deploy: backend %q: port %q out of range 1-65535", b.Address, port)
+		if !ValidPort(port) {
+			return bad("port", KindPort, port, wants[KindPort])
 		}
 		return nil
 	}
-	return fmt.Errorf("deploy: backend network %q, want tcp or unix", b.Network)
+	return bad("", KindBackend, b.Network+":"+b.Address, "network tcp or unix")
 }
 
 // Host returns a TCP backend's host (without brackets).
@@ -153,11 +172,11 @@ func (b Backend) String() string {
 }
 
 // RunfcgiAddress is the runfcgi arguments that listen on b.
-func (b Backend) RunfcgiAddress() string {
+func (b Backend) RunfcgiAddress() []string {
 	if b.IsUnix() {
-		return "socket=" + b.Address
+		return []string{"socket=" + b.Address}
 	}
-	return "host=" + b.Host() + " port=" + strconv.Itoa(b.Port())
+	return []string{"host=" + b.Host(), "port=" + strconv.Itoa(b.Port())}
 }
 
 // Protocols lists every protocol name, in the order errors list them.
@@ -179,24 +198,36 @@ func (o Options) resolve() (*resolved, error) {
 		return nil, fmt.Errorf("deploy: %w %q, want one of %s", ErrUnknownTarget, o.Target, strings.Join(Targets(), ", "))
 	}
 	r := &resolved{Options: o, t: t}
+	r.Backends = slices.Clone(o.Backends)
+	r.ServerNames = slices.Clone(o.ServerNames)
+	if err := r.fill(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// fill puts in every default and checks every field against its kind's allow-list, so that
+// templates only ever see values they can quote.
+func (r *resolved) fill() error {
+	t := r.t
 	if r.Name == "" {
 		r.Name = "mysite"
 	}
-	if !validName(r.Name) {
-		return nil, fmt.Errorf("deploy: project name %q: want letters, digits, '_' and '-', starting with a letter", r.Name)
+	if !ValidName(r.Name) {
+		return fieldErr("Name", KindName, r.Name, wants[KindName])
 	}
 	if r.Dir == "" {
 		r.Dir = "/srv/" + r.Name
 	}
-	for _, p := range []struct{ flag, v string }{{"project directory", r.Dir}, {"binary", r.Binary}, {"launcher", r.Launcher}, {"document root", r.DocumentRoot}} {
-		if p.v != "" && !path.IsAbs(p.v) {
-			return nil, fmt.Errorf("deploy: %s %q must be an absolute path", p.flag, p.v)
+	for _, p := range []struct {
+		field string
+		v     *string
+	}{{"Dir", &r.Dir}, {"Binary", &r.Binary}, {"Launcher", &r.Launcher}, {"DocumentRoot", &r.DocumentRoot}} {
+		if *p.v != "" && !ValidPath(*p.v) {
+			return fieldErr(p.field, KindPath, *p.v, wants[KindPath])
 		}
-		if strings.ContainsAny(p.v, " \t\n\"'|;{}#$`\\") {
-			return nil, fmt.Errorf("deploy: %s %q has a space, quote or shell character, which server configs cannot carry safely", p.flag, p.v)
-		}
+		*p.v = cleanPath(*p.v)
 	}
-	r.Dir = path.Clean(r.Dir)
 	if r.Binary == "" {
 		r.Binary = r.Dir + "/" + r.Name
 	}
@@ -210,113 +241,138 @@ func (o Options) resolve() (*resolved, error) {
 		r.Protocol = "fcgi"
 	}
 	if !slices.Contains(Protocols, r.Protocol) {
-		return nil, fmt.Errorf("deploy: protocol %q, want one of %s", r.Protocol, strings.Join(Protocols, ", "))
+		return fieldErr("Protocol", KindProtocol, r.Protocol, "one of "+strings.Join(Protocols, ", "))
 	}
 	if !slices.Contains(t.protocols, r.Protocol) {
-		return nil, fmt.Errorf("deploy: %s cannot speak protocol %q, want one of %s", t.name, r.Protocol, strings.Join(t.protocols, ", "))
+		return fieldErr("Protocol", KindProtocol, r.Protocol, t.name+" speaks only "+strings.Join(t.protocols, ", "))
 	}
 	if len(r.Backends) == 0 {
-		r.Backends = []Backend{TCP("127.0.0.1", 3033)}
+		r.Backends = []Backend{r.defaultBackend()}
 	}
-	for _, b := range r.Backends {
+	for i, b := range r.Backends {
 		if err := b.validate(); err != nil {
-			return nil, err
+			err.(*FieldError).Index = i
+			return err
 		}
 	}
 	if t.oneBackend && len(r.Backends) != 1 {
-		return nil, fmt.Errorf("deploy: %s runs one process, which listens on one address; got %d backends", t.name, len(r.Backends))
+		return fieldErr("Backends", KindCombined, fmt.Sprint(len(r.Backends)), t.name+" runs one process, which listens on exactly one address")
 	}
 	if t.name == "apache" && r.Protocol == "ajp" {
-		for _, b := range r.Backends {
+		for i, b := range r.Backends {
 			if b.IsUnix() {
-				return nil, fmt.Errorf("deploy: apache: mod_proxy_ajp cannot reach unix socket %s; use --host and --port", b.Address)
+				e := fieldErr("Backends", KindCombined, b.Address, "a host and port: mod_proxy_ajp cannot reach a unix socket")
+				e.Index = i
+				return e
 			}
 		}
 	}
-	for _, n := range r.ServerNames {
-		if n == "" || strings.ContainsAny(n, " \t\n\"'|;{}#/$\\") {
-			return nil, fmt.Errorf("deploy: server name %q: want a host name such as example.com", n)
+	for i, n := range r.ServerNames {
+		if !ValidServerName(n) {
+			e := fieldErr("ServerNames", KindServer, n, wants[KindServer])
+			e.Index = i
+			return e
 		}
 	}
 	if r.Listen == "" {
 		r.Listen = "80"
 	}
-	if err := checkListen(r.Listen); err != nil {
-		return nil, err
+	if _, _, ok := SplitListen(r.Listen); !ok {
+		return fieldErr("Listen", KindListen, r.Listen, wants[KindListen])
 	}
-	if r.Prefix != "" {
-		if !strings.HasPrefix(r.Prefix, "/") || strings.HasSuffix(r.Prefix, "/") || strings.Contains(r.Prefix, "//") || strings.ContainsAny(r.Prefix, " \t\n\"'|;{}#$\\?%*+()[]^") {
-			return nil, fmt.Errorf("deploy: prefix %q: want a URL path such as /app, with no trailing slash, spaces or regular expression characters", r.Prefix)
-		}
+	if r.Prefix != "" && (!ValidURLPath(r.Prefix) || strings.HasSuffix(r.Prefix, "/")) {
+		return fieldErr("Prefix", KindURLPath, r.Prefix, wants[KindURLPath]+", without a trailing slash, such as /app")
 	}
 	if r.StaticURL == "" {
 		r.StaticURL = r.Prefix + "/static/"
 	}
-	if !strings.HasPrefix(r.StaticURL, "/") || !strings.HasSuffix(r.StaticURL, "/") || r.StaticURL == "/" || strings.ContainsAny(r.StaticURL, " \t\n\"'|;{}#$\\?%*+()[]^") {
-		return nil, fmt.Errorf("deploy: static URL %q: want a path that starts and ends with a slash, such as /static/", r.StaticURL)
+	if !ValidURLPath(r.StaticURL) || !strings.HasSuffix(r.StaticURL, "/") || r.StaticURL == "/" {
+		return fieldErr("StaticURL", KindURLPath, r.StaticURL, wants[KindURLPath]+", ending with a slash, such as /static/")
 	}
 	r.StaticDir = strings.TrimSuffix(r.StaticURL, "/")
 	switch {
 	case r.StaticRoot == "":
 		r.StaticRoot = r.Dir + "/static"
 	case !path.IsAbs(r.StaticRoot):
+		if !ValidPath("/" + r.StaticRoot) {
+			return fieldErr("StaticRoot", KindPath, r.StaticRoot, wants[KindPath]+" (or one relative to the project directory)")
+		}
 		r.StaticRoot = path.Join(r.Dir, r.StaticRoot)
 	}
-	if strings.ContainsAny(r.StaticRoot, " \t\n\"'|;{}#$`\\") {
-		return nil, fmt.Errorf("deploy: static root %q has a space, quote or shell character, which server configs cannot carry safely", r.StaticRoot)
+	if !ValidPath(r.StaticRoot) {
+		return fieldErr("StaticRoot", KindPath, r.StaticRoot, wants[KindPath])
 	}
-	r.StaticRoot = path.Clean(r.StaticRoot)
-	if strings.ContainsAny(r.Secret, " \t\n\"'|;{}#$`\\,") {
-		return nil, fmt.Errorf("deploy: secret must not contain spaces, quotes, commas or shell characters")
+	r.StaticRoot = cleanPath(r.StaticRoot)
+	if r.Secret != "" && !ValidSecret(r.Secret) {
+		return fieldErr("Secret", KindSecret, r.Secret, wants[KindSecret])
+	}
+	if r.Secret != "" && r.Protocol != "ajp" {
+		return fieldErr("Secret", KindSecret, r.Secret, "no secret: it is only used with protocol ajp")
+	}
+	if r.Secret != "" && t.oneBackend {
+		return fieldErr("Secret", KindSecret, r.Secret, "no secret here: "+t.name+" reads APPGEN_AJP_SECRET from "+r.EnvFile()+" (mode 0600), where it stays out of command lines and units")
 	}
 	if r.Settings == "" {
 		r.Settings = "production"
 	}
-	if !validName(r.Settings) {
-		return nil, fmt.Errorf("deploy: settings profile %q: want letters, digits, '_' and '-'", r.Settings)
+	if !ValidProfile(r.Settings) {
+		return fieldErr("Settings", KindProfile, r.Settings, wants[KindProfile])
+	}
+	if r.User == "" {
+		r.User = strings.ToLower(strings.ReplaceAll(r.Name, "-", "_"))
+	}
+	if !ValidUser(r.User) {
+		return fieldErr("User", KindUser, r.User, wants[KindUser])
+	}
+	if r.WebGroup == "" {
+		r.WebGroup = "www-data"
+	}
+	if !ValidUser(r.WebGroup) {
+		return fieldErr("WebGroup", KindUser, r.WebGroup, wants[KindUser])
 	}
 	if r.Spawn && !t.spawn {
-		return nil, fmt.Errorf("deploy: %s cannot spawn the app; only lighttpd and cherokee can", t.name)
+		return fieldErr("Spawn", KindCombined, "true", "a target that can start the app: lighttpd or cherokee, not "+t.name)
 	}
 	if r.Spawn && t.name == "lighttpd" && r.Protocol != "fcgi" {
-		return nil, fmt.Errorf("deploy: %s: --spawn starts the app through the launcher, which speaks fcgi; got protocol %q", t.name, r.Protocol)
+		return fieldErr("Spawn", KindCombined, "true", "protocol fcgi: lighttpd starts the app through the launcher, which speaks fcgi, not "+r.Protocol)
 	}
 	if r.Version == "" {
 		r.Version = "devel"
 	}
+	if !ValidVersion(r.Version) {
+		return fieldErr("Version", KindVersion, r.Version, wants[KindVersion])
+	}
 	if r.Command == "" {
 		r.Command = r.commandLine()
 	}
-	return r, nil
-}
-
-func checkListen(l string) error {
-	port := l
-	if strings.Contains(l, ":") {
-		h, p, err := net.SplitHostPort(l)
-		if err != nil || h == "" {
-			return fmt.Errorf("deploy: listen address %q: want a port or host:port", l)
-		}
-		port = p
-	}
-	n, err := strconv.Atoi(port)
-	if err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("deploy: listen port %q out of range 1-65535", port)
+	if !ValidText(r.Command) {
+		return fieldErr("Command", KindText, r.Command, wants[KindText])
 	}
 	return nil
 }
 
-func validName(s string) bool {
-	if s == "" || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
-		return false
+// cleanPath is path.Clean for a non-empty path.
+func cleanPath(p string) string {
+	if p == "" {
+		return ""
 	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
+	return path.Clean(p)
 }
+
+// defaultBackend is where the app listens when Backends is empty: the unix socket
+// DefaultSocket(Name) for targets that reach it through the file system, so that only the
+// web server's group can speak to the app (on TCP any local user can, and can claim any
+// REMOTE_ADDR or HTTPS); TCP 127.0.0.1:3033 for Apache's AJP, which cannot use a socket.
+func (r *resolved) defaultBackend() Backend {
+	if r.t.name == "apache" && r.Protocol == "ajp" {
+		return TCP("127.0.0.1", 3033)
+	}
+	return Unix(DefaultSocket(r.Name))
+}
+
+// DefaultSocket is the unix socket a project named name listens on by default: under the
+// directory systemd's RuntimeDirectory= creates for it.
+func DefaultSocket(name string) string { return "/run/" + name + "/" + name + ".sock" }
 
 // commandLine reconstructs an `appgen config` command for the header, naming only the
 // inputs that differ from the defaults.

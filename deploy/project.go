@@ -116,6 +116,24 @@ func ReadProject(dir string) (Project, error) {
 	return p, nil
 }
 
+// FindProject reads the project that holds dir: the nearest of dir and its parents with a
+// go.mod, as the go command finds its module. The error wraps ErrNotProject when no parent
+// has a go.mod, or when the nearest go.mod's directory has no settings/deploy.go.
+func FindProject(dir string) (Project, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return Project{}, fmt.Errorf("deploy: %w", err)
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return ReadProject(d)
+		}
+		if filepath.Dir(d) == d {
+			return Project{}, fmt.Errorf("deploy: %s: %w (no go.mod here or in any parent directory)", abs, ErrNotProject)
+		}
+	}
+}
+
 // literal is one constant's basic literal.
 type literal struct {
 	pos string

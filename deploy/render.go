@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -132,7 +133,7 @@ func parse(fsys fs.FS, name string) (*template.Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("deploy: %w: %v", ErrTemplate, err)
 	}
-	t := template.New(name).Option("missingkey=error").Funcs(sprig.TxtFuncMap()).Funcs(funcs)
+	t := template.New(name).Option("missingkey=error").Funcs(sprig.TxtFuncMap()).Funcs(funcs).Funcs(quoteFuncs)
 	if _, err := t.New("common.tmpl").Parse(string(common)); err != nil {
 		return nil, fmt.Errorf("deploy: common.tmpl: %w: %v", ErrTemplate, err)
 	}
@@ -197,17 +198,34 @@ func (r *resolved) ListenHost() string {
 // ListenPort is the port part of Listen.
 func (r *resolved) ListenPort() string { return r.listenPort() }
 
-// Runfcgi is the runfcgi command line that serves the app on the first backend.
-func (r *resolved) Runfcgi() string {
-	args := []string{r.Binary, "runfcgi", "protocol=" + r.Protocol, r.Backend().RunfcgiAddress()}
-	if r.Secret != "" {
-		args = append(args, "secret="+r.Secret)
+// RunfcgiArgs is the runfcgi command line serving the app on backend i, one argument per
+// element, for a template to quote. A unix socket is created in WebGroup with mode 0660,
+// so the web server, and no other local user, can connect. The AJP secret is never among
+// them: runfcgi reads APPGEN_AJP_SECRET from its environment.
+func (r *resolved) RunfcgiArgs(i int) []string {
+	args := append([]string{r.Binary, "runfcgi", "protocol=" + r.Protocol}, r.Backends[i].RunfcgiAddress()...)
+	if r.Backends[i].IsUnix() {
+		args = append(args, "socket_group="+r.WebGroup, "socket_mode=0660")
 	}
-	return strings.Join(args, " ")
+	return args
 }
 
-// CGIParams are the request variables nginx sends, in order.
-func (r *resolved) CGIParams() [][2]string {
+// RuntimeDirName is the unit's RuntimeDirectory=: the socket's directory relative to /run,
+// or "" when the socket is elsewhere (the operator then makes its directory).
+func (r *resolved) RuntimeDirName() string {
+	if d, ok := strings.CutPrefix(path.Dir(r.Backend().Address), "/run/"); ok && r.Backend().IsUnix() {
+		return d
+	}
+	return ""
+}
+
+// HasSecret reports whether the output holds a secret, so that it is written 0600.
+func (r *resolved) HasSecret() bool {
+	return r.Secret != "" && r.t.name == "apache" && r.Protocol == "ajp"
+}
+
+// CGIParams are the request variables nginx sends, in order, each value an nginx token.
+func (r *resolved) CGIParams() ([][2]string, error) {
 	var p [][2]string
 	if r.Protocol == "scgi" {
 		// nginx itself sends CONTENT_LENGTH first, as SCGI requires; a second one is an error.
@@ -227,7 +245,11 @@ func (r *resolved) CGIParams() [][2]string {
 		p = append(p, [2]string{"CONTENT_LENGTH", "$content_length"})
 	}
 	if r.Prefix != "" {
-		p = append(p, [2]string{"SCRIPT_NAME", r.Prefix}, [2]string{"PATH_INFO", "$" + r.NameVar() + "_path_info"})
+		prefix, err := configString("an nginx string", r.Prefix, false, nil)
+		if err != nil {
+			return nil, err
+		}
+		p = append(p, [2]string{"SCRIPT_NAME", prefix}, [2]string{"PATH_INFO", "$" + r.NameVar() + "_path_info"})
 	} else {
 		p = append(p, [2]string{"SCRIPT_NAME", `""`}, [2]string{"PATH_INFO", "$uri"})
 	}
@@ -240,7 +262,7 @@ func (r *resolved) CGIParams() [][2]string {
 		[2]string{"SERVER_NAME", "$host"},
 		[2]string{"HTTPS", "$https if_not_empty"},
 	)
-	return p
+	return p, nil
 }
 
 // InputLines describe every input, defaults included, for the header.
@@ -344,13 +366,46 @@ func (r *resolved) LighttpdModule() string {
 	return map[string]string{"fcgi": "mod_fastcgi", "scgi": "mod_scgi"}[r.Protocol]
 }
 
-// HostRegexp matches the server names in lighttpd's $HTTP["host"], with or without a port.
-func (r *resolved) HostRegexp() string {
-	quoted := make([]string, len(r.ServerNames))
+// HostRegexp is lighttpd's $HTTP["host"] condition for the server names, quoted: each name
+// matched literally, "*." as one or more labels (as nginx and Apache match it), with or
+// without a port.
+func (r *resolved) HostRegexp() (string, error) {
+	alts := make([]string, len(r.ServerNames))
 	for i, n := range r.ServerNames {
-		quoted[i] = strings.ReplaceAll(n, ".", `\.`)
+		wild := ""
+		if rest, ok := strings.CutPrefix(n, "*"); ok {
+			wild, n = ".+", rest
+		}
+		q, err := configString("a lighttpd string", n, true, nil)
+		if err != nil {
+			return "", err
+		}
+		alts[i] = wild + strings.Trim(q, `"`)
 	}
-	return "^(" + strings.Join(quoted, "|") + ")(:[0-9]+)?$"
+	return `"^(` + strings.Join(alts, "|") + `)(:[0-9]+)?$"`, nil
+}
+
+// ApacheServerName is the name for Apache's ServerName: the first server name without a
+// wildcard, which ServerName cannot hold, or "" when every name has one.
+func (r *resolved) ApacheServerName() string {
+	for _, n := range r.ServerNames {
+		if !strings.HasPrefix(n, "*") {
+			return n
+		}
+	}
+	return ""
+}
+
+// ApacheAliases are the server names for ServerAlias: all but ApacheServerName.
+func (r *resolved) ApacheAliases() []string {
+	first := r.ApacheServerName()
+	var out []string
+	for _, n := range r.ServerNames {
+		if n != first {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // VServer is the Cherokee virtual server number: 1 (the default one) when no server names
@@ -374,7 +429,12 @@ func (r *resolved) EnvFile() string { return filepath.Join(r.Dir, r.Name+".env")
 func (r *resolved) AppEnv() [][2]string {
 	hosts := "*"
 	if len(r.ServerNames) > 0 {
-		hosts = strings.Join(r.ServerNames, ",")
+		// The runtime follows Django: ".example.com" is the domain and its subdomains.
+		names := make([]string, len(r.ServerNames))
+		for i, n := range r.ServerNames {
+			names[i] = strings.TrimPrefix(n, "*")
+		}
+		hosts = strings.Join(names, ",")
 	}
 	env := [][2]string{{"APPGEN_SETTINGS", r.Settings}, {"APPGEN_ALLOWED_HOSTS", hosts}}
 	if r.Prefix != "" && (r.Protocol == "ajp" || r.Protocol == "http") {
@@ -383,22 +443,45 @@ func (r *resolved) AppEnv() [][2]string {
 	return env
 }
 
-// RunfcgiFor is the runfcgi command line serving backend i (Cherokee starts one per source).
-func (r *resolved) RunfcgiFor(i int) string {
-	args := []string{r.Binary, "runfcgi", "protocol=" + r.Protocol, r.Backends[i].RunfcgiAddress()}
-	return strings.Join(args, " ")
-}
-
 // ProxyPassURL is ProxyPass's target for the scgi and ajp targets, which name a unix socket
-// in the URL itself ("unix:/path|scgi://NAME-1/"), quoted.
+// in the URL itself ("unix:/path|scgi://NAME-1/").
 func (r *resolved) ProxyPassURL() string {
 	if !r.Balanced() && r.Backend().IsUnix() {
-		return `"` + r.WorkerURL(0) + `/"`
+		return r.WorkerURL(0) + "/"
 	}
 	return r.ProxyURL()
+}
+
+// ProxyBasePrefix is ProxyBase followed by the prefix and a slash: mod_proxy_ajp and
+// mod_proxy_http send the backend the public path.
+func (r *resolved) ProxyBasePrefix() string { return r.ProxyBase() + r.Prefix + "/" }
+
+// ScriptURL is the mount point the app is told through SCRIPT_URL: the prefix, or "/".
+func (r *resolved) ScriptURL() string {
+	if r.Prefix == "" {
+		return "/"
+	}
+	return r.Prefix
 }
 
 // LighttpdBalance is the lighttpd variable choosing how requests spread over backends.
 func (r *resolved) LighttpdBalance() string {
 	return strings.TrimSuffix(r.LighttpdKey(), ".server") + ".balance"
+}
+
+// AnyUnix reports whether some backend is a unix socket.
+func (r *resolved) AnyUnix() bool {
+	for _, b := range r.Backends {
+		if b.IsUnix() {
+			return true
+		}
+	}
+	return false
+}
+
+// HoldsSecret reports whether o's output holds a secret (apache's AJP secret=), so that
+// whoever writes it to a file makes that file readable by its owner only (0600).
+func HoldsSecret(o Options) bool {
+	r, err := o.resolve()
+	return err == nil && r.HasSecret()
 }

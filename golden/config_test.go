@@ -14,13 +14,16 @@ import (
 )
 
 // configVariants are, per target, the `appgen config` command lines kept as golden files:
-// the default (TCP), a unix socket, several backends, a prefix mount with server names, and
-// each other protocol the target speaks.
+// the default (a unix socket), TCP, several backends, a prefix mount with server names, a
+// wildcard server name, and each other protocol the target speaks.
 func configVariants(target string) [][]string {
 	v := [][]string{
-		{"tcp"},
-		{"socket", "--socket", "/run/mysite/mysite.sock"},
+		{"default"},
+		{"tcp", "--host", "127.0.0.1", "--port", "3033"},
 		{"prefix", "--prefix", "/app", "--server-name", "example.com", "--server-name", "www.example.com", "--listen", "8080"},
+	}
+	if target != "restart" && target != "systemd" && target != "fcgi" {
+		v = append(v, []string{"wildcard", "--server-name", "*.example.com", "--server-name", "example.com"})
 	}
 	switch target {
 	case "apache", "nginx", "lighttpd", "cherokee":
@@ -30,7 +33,12 @@ func configVariants(target string) [][]string {
 		switch p {
 		case "fcgi":
 		case "ajp":
-			v = append(v, []string{"ajp", "--protocol", "ajp", "--secret", "s3cr3t"}, []string{"ajp-prefix", "--protocol", "ajp", "--prefix", "/app"})
+			if target == "apache" {
+				v = append(v, []string{"ajp", "--protocol", "ajp", "--secret", "s3cr3t"})
+			} else {
+				v = append(v, []string{"ajp", "--protocol", "ajp"})
+			}
+			v = append(v, []string{"ajp-prefix", "--protocol", "ajp", "--prefix", "/app"})
 		default:
 			v = append(v, []string{p, "--protocol", p}, []string{p + "-prefix", "--protocol", p, "--prefix", "/app"})
 		}
@@ -45,11 +53,12 @@ func configVariants(target string) [][]string {
 }
 
 // runConfig runs appgen config through the real entry point from an empty directory (so no
-// project is read) and returns its standard output.
+// project is read, and --name and --dir describe one) and returns its standard output.
 func runConfig(t *testing.T, args []string) string {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	full := append([]string{"appgen", "config"}, args...)
+	full = append(full, "--name", "mysite", "--dir", "/srv/mysite")
 	if status := command.Execute(command.Build{Version: "v0.0.0-golden"}, nil, full, &stdout, &stderr); status != 0 {
 		t.Fatalf("%s: status %d\n%s", strings.Join(full, " "), status, stderr.String())
 	}
@@ -62,7 +71,7 @@ func TestConfigGolden(t *testing.T) {
 		t.Run(target, func(t *testing.T) {
 			ar := &txtar.Archive{}
 			var comment strings.Builder
-			fmt.Fprintf(&comment, "appgen config %s, run outside a project; one file per command line:\n", target)
+			fmt.Fprintf(&comment, "appgen config %s, run outside a project with --name mysite --dir /srv/mysite; one file per command line:\n", target)
 			for _, v := range configVariants(target) {
 				name, flags := v[0], v[1:]
 				args := append([]string{target}, flags...)

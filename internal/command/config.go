@@ -89,6 +89,8 @@ func configFlags() []cli.Flag {
 		&cli.StringFlag{Name: "dir", Usage: "the project's directory on the server (default: the project's directory, else /srv/NAME)", TakesFile: true},
 		&cli.StringFlag{Name: "launcher", Usage: "where the FastCGI launcher lives (default: DIR/NAME.fcgi)", TakesFile: true},
 		&cli.StringFlag{Name: "settings", Usage: "settings profile the app runs with, APPGEN_SETTINGS (default: production)"},
+		&cli.StringFlag{Name: "user", Usage: "systemd only: the system user (and group) the site runs as (default: the project's name)"},
+		&cli.StringFlag{Name: "web-group", Usage: "the web server's group, which alone may open the app's unix socket (default: www-data)"},
 		&cli.BoolFlag{Name: "spawn", Usage: "lighttpd and cherokee only: the web server starts the app itself"},
 		&cli.StringFlag{Name: "project", Usage: "read the project in this directory (default: the current directory, if it is one)", TakesFile: true},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to FILE instead of standard output; never overwrites", TakesFile: true},
@@ -109,7 +111,7 @@ func config(c *cli.Context, target string) error {
 		if errors.Is(err, deploy.ErrUnknownTarget) {
 			return &usageError{cmd: "config", err: err}
 		}
-		return err
+		return inputError(c, err)
 	}
 	if c.Bool("check") {
 		notes, err := deploy.Check(c.Context, o, text)
@@ -122,7 +124,14 @@ func config(c *cli.Context, target string) error {
 		fmt.Fprintf(c.App.ErrWriter, "appgen: %s configuration checked: OK\n", o.Target)
 	}
 	if out := c.String("output"); out != "" {
-		return writeNew(out, text)
+		secret := deploy.HoldsSecret(o)
+		if err := writeNew(out, text, secret); err != nil {
+			return err
+		}
+		if secret {
+			fmt.Fprintf(c.App.ErrWriter, "appgen: %s holds the AJP secret: written with mode 0600 (owner only)\n", out)
+		}
+		return nil
 	}
 	_, err = c.App.Writer.Write(text)
 	return err
@@ -132,17 +141,26 @@ func config(c *cli.Context, target string) error {
 // settings/deploy.go, and flags.
 func configOptions(c *cli.Context, target string) (deploy.Options, error) {
 	o := deploy.Options{Target: target}
-	projectDir := c.String("project")
-	explicit := projectDir != ""
-	if !explicit {
-		projectDir = "."
+	var p deploy.Project
+	var err error
+	if dir := c.String("project"); dir != "" {
+		p, err = deploy.ReadProject(dir)
+	} else {
+		p, err = deploy.FindProject(".")
 	}
-	p, err := deploy.ReadProject(projectDir)
 	switch {
 	case err == nil:
 		o = p.Options(target)
-	case errors.Is(err, deploy.ErrNotProject) && !explicit:
-		// Outside a project: the flags and deploy's defaults say everything.
+	case errors.Is(err, deploy.ErrNotProject) && !c.IsSet("project") && c.IsSet("dir"):
+		// Outside a project, for one elsewhere: --dir (and --name) say where and what it is.
+		if !c.IsSet("name") {
+			o.Name = filepath.Base(c.String("dir"))
+			if !deploy.ValidName(o.Name) {
+				return o, usagef("config "+target, "--dir %s: its last element %q is not a project name; give --name", c.String("dir"), o.Name)
+			}
+		}
+	case errors.Is(err, deploy.ErrNotProject) && !c.IsSet("project"):
+		return o, usagef("config "+target, "%v: run appgen config inside a project (or a directory below it), pass --project DIR, or describe the project with --dir (and --name)", err)
 	default:
 		return o, err
 	}
@@ -159,7 +177,7 @@ func configOptions(c *cli.Context, target string) (deploy.Options, error) {
 		for _, s := range c.StringSlice("backend") {
 			b, err := deploy.ParseBackend(s)
 			if err != nil {
-				return o, err
+				return o, inputError(c, err)
 			}
 			o.Backends = append(o.Backends, b)
 		}
@@ -197,6 +215,8 @@ func configOptions(c *cli.Context, target string) (deploy.Options, error) {
 	str("dir", &o.Dir)
 	str("launcher", &o.Launcher)
 	str("settings", &o.Settings)
+	str("user", &o.User)
+	str("web-group", &o.WebGroup)
 	if c.IsSet("prefix") && !c.IsSet("static-url") && o.StaticURL == "/static/" {
 		// The project's default static URL moves under the prefix with the app.
 		o.StaticURL = ""
@@ -211,7 +231,8 @@ func configOptions(c *cli.Context, target string) (deploy.Options, error) {
 
 // writeNew writes data to path atomically and never replaces an existing file: it writes a
 // temporary file beside it, then hard-links it into place, which fails if path exists.
-func writeNew(path string, data []byte) (err error) {
+// A file holding a secret is written 0600 whatever the umask.
+func writeNew(path string, data []byte, secret bool) (err error) {
 	if _, err := os.Lstat(path); err == nil {
 		return fmt.Errorf("config: %s already exists; appgen never overwrites a file (remove it or choose another -o)", path)
 	}
@@ -229,7 +250,11 @@ func writeNew(path string, data []byte) (err error) {
 		tmp.Close()
 		return fmt.Errorf("config: %w", err)
 	}
-	if err := tmp.Chmod(mode &^ os.FileMode(umask())); err != nil {
+	mode &^= os.FileMode(umask())
+	if secret {
+		mode = 0o600
+	}
+	if err := tmp.Chmod(mode); err != nil {
 		tmp.Close()
 		return fmt.Errorf("config: %w", err)
 	}
@@ -247,4 +272,68 @@ func writeNew(path string, data []byte) (err error) {
 		return fmt.Errorf("config: %w", err)
 	}
 	return nil
+}
+
+// inputError turns deploy's *FieldError, which names an Options field, into an error naming
+// the flag (or the project constant) the value came from.
+func inputError(c *cli.Context, err error) error {
+	var fe *deploy.FieldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	from := fieldSource(c, fe)
+	if fe.Kind == deploy.KindSecret {
+		return fmt.Errorf("config: %s: want %s", from, fe.Want)
+	}
+	return fmt.Errorf("config: %s %q: want %s", from, fe.Value, fe.Want)
+}
+
+// fieldFlags maps deploy.Options fields to the flag that sets each.
+var fieldFlags = map[string]string{
+	"Name": "--name", "Dir": "--dir", "Binary": "--dir", "Launcher": "--launcher",
+	"Protocol": "--protocol", "ServerNames": "--server-name", "Listen": "--listen",
+	"Prefix": "--prefix", "StaticURL": "--static-url", "StaticRoot": "--static-root",
+	"DocumentRoot": "--document-root", "Secret": "--secret", "Settings": "--settings",
+	"User": "--user", "WebGroup": "--web-group", "Spawn": "--spawn",
+}
+
+// projectConstants maps fields a project sets to its settings/deploy.go constant.
+var projectConstants = map[string]string{
+	"Name": "ProjectName", "Protocol": "Protocol", "StaticURL": "StaticURL", "StaticRoot": "StaticRoot",
+}
+
+// fieldSource names where a refused value came from: the flag given, else the project's
+// constant, else the flag that would set it.
+func fieldSource(c *cli.Context, fe *deploy.FieldError) string {
+	if fe.Field == "Backends" {
+		switch {
+		case c.IsSet("backend"):
+			return "--backend"
+		case fe.Part == "socket" && c.IsSet("socket"):
+			return "--socket"
+		case fe.Part == "host" && c.IsSet("host"):
+			return "--host"
+		case fe.Part == "port" && c.IsSet("port"):
+			return "--port"
+		case c.IsSet("socket") || c.IsSet("host") || c.IsSet("port"):
+			return "--socket/--host/--port"
+		}
+		if fe.Part == "socket" {
+			return deploy.DeploySettingsFile + " constant Socket (or --socket)"
+		}
+		if fe.Part == "port" {
+			return deploy.DeploySettingsFile + " constant Port (or --port)"
+		}
+		return deploy.DeploySettingsFile + " constant Host (or --host)"
+	}
+	flag, ok := fieldFlags[fe.Field]
+	if !ok {
+		return "the " + fe.Field + " recorded in the header"
+	}
+	if !c.IsSet(strings.TrimPrefix(flag, "--")) {
+		if k, ok := projectConstants[fe.Field]; ok {
+			return deploy.DeploySettingsFile + " constant " + k + " (or " + flag + ")"
+		}
+	}
+	return flag
 }

@@ -16,8 +16,8 @@ import (
 // the NAME.fcgi launcher), so a project starts with configurations matching its
 // settings/deploy.go. A template without go.mod or settings/deploy.go is not laid out like
 // an appgen project and gets none. dir is where the project will live: the launcher and
-// configurations name its absolute path. When that path is one server configurations cannot
-// carry (a space, a quote), the project is still created, without them, and note says why.
+// configurations name its absolute path. When deploy refuses that path (a space, a quote:
+// a *FieldError for Dir), the project is still created, without them, and note says why.
 func withDeployFiles(files []generator.File, dir, version string) (_ []generator.File, note string, _ error) {
 	p, err := readRenderedProject(files)
 	if errors.Is(err, deploy.ErrNotProject) {
@@ -30,7 +30,8 @@ func withDeployFiles(files []generator.File, dir, version string) (_ []generator
 		return nil, "", fmt.Errorf("command: target %s: %w", dir, err)
 	}
 	extra, err := deploy.ProjectFiles(p, version)
-	if err != nil && !plainPath(p.Dir) {
+	var fe *deploy.FieldError
+	if errors.As(err, &fe) && fe.Field == "Dir" {
 		return files, fmt.Sprintf("The server configurations were not written: %v.\n"+
 			"Run 'appgen config SERVER --dir DIR' in the project to write them for the directory it is served from.", err), nil
 	}
@@ -49,14 +50,6 @@ func withDeployFiles(files []generator.File, dir, version string) (_ []generator
 	}
 	slices.SortFunc(files, func(a, b generator.File) int { return strings.Compare(a.Path, b.Path) })
 	return files, "", nil
-}
-
-// plainPath reports whether p has only characters every server configuration and shell
-// script can carry unquoted; deploy refuses others, and only that refusal is not fatal.
-func plainPath(p string) bool {
-	return strings.IndexFunc(p, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./+@:~,%=", r))
-	}) < 0
 }
 
 // readRenderedProject gives deploy.ReadProject, which reads a directory, the two rendered

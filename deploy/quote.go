@@ -1,0 +1,140 @@
+package deploy
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"text/template"
+)
+
+// Quoting, one function per syntax a template writes. Each writes a value as one token of its
+// target's language and refuses (with an error that fails the render) what that syntax cannot
+// carry, whatever the allow-lists in validate.go let through: a value can never end a token,
+// start a directive or be expanded by the program that reads the file.
+
+// quoteFuncs are the quoting functions templates use. The config-language ones take the
+// value and, optionally, literal text from the template to put inside the same quotes before
+// and after it ("^" and "/(.*)$" around a regular-expression-escaped prefix); only the value
+// is checked, the literals are the template's own.
+var quoteFuncs = template.FuncMap{
+	"sh":      shellQuote,
+	"nginx":   func(v string, lit ...string) (string, error) { return configString("an nginx string", v, false, lit) },
+	"nginxre": func(v string, lit ...string) (string, error) { return configString("an nginx string", v, true, lit) },
+	"apache": func(v string, lit ...string) (string, error) {
+		return configString("an Apache argument", v, false, lit)
+	},
+	"apachere":   func(v string, lit ...string) (string, error) { return configString("an Apache argument", v, true, lit) },
+	"lighttpd":   func(v string, lit ...string) (string, error) { return configString("a lighttpd string", v, false, lit) },
+	"lighttpdre": func(v string, lit ...string) (string, error) { return configString("a lighttpd string", v, true, lit) },
+	"cherokee":   cherokeeValue,
+	"unitarg":    systemdArg,
+	"unitval":    systemdValue,
+	"unitenv":    systemdEnv,
+	"comment":    commentText,
+}
+
+// controlChar returns the first control character (or DEL) in s, or -1.
+func controlChar(s string) int {
+	return strings.IndexFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f })
+}
+
+func refuse(syntax, s, why string) error {
+	return fmt.Errorf("deploy: %s cannot carry %q: %s", syntax, s, why)
+}
+
+// shellQuote writes s as one POSIX shell word in single quotes, where nothing is special;
+// a single quote becomes '\” (close, escaped quote, reopen). Only NUL cannot be carried.
+func shellQuote(s string) (string, error) {
+	if strings.IndexByte(s, 0) >= 0 {
+		return "", refuse("a shell word", s, "NUL byte")
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'", nil
+}
+
+// configString writes v as a double-quoted string of nginx, Apache (core and mod_rewrite)
+// or lighttpd, between the template's literal text lit[0] and lit[1]. The three lexers agree
+// on what a double-quoted string is only for text without '"' and '\' (each has its own
+// escapes, and mod_rewrite keeps backslashes that core Apache removes), so v may hold
+// neither; nor '$' or '%', which nginx, Apache's ${VAR} and mod_rewrite's %{VAR} expand
+// inside quotes; nor control characters, which end a directive. With re, v is written as a
+// regular expression matching itself (regexp.QuoteMeta): its backslashes then only ever
+// precede a punctuation character, which all three lexers pass through unchanged.
+func configString(syntax, v string, re bool, lit []string) (string, error) {
+	if controlChar(v) >= 0 {
+		return "", refuse(syntax, v, "control character")
+	}
+	if strings.ContainsAny(v, `\"$%`) {
+		return "", refuse(syntax, v, `'"', '\', '$' and '%' are quoted or expanded differently by each server`)
+	}
+	if re {
+		v = regexp.QuoteMeta(v)
+	}
+	var pre, post string
+	switch len(lit) {
+	case 0:
+	case 1:
+		pre = lit[0]
+	case 2:
+		pre, post = lit[0], lit[1]
+	default:
+		return "", fmt.Errorf("deploy: %s: want a value and at most two literals, got %d", syntax, len(lit))
+	}
+	return `"` + pre + v + post + `"`, nil
+}
+
+// cherokeeValue writes s as the value of a cherokee.conf "key = value" line, which runs to
+// the end of the line with surrounding spaces trimmed and has no quoting at all: control
+// characters and surrounding spaces are refused.
+func cherokeeValue(s string) (string, error) {
+	if i := controlChar(s); i >= 0 {
+		return "", refuse("a cherokee.conf value", s, "control character")
+	}
+	if s == "" || strings.TrimSpace(s) != s {
+		return "", refuse("a cherokee.conf value", s, "empty or surrounded by spaces")
+	}
+	return s, nil
+}
+
+// systemdArg writes s as one argument of a unit's ExecStart=: double-quoted, with '\' and '"'
+// escaped, '%' (specifiers) doubled and '$' (environment expansion) doubled.
+func systemdArg(s string) (string, error) {
+	if i := controlChar(s); i >= 0 {
+		return "", refuse("a systemd argument", s, "control character")
+	}
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, `%`, `%%`, `$`, `$$`).Replace(s) + `"`, nil
+}
+
+// systemdEnv writes one Environment= assignment, KEY=value, double-quoted: '\' and '"' are
+// escaped and '%' doubled; systemd does not expand '$' there. key must be a shell
+// variable name.
+func systemdEnv(key, value string) (string, error) {
+	if key == "" || !only(key, "_") || isDigit(key[0]) {
+		return "", refuse("a systemd environment variable name", key, "want letters, digits and '_'")
+	}
+	if controlChar(value) >= 0 {
+		return "", refuse("a systemd environment value", value, "control character")
+	}
+	return `"` + key + "=" + strings.NewReplacer(`\`, `\\`, `"`, `\"`, `%`, `%%`).Replace(value) + `"`, nil
+}
+
+// systemdValue writes s as a unit setting's whole value (WorkingDirectory=, User=,
+// Description=): '%' is doubled; control characters, a trailing backslash (a continued line)
+// and spaces at either end (trimmed by systemd) are refused.
+func systemdValue(s string) (string, error) {
+	if i := controlChar(s); i >= 0 {
+		return "", refuse("a systemd value", s, "control character")
+	}
+	if strings.HasSuffix(s, `\`) || strings.TrimSpace(s) != s {
+		return "", refuse("a systemd value", s, "a trailing backslash or surrounding spaces")
+	}
+	return strings.ReplaceAll(s, "%", "%%"), nil
+}
+
+// commentText is s for a "# ..." comment line in any target: printable ASCII without a
+// backslash, which would continue the comment onto the next line in Apache and systemd.
+func commentText(s string) (string, error) {
+	if !ValidText(s) {
+		return "", refuse("a comment", s, "control character, non-ASCII or backslash")
+	}
+	return s, nil
+}
