@@ -51,7 +51,7 @@ func TestAcquireSpill(t *testing.T) {
 	if !s.AcquireSpill(30) || s.Spilled() != 90 {
 		t.Fatalf("after giving 40 back: took 30, %d held, want 90", s.Spilled())
 	}
-	if unlimited := (&Server{}); !unlimited.AcquireSpill(1<<50) {
+	if unlimited := (&Server{}); !unlimited.AcquireSpill(1 << 50) {
 		t.Error("MaxSpillBytes 0 refused")
 	}
 }
