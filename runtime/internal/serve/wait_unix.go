@@ -22,13 +22,15 @@ func (c *Conn) WaitInput() error {
 	if err != nil {
 		return nil
 	}
+	return rc.Read(peekByte)
+}
+
+// peekByte reports whether fd has a byte to read, or an end or error to
+// report, without taking it; false makes RawConn.Read wait until the socket
+// becomes readable (under the read deadline) and call it again. It captures
+// nothing, so passing it allocates nothing.
+func peekByte(fd uintptr) bool {
 	var b [1]byte
-	// f peeks without blocking; returning false makes the runtime wait for
-	// the socket to become readable (under the read deadline) and call it
-	// again.
-	err = rc.Read(func(fd uintptr) bool {
-		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		return !errors.Is(err, syscall.EAGAIN) && !errors.Is(err, syscall.EINTR)
-	})
-	return err
+	_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	return !errors.Is(err, syscall.EAGAIN) && !errors.Is(err, syscall.EINTR)
 }
