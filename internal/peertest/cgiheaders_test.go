@@ -1,51 +1,13 @@
 package peertest
 
 import (
-	"context"
-	"errors"
 	"io"
-	"log"
-	"net"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/appgen/appgen/internal/webserver"
-	"github.com/appgen/appgen/runtime/fastcgi"
-	"github.com/appgen/appgen/runtime/scgi"
 )
-
-// serveHandler serves h with proto ("fcgi" or "scgi") on a loopback port until the test ends.
-func serveHandler(t *testing.T, proto string, h http.Handler) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	logger := log.New(testLogWriter{t}, "", 0)
-	var srv backendServer
-	switch proto {
-	case "fcgi":
-		srv = &fastcgi.Server{Handler: h, ErrorLog: logger}
-	case "scgi":
-		srv = &scgi.Server{Handler: h, ErrorLog: logger}
-	default:
-		t.Fatalf("unknown backend protocol %q", proto)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			srv.Close()
-		}
-		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("%s backend: Serve returned %v, want http.ErrServerClosed", proto, err)
-		}
-	})
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // TestGatewayHeadersThroughApache pins issue 14: a handler's own Status header reached Apache
 // after the runtime's status line, and Apache answered with it; a 200 carrying a local
@@ -70,7 +32,7 @@ func TestGatewayHeadersThroughApache(t *testing.T) {
 	for _, proto := range []string{"scgi", "fcgi"} {
 		t.Run("mod_proxy_"+proto, func(t *testing.T) {
 			webserver.Require(t, webserver.Apache)
-			backend := serveHandler(t, proto, mux)
+			backend, _ := serveBackend(t, proto, mux, "", nil)
 			dir := webserver.TempDir(t)
 			web := webserver.FreePort(t)
 			site := apacheProxy(proto, prefix+"/", "", "")(web, backend, "")

@@ -76,18 +76,24 @@ type backendServer interface {
 // FORCE_SCRIPT_NAME setting would.
 func startBackend(t *testing.T, proto, secret string, force bool) (port int, accepted *atomic.Int64) {
 	t.Helper()
+	var fsn *string
+	if force {
+		mount := prefix
+		fsn = &mount
+	}
+	return serveBackend(t, proto, http.HandlerFunc(Echo), secret, fsn)
+}
+
+// serveBackend serves h with proto on a loopback port until the test ends, and counts the
+// connections it accepts.
+func serveBackend(t *testing.T, proto string, h http.Handler, secret string, fsn *string) (port int, accepted *atomic.Int64) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cl := &countingListener{Listener: l}
 	logger := log.New(testLogWriter{t}, "", 0)
-	h := http.HandlerFunc(Echo)
-	var fsn *string
-	if force {
-		mount := prefix
-		fsn = &mount
-	}
 	var srv backendServer
 	switch proto {
 	case "fcgi":
