@@ -71,7 +71,7 @@ type backendServer interface {
 	Close() error
 }
 
-// startBackend serves Echo with proto ("fcgi", "scgi", "ajp") on a loopback port until the
+// startBackend serves Handler (Echo, mostly) with proto ("fcgi", "scgi", "ajp") on a loopback port until the
 // test ends; secret applies to AJP; force sets ForceScriptName to the mount, as a project's
 // FORCE_SCRIPT_NAME setting would.
 func startBackend(t *testing.T, proto, secret string, force bool) (port int, accepted *atomic.Int64) {
@@ -81,7 +81,7 @@ func startBackend(t *testing.T, proto, secret string, force bool) (port int, acc
 		mount := prefix
 		fsn = &mount
 	}
-	return serveBackend(t, proto, http.HandlerFunc(Echo), secret, fsn)
+	return serveBackend(t, proto, http.HandlerFunc(Handler), secret, fsn)
 }
 
 // serveBackend serves h with proto on a loopback port until the test ends, and counts the
