@@ -95,10 +95,11 @@ func Build(ctx context.Context, f *Fields, header []Param, body io.ReadCloser, n
 	rawPath, uriQuery, _ := strings.Cut(requestURI, "?")
 	path := f.PathInfo
 	if f.HasPathInfo {
-		if requestURI != "" && decoded(rawPath, script, path) {
+		if requestURI != "" && (rawPath == "" || rawPath[0] != '/' || decoded(rawPath, script, path)) {
 			// Cherokee sends REQUEST_URI decoded: as it is, it is not the
 			// URI the client sent and may not even parse. PATH_INFO and
-			// the script name say the path, so the URI is rebuilt below.
+			// the script name say the path, so the URI is rebuilt below,
+			// as it is when it is not an absolute path.
 			requestURI = ""
 		}
 	} else if requestURI != "" {
