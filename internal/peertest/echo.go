@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"path"
 	"strings"
 
 	"github.com/appgen/appgen/runtime/gateway"
@@ -71,4 +72,37 @@ func (rec Received) HeaderValue(name string) string {
 		}
 	}
 	return ""
+}
+
+// GatewayHeadersPath is where Handler answers with the headers a CGI gateway would obey
+// instead of passing on (TestGatewayHeaders): below it, "status" sets a Status header,
+// "location" a local Location and "location-absolute" an absolute one, each on a 200 whose body
+// is GatewayHeadersBody; "redirect" is a real 302 to "elsewhere".
+const GatewayHeadersPath = "/gateway-headers/"
+
+// GatewayHeadersBody is the body of GatewayHeadersPath's 200 responses.
+const GatewayHeadersBody = "the handler's page"
+
+// Handler serves GatewayHeadersPath's cases and Echo for every other path.
+func Handler(w http.ResponseWriter, r *http.Request) {
+	dir, name := path.Split(r.URL.Path)
+	if dir != GatewayHeadersPath {
+		Echo(w, r)
+		return
+	}
+	switch name {
+	case "status":
+		w.Header().Set("Status", "404 Not Found")
+	case "location":
+		w.Header().Set("Location", gateway.ScriptName(r)+GatewayHeadersPath+"elsewhere")
+	case "location-absolute":
+		w.Header().Set("Location", "http://example.com/elsewhere")
+	case "redirect":
+		http.Redirect(w, r, gateway.ScriptName(r)+GatewayHeadersPath+"elsewhere", http.StatusFound)
+		return
+	default:
+		Echo(w, r)
+		return
+	}
+	io.WriteString(w, GatewayHeadersBody)
 }

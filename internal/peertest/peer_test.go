@@ -71,10 +71,22 @@ type backendServer interface {
 	Close() error
 }
 
-// startBackend serves Echo with proto ("fcgi", "scgi", "ajp") on a loopback port until the
+// startBackend serves Handler (Echo, mostly) with proto ("fcgi", "scgi", "ajp") on a loopback port until the
 // test ends; secret applies to AJP; force sets ForceScriptName to the mount, as a project's
 // FORCE_SCRIPT_NAME setting would.
 func startBackend(t *testing.T, proto, secret string, force bool) (port int, accepted *atomic.Int64) {
+	t.Helper()
+	var fsn *string
+	if force {
+		mount := prefix
+		fsn = &mount
+	}
+	return serveBackend(t, proto, http.HandlerFunc(Handler), secret, fsn)
+}
+
+// serveBackend serves h with proto on a loopback port until the test ends, and counts the
+// connections it accepts.
+func serveBackend(t *testing.T, proto string, h http.Handler, secret string, fsn *string) (port int, accepted *atomic.Int64) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -82,12 +94,6 @@ func startBackend(t *testing.T, proto, secret string, force bool) (port int, acc
 	}
 	cl := &countingListener{Listener: l}
 	logger := log.New(testLogWriter{t}, "", 0)
-	h := http.HandlerFunc(Echo)
-	var fsn *string
-	if force {
-		mount := prefix
-		fsn = &mount
-	}
 	var srv backendServer
 	switch proto {
 	case "fcgi":

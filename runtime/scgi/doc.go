@@ -8,8 +8,8 @@
 // CONTENT_LENGTH bytes of body. The response is a CGI response ("Status:",
 // headers, a blank line, the body) written on the same stream, after which
 // the connection closes. The variables become an *http.Request exactly as
-// FastCGI's do (see package gateway): path, script name, remote address,
-// HTTPS, Host, and the httpoxy rule.
+// FastCGI's and AJP's do (see package gateway): path, script name, remote
+// address, HTTPS, Host, and the httpoxy rule.
 //
 // The header is checked strictly, since a web server never breaks these
 // rules and a lenient parser is how one request is made to look like
@@ -19,6 +19,12 @@
 // A header that breaks any of them closes the connection with one line in
 // ErrorLog naming the peer and the problem, such as
 // `scgi: 127.0.0.1:4242: netstring length "0012" has a leading zero`.
+//
+// A header without CONTENT_LENGTH (the specification requires one; the
+// common web servers always send it) is a body of unknown length, not an
+// empty one: the handler reads what the connection carries until the web
+// server closes its sending side, r.ContentLength is -1, and a read past
+// MaxBodyBytes fails with *http.MaxBytesError.
 //
 // A body larger than MaxBodyBytes gets 413 without calling the handler.
 // The handler reads at most CONTENT_LENGTH bytes, and a body that ends

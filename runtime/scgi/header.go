@@ -18,7 +18,8 @@ const linearDupLimit = 64
 const maxLengthDigits = 10
 
 // readHeader reads the request's netstring ("<length>:<params>,") from r,
-// refusing lengths over max, and returns its parameters and CONTENT_LENGTH.
+// refusing lengths over max, and returns its parameters and CONTENT_LENGTH
+// (-1 when the header has none: the body is the rest of the stream).
 func readHeader(r *bufio.Reader, max int) ([]gateway.Param, int64, error) {
 	n, err := readLength(r, max)
 	if err != nil {
@@ -106,7 +107,10 @@ func readLength(r *bufio.Reader, max int) (int, error) {
 // SCGI rules are kept strictly, since a web server never breaks them and a
 // lenient parser is how one request is made to look like another:
 // CONTENT_LENGTH comes first and is a plain decimal, SCGI is "1", no name
-// is empty or repeated.
+// is empty or repeated. One rule is relaxed: a header without any
+// CONTENT_LENGTH is a body of unknown length (-1), which is what the
+// connection carries, rather than a request to drop: a server that
+// streams a body it has not measured cannot say its length.
 func parseParams(b []byte) ([]gateway.Param, int64, error) {
 	if len(b) == 0 {
 		return nil, 0, fmt.Errorf("scgi: header is empty, want CONTENT_LENGTH first")
@@ -127,7 +131,7 @@ func parseParams(b []byte) ([]gateway.Param, int64, error) {
 		return nil, 0, fmt.Errorf("scgi: header has %d NUL-terminated strings, want name and value pairs", fields)
 	}
 	params := make([]gateway.Param, 0, fields/2)
-	var contentLength int64
+	contentLength := int64(-1)
 	haveSCGI := false
 	var seen map[string]struct{}
 	for len(s) > 0 {
@@ -139,16 +143,6 @@ func parseParams(b []byte) ([]gateway.Param, int64, error) {
 		s = s[j+1:]
 		if name == "" {
 			return nil, 0, fmt.Errorf("scgi: header name %d is empty", len(params)+1)
-		}
-		if len(params) == 0 {
-			if name != "CONTENT_LENGTH" {
-				return nil, 0, fmt.Errorf("scgi: first header is %q, want CONTENT_LENGTH", name)
-			}
-			n, err := parseLength(value)
-			if err != nil {
-				return nil, 0, err
-			}
-			contentLength = n
 		}
 		if seen != nil {
 			if _, dup := seen[name]; dup {
@@ -170,6 +164,15 @@ func parseParams(b []byte) ([]gateway.Param, int64, error) {
 				}
 				seen[name] = struct{}{}
 			}
+		}
+		if len(params) == 0 && name == "CONTENT_LENGTH" {
+			n, err := parseLength(value)
+			if err != nil {
+				return nil, 0, err
+			}
+			contentLength = n
+		} else if name == "CONTENT_LENGTH" {
+			return nil, 0, fmt.Errorf("scgi: CONTENT_LENGTH is header %d, want it first", len(params)+1)
 		}
 		if name == "SCGI" {
 			if value != "1" {

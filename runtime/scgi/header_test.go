@@ -52,6 +52,12 @@ func TestReadHeader(t *testing.T) {
 			length: 27,
 		},
 		{
+			name:   "no CONTENT_LENGTH: a body of unknown length",
+			in:     netstring("SCGI", "1", "REQUEST_METHOD", "POST"),
+			params: ps("SCGI", "1", "REQUEST_METHOD", "POST"),
+			length: -1,
+		},
+		{
 			name:   "empty values",
 			in:     netstring("CONTENT_LENGTH", "0", "SCGI", "1", "QUERY_STRING", "", "HTTP_X", ""),
 			params: ps("CONTENT_LENGTH", "0", "SCGI", "1", "QUERY_STRING", "", "HTTP_X", ""),
@@ -70,8 +76,7 @@ func TestReadHeader(t *testing.T) {
 		{name: "closed before the comma", in: strings.TrimSuffix(netstring("CONTENT_LENGTH", "0", "SCGI", "1"), ","), err: "before the netstring's ','"},
 		{name: "no final NUL", in: "23:CONTENT_LENGTH\x000\x00SCGI\x001,", err: "does not end with NUL"},
 		{name: "odd strings", in: netstring("CONTENT_LENGTH", "0", "SCGI"), err: "3 NUL-terminated strings"},
-		{name: "CONTENT_LENGTH not first", in: netstring("SCGI", "1", "CONTENT_LENGTH", "0"), err: `first header is "SCGI", want CONTENT_LENGTH`},
-		{name: "CONTENT_LENGTH missing", in: netstring("SCGI", "1"), err: "want CONTENT_LENGTH"},
+		{name: "CONTENT_LENGTH not first", in: netstring("SCGI", "1", "CONTENT_LENGTH", "0"), err: `CONTENT_LENGTH is header 2, want it first`},
 		{name: "CONTENT_LENGTH empty", in: netstring("CONTENT_LENGTH", "", "SCGI", "1"), err: `CONTENT_LENGTH ""`},
 		{name: "CONTENT_LENGTH signed", in: netstring("CONTENT_LENGTH", "+5", "SCGI", "1"), err: `CONTENT_LENGTH "+5"`},
 		{name: "CONTENT_LENGTH negative", in: netstring("CONTENT_LENGTH", "-1", "SCGI", "1"), err: `CONTENT_LENGTH "-1"`},
@@ -148,6 +153,7 @@ func FuzzReadHeader(f *testing.F) {
 	f.Add("0012:CONTENT_LENGTH\x000\x00,")
 	f.Add("3:a\x00\x00,")
 	f.Add(netstring("CONTENT_LENGTH", "0", "SCGI", "1", "HTTP_HOST", "a", "HTTP_HOST", "b"))
+	f.Add(netstring("SCGI", "1", "REQUEST_METHOD", "POST"))
 	f.Fuzz(func(t *testing.T, in string) {
 		const max = 4096
 		params, length, err := readHeader(bufio.NewReader(strings.NewReader(in)), max)
@@ -161,8 +167,16 @@ func FuzzReadHeader(f *testing.F) {
 			return
 		}
 		// Whatever was accepted keeps every rule.
-		if len(params) < 2 || params[0].Name != "CONTENT_LENGTH" || length < 0 {
+		// CONTENT_LENGTH, when there is one, is first and gives the length;
+		// without it the length is unknown (-1).
+		hasLength := len(params) > 0 && params[0].Name == "CONTENT_LENGTH"
+		if len(params) < 1 || hasLength && length < 0 || !hasLength && length != -1 {
 			t.Fatalf("accepted %q: params %q, length %d", in, params, length)
+		}
+		for _, p := range params[1:] {
+			if p.Name == "CONTENT_LENGTH" {
+				t.Fatalf("accepted %q: CONTENT_LENGTH not first", in)
+			}
 		}
 		seen := map[string]bool{}
 		scgi := false

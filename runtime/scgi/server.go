@@ -45,7 +45,9 @@ type Server struct {
 	// (64 KiB).
 	MaxHeaderBytes int
 	// MaxBodyBytes limits CONTENT_LENGTH: a larger body gets 413 without
-	// calling the handler. Default 0: DefaultMaxBodyBytes (64 MiB).
+	// calling the handler. A body without CONTENT_LENGTH fails the read
+	// past it with *http.MaxBytesError. Default 0: DefaultMaxBodyBytes
+	// (64 MiB).
 	MaxBodyBytes int64
 	// ReadHeaderTimeout bounds reading the whole netstring header, from its
 	// first byte: one deadline, which bytes sent slowly do not move; beyond
@@ -215,8 +217,10 @@ func (s *Server) serveConn(sc *serve.Conn) {
 
 	var b *body
 	var rb io.ReadCloser = http.NoBody
-	if contentLength > 0 {
-		b = &body{r: br, conn: sc, remaining: contentLength, timeout: readTimeout,
+	if contentLength != 0 {
+		// A negative length is a header without CONTENT_LENGTH: the body
+		// is what the connection carries, up to MaxBodyBytes.
+		b = &body{r: br, conn: sc, remaining: contentLength, limit: s.maxBodyBytes(), timeout: readTimeout,
 			start: time.Now(), rate: s.minBodyRate()}
 		rb = b
 	}
@@ -228,6 +232,9 @@ func (s *Server) serveConn(sc *serve.Conn) {
 		s.plain(bw, nil, b, http.StatusBadRequest)
 		s.flush(sc, bw)
 		return
+	}
+	if contentLength < 0 {
+		r.ContentLength = -1
 	}
 	switch {
 	case contentLength > s.maxBodyBytes():
@@ -243,11 +250,31 @@ func (s *Server) serveConn(sc *serve.Conn) {
 	}
 	cancel()
 	s.flush(sc, bw)
+	if b != nil && b.remaining < 0 && b.err != io.EOF {
+		linger(sc, br)
+	}
 	if b != nil {
 		// The reader goes back to the pool: a handler that kept r.Body
 		// must not read another connection's bytes through it.
 		b.err, b.r = errBodyClosed, nil
 	}
+}
+
+// lingerTimeout bounds how long linger reads what a web server still sends.
+const lingerTimeout = 500 * time.Millisecond
+
+// linger ends a connection whose body of unknown length was not read to
+// its end (the handler stopped, or MaxBodyBytes did): it closes the
+// sending side, so the web server sees the response end, and drops what
+// arrives for lingerTimeout. Closed at once, the unread bytes would make
+// the kernel reset the connection, and the web server could lose the
+// response it has not read yet (net/http's server lingers the same way).
+func linger(sc *serve.Conn, br *bufio.Reader) {
+	if cw, ok := sc.Conn.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_ = sc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	_, _ = io.Copy(io.Discard, br)
 }
 
 // errBodyClosed is returned by reads of a body after its handler returned.
@@ -282,14 +309,17 @@ func (s *Server) flush(sc *serve.Conn, bw *bufio.Writer) {
 }
 
 // body is the request body: CONTENT_LENGTH bytes of the stream after the
-// header, each read under ReadTimeout and the whole at MinBodyRate.
+// header, or, without CONTENT_LENGTH (remaining < 0), the rest of the
+// stream up to limit bytes; each read under ReadTimeout and the whole at
+// MinBodyRate.
 type body struct {
 	r         *bufio.Reader
 	conn      net.Conn
-	remaining int64
+	remaining int64 // -1: unknown length, read until the web server ends its side
+	limit     int64 // MaxBodyBytes, for a body of unknown length
+	read      int64 // bytes read so far: for rate, and for limit
 	timeout   time.Duration
 	start     time.Time // when the body began to be read, for rate
-	read      int64     // bytes read so far, for rate
 	rate      int       // MinBodyRate; 0: none
 	err       error
 }
@@ -298,7 +328,10 @@ func (b *body) Read(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err
 	}
-	if b.remaining <= 0 {
+	if b.remaining < 0 {
+		return b.readUnknown(p)
+	}
+	if b.remaining == 0 {
 		return 0, io.EOF
 	}
 	if int64(len(p)) > b.remaining {
@@ -317,6 +350,27 @@ func (b *body) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// readUnknown reads a body without CONTENT_LENGTH: it ends where the web
+// server ends its side of the connection, and one byte past MaxBodyBytes
+// fails the read with *http.MaxBytesError, as http.MaxBytesReader does,
+// since no 413 can be sent before the handler runs.
+func (b *body) readUnknown(p []byte) (int, error) {
+	if left := b.limit - b.read + 1; int64(len(p)) > left {
+		p = p[:left]
+	}
+	_ = b.conn.SetReadDeadline(serve.Earliest(time.Now().Add(b.timeout), serve.BodyDeadline(b.start, b.read, b.rate)))
+	n, err := b.r.Read(p)
+	b.read += int64(n)
+	if b.read > b.limit {
+		n -= int(b.read - b.limit)
+		err = &http.MaxBytesError{Limit: b.limit}
+	}
+	if err != nil {
+		b.err = err
+	}
+	return n, err
+}
+
 func (b *body) Close() error { return nil }
 
 // drain reads and drops what the handler left of the body before the rest
@@ -325,6 +379,10 @@ func (b *body) Close() error { return nil }
 // an unread body reach them as a broken pipe (502, 503), not as the
 // response. Each read is still bounded by ReadTimeout, and the body by
 // CONTENT_LENGTH, which the web server's own limit has already bounded.
+//
+// A body of unknown length is not drained: its end is the web server's
+// half-close, which a server that reads the response before it has sent
+// everything need not send, and waiting for it would hold the response.
 func (b *body) drain() {
 	if b != nil && b.remaining > 0 && b.err == nil {
 		_, _ = io.Copy(io.Discard, b)

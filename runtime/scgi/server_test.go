@@ -429,3 +429,53 @@ func TestUnreadBodyDrained(t *testing.T) {
 		})
 	}
 }
+
+// TestBodyWithoutContentLength pins issue 14: a header without
+// CONTENT_LENGTH closed the connection with no answer; now the body is what
+// the connection carries until the web server ends its side, under
+// MaxBodyBytes, and r.ContentLength is -1.
+func TestBodyWithoutContentLength(t *testing.T) {
+	tests := []struct {
+		name     string
+		size     int
+		limit    int64
+		wantBody string
+	}{
+		{"streamed whole", 300_000, 0, "n=300000 length=-1 err=<nil>"},
+		{"empty", 0, 0, "n=0 length=-1 err=<nil>"},
+		{"past MaxBodyBytes", 5000, 1000, "n=1000 length=-1 err=http: request body too large"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := &Server{MaxBodyBytes: tt.limit, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n, err := io.Copy(io.Discard, r.Body)
+				fmt.Fprintf(w, "n=%d length=%d err=%v", n, r.ContentLength, err)
+			})}
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- srv.Serve(l) }()
+			defer func() { srv.Close(); <-done }()
+			c, err := net.Dial("tcp", l.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			in := netstring("SCGI", "1", "REQUEST_METHOD", "POST", "REQUEST_URI", "/up") + strings.Repeat("x", tt.size)
+			go func() {
+				c.Write([]byte(in))
+				c.(*net.TCPConn).CloseWrite()
+			}()
+			out, err := io.ReadAll(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			status, _, body := parseCGI(t, string(out))
+			if status != 200 || body != tt.wantBody {
+				t.Errorf("status %d body %q, want 200 %q", status, body, tt.wantBody)
+			}
+		})
+	}
+}

@@ -166,26 +166,6 @@ func TestNewRequestDefaults(t *testing.T) {
 	}
 }
 
-func TestProtocols(t *testing.T) {
-	tests := []struct {
-		proto        string
-		major, minor int
-	}{
-		{"", 1, 1}, {"HTTP/1.0", 1, 0}, {"HTTP/1.1", 1, 1}, {"HTTP/2.0", 2, 0}, {"HTTP/2", 2, 0}, {"HTTP/3", 3, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.proto, func(t *testing.T) {
-			r, err := NewRequest(params("REQUEST_METHOD=GET", "SERVER_PROTOCOL="+tt.proto), nil, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if r.ProtoMajor != tt.major || r.ProtoMinor != tt.minor {
-				t.Errorf("version %d.%d, want %d.%d", r.ProtoMajor, r.ProtoMinor, tt.major, tt.minor)
-			}
-		})
-	}
-}
-
 func TestNewRequestErrors(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -7,8 +7,9 @@
 //     server said it, else the request URI's path, decoded, with the script
 //     name cut from its front; "/" when empty.
 //   - r.RequestURI is the URI the web server sent; when it sent none, or
-//     sent it decoded (Cherokee) next to a PATH_INFO, it is rebuilt from the
-//     script name, the path and the query.
+//     next to a PATH_INFO sent one that is decoded (Cherokee) or not an
+//     absolute path, it is rebuilt from the script name, the path and the
+//     query.
 //   - r.Host is the Host header, else ServerName:ServerPort; r.URL carries a
 //     scheme and host only when a host is known, so it never reads
 //     "http:///path".

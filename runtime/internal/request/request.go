@@ -95,10 +95,11 @@ func Build(ctx context.Context, f *Fields, header []Param, body io.ReadCloser, n
 	rawPath, uriQuery, _ := strings.Cut(requestURI, "?")
 	path := f.PathInfo
 	if f.HasPathInfo {
-		if requestURI != "" && decoded(rawPath, script, path) {
+		if requestURI != "" && (rawPath == "" || rawPath[0] != '/' || hasControl(uriQuery) || decoded(rawPath, script, path)) {
 			// Cherokee sends REQUEST_URI decoded: as it is, it is not the
 			// URI the client sent and may not even parse. PATH_INFO and
-			// the script name say the path, so the URI is rebuilt below.
+			// the script name say the path, so the URI is rebuilt below,
+			// as it is when it is not an absolute path.
 			requestURI = ""
 		}
 	} else if requestURI != "" {
@@ -134,6 +135,9 @@ func Build(ctx context.Context, f *Fields, header []Param, body io.ReadCloser, n
 			p = "/" + p
 		}
 		u := url.URL{Path: p, RawQuery: query}
+		if hasControl(query) {
+			u.RawQuery = escapeControls(query)
+		}
 		requestURI = u.RequestURI()
 	}
 
@@ -260,10 +264,9 @@ func headerMap(list []Param) http.Header {
 func decoded(rawPath, script, pathInfo string) bool {
 	pct := false
 	for i := 0; i < len(rawPath); i++ {
-		switch c := rawPath[i]; {
-		case c <= ' ' || c == 0x7F:
+		if c := rawPath[i]; c <= ' ' || c == 0x7F {
 			return true
-		case c == '%':
+		} else if c == '%' {
 			if i+2 >= len(rawPath) || !ishex(rawPath[i+1]) || !ishex(rawPath[i+2]) {
 				return true
 			}
@@ -272,6 +275,31 @@ func decoded(rawPath, script, pathInfo string) bool {
 	}
 	return pct && len(rawPath) == len(script)+len(pathInfo) &&
 		strings.HasPrefix(rawPath, script) && rawPath[len(script):] == pathInfo
+}
+
+// hasControl reports whether s holds a space or a control character, which
+// no request line carries unescaped.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c == 0x7F {
+			return true
+		}
+	}
+	return false
+}
+
+// escapeControls percent-encodes the spaces and controls of a query that
+// a web server passed decoded, and nothing else: the rest is as it was sent.
+func escapeControls(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c == 0x7F {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 func ishex(c byte) bool {

@@ -1,4 +1,4 @@
-// Command echoapp serves peertest.Echo through runtime/runfcgi, for the web servers that spawn
+// Command echoapp serves peertest.Handler (Echo, mostly) through runtime/runfcgi, for the web servers that spawn
 // their application themselves (mod_fcgid): with no host, port or socket, runfcgi serves on the
 // socket it finds on fd 0.
 //
@@ -20,7 +20,7 @@ func main() {
 		os.Exit(2)
 	}
 	os.Exit(runfcgi.Main(os.Args[2:], runfcgi.Site{
-		Handler:  http.HandlerFunc(peertest.Echo),
+		Handler:  http.HandlerFunc(peertest.Handler),
 		Defaults: runfcgi.Defaults{Protocol: "fcgi", Host: "127.0.0.1", Port: 3033},
 	}))
 }
