@@ -145,8 +145,9 @@ func (s *site) run(t testing.TB, settings, protocol string, b deploy.Backend, en
 	t.Helper()
 	args := []string{"runfcgi", "protocol=" + protocol, "method=threaded", "daemonize=false"}
 	if b.IsUnix() {
-		// The web server's workers may run as another user (nginx's as nobody).
-		args = append(args, "socket="+b.Address, "umask=0000")
+		// The web server's workers may run as another user (nginx's as nobody), in no group
+		// of the test's: the socket is opened to every user (runfcgi's default is 0660).
+		args = append(args, "socket="+b.Address, "socket_mode=0666")
 	} else {
 		args = append(args, "host="+b.Host(), "port="+strconv.Itoa(b.Port()))
 	}

@@ -81,8 +81,13 @@ func TestGeneratedProject(t *testing.T) {
 	t.Run("apache-fcgid launcher", func(t *testing.T) {
 		port := webserver.FreePort(t)
 		// The launcher is the one startproject wrote, as it is: it runs the production
-		// profile, whose allowed hosts it sets, and reads no secret key file here.
+		// profile, whose allowed hosts it sets, and reads the secret key from mysite.env, as
+		// a deployment must: runfcgi refuses production with the key generated into the source.
 		launcher := filepath.Join(dir, "mysite.fcgi")
+		env := "APPGEN_SECRET_KEY=e2e-Xq7vR2mK9pL4wT8zN1cY6hB3sD5fJ0gA-uV_iO+tRyWkEa\n"
+		if err := os.WriteFile(filepath.Join(dir, "mysite.env"), []byte(env), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		o := p.Options("apache-fcgid")
 		o.Listen, o.DocumentRoot = "127.0.0.1:"+strconv.Itoa(port), docroot
 		conf, err := deploy.Render(o)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -188,5 +189,29 @@ func TestRunfcgiRefusesProduction(t *testing.T) {
 	})
 	if status != ExitError || !strings.Contains(out.String(), "deploy.E004") {
 		t.Errorf("runfcgi with a weak key = %d, output %q; want 1 and deploy.E004", status, out.String())
+	}
+}
+
+// TestCheckDeployDocs runs the example of docs/settings.md as it is written: the command's
+// environment becomes the settings a generated project passes, and the output must be the
+// one the page shows.
+func TestCheckDeployDocs(t *testing.T) {
+	b, err := os.ReadFile("../../docs/settings.md")
+	if err != nil {
+		t.Skipf("the guides are not beside the runtime here: %v", err)
+	}
+	const cmd = "$ APPGEN_SETTINGS=production APPGEN_ALLOWED_HOSTS='*' APPGEN_SECRET_KEY="
+	_, rest, ok := strings.Cut(string(b), cmd)
+	if !ok {
+		t.Fatalf("docs/settings.md has no %q example", cmd)
+	}
+	line, rest, _ := strings.Cut(rest, "\n")
+	key, _, _ := strings.Cut(line, " ")
+	want, _, _ := strings.Cut(rest, "```")
+	var out logbuf.Buffer
+	Main([]string{"check", "--deploy"}, Site{Name: "mysite", Handler: hello(), Stdout: &out, Stderr: &out,
+		Deploy: &Deploy{SecretKey: key, GeneratedSecretKey: generatedKey, AllowedHosts: []string{"*"}}})
+	if out.String() != want {
+		t.Errorf("check --deploy printed\n%s\ndocs/settings.md shows\n%s", out.String(), want)
 	}
 }

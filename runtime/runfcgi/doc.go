@@ -34,7 +34,17 @@
 //
 // daemonize=true re-executes the program in a new session with its output
 // in outlog and errlog, and the parent exits only once the daemon listens,
-// with the daemon's error and status 1 if it could not.
+// with the daemon's error and status 1 if it could not. Before any of this,
+// the process started from the command line runs Site.Preflight (the
+// settings checks runtime/manage passes) and prints its warnings, so they
+// reach the terminal; a pidfile naming a running process is refused.
+//
+// A unix socket is 0660 (socket_mode=) in the process's group or the one
+// socket_group= names, as php-fpm's listen.mode and listen.group; its
+// directory must exist. The AJP secret comes from secret_file=, the
+// APPGEN_AJP_SECRET variable (SecretEnv) or secret= (with a warning), and
+// reaches the processes runfcgi starts through their environment, never
+// their command line.
 //
 // Not supported: Windows named pipes (Django's socket= on win32), and
 // daemonizing on systems other than unix.

@@ -403,7 +403,7 @@ Keys (key=value; "help" alone prints this):
   protocol=PROTOCOL    fcgi, scgi or ajp (default: the project's, else fcgi).
   host=HOSTNAME        host name or IP address to listen on.
   port=PORTNUM         TCP port to listen on.
-  socket=FILE          unix socket to listen on.
+  socket=FILE          unix socket to listen on; its directory must exist.
   method=IMPL          threaded or prefork (default threaded, the fast path;
                        fork and thread are accepted as in Django).
   maxrequests=NUMBER   requests a prefork worker serves before it is replaced
@@ -416,13 +416,15 @@ Keys (key=value; "help" alone prints this):
                        two per core).
   daemonize=BOOL       detach from the terminal (default: true when host and
                        port or socket is given).
-  pidfile=FILE         write the serving process's pid to this file.
+  pidfile=FILE         write the serving process's pid to this file (refused
+                       when it names a running process).
   workdir=DIRECTORY    change to this directory once listening (default /
                        when daemonizing).
-  debug=BOOL           log every request.
+  debug=BOOL           log every request, once.
   outlog=FILE          a daemon's stdout (default /dev/null).
   errlog=FILE          a daemon's stderr (default /dev/null).
-  umask=UMASK          umask in octal (default 022 when daemonizing).
+  umask=UMASK          umask in octal for the log files (default 022 when
+                       daemonizing); the socket's mode is socket_mode.
   secret_file=FILE     AJP shared secret: the first line of FILE, which must
                        not be readable by every user (mode 0600 or 0640).
                        The secret may also come from the environment
