@@ -61,6 +61,7 @@ func Main(args []string, site Site) int {
 		}
 	}
 	r := &run{o: o, site: site, stderr: stderr, log: log.New(stderr, "", log.LstdFlags)}
+	r.ops.start = time.Now()
 	// A restart in place runs the same arguments, whose relative paths
 	// mean what they meant here, before any workdir.
 	r.startDir, _ = os.Getwd()
@@ -111,6 +112,8 @@ type run struct {
 	// sup applies timeout= and slowlog=; its stuck hook is set by a prefork
 	// worker before it makes its handler.
 	sup supervisor
+	// ops is behind status=, ping= and admin=.
+	ops ops
 }
 
 func (r *run) exit(err error) int {
@@ -274,6 +277,15 @@ func (r *run) threaded(ctx context.Context, stop context.CancelFunc, l net.Liste
 		closePool(pool)
 		return err
 	}
+	r.ops.setView(r.threadedView(pool, l))
+	if r.o.Admin != "" {
+		a, err := startAdmin(r.o.Admin, &r.ops, r.log.Printf)
+		if err != nil {
+			closePool(pool)
+			return err
+		}
+		defer a.close()
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, hangup)
 	defer signal.Stop(hup)
@@ -293,6 +305,7 @@ func (r *run) threaded(ctx context.Context, stop context.CancelFunc, l net.Liste
 			// it (its default action) and lose the requests in flight.
 			r.log.Printf("runfcgi: SIGHUP ignored with method=threaded; restart the process to load new code")
 		case <-ctx.Done():
+			r.ops.draining.Store(true)
 			err := r.drain(srv)
 			<-errc
 			closePool(pool)
@@ -332,7 +345,7 @@ func (r *run) countRequests(h http.Handler, stop context.CancelFunc) http.Handle
 // request when debug=true.
 func (r *run) handler() http.Handler {
 	r.sup.timeout, r.sup.slowlog, r.sup.log = r.o.Timeout, r.o.SlowLog, r.log
-	h := r.sup.wrap(r.site.Handler)
+	h := r.opsHandler(r.sup.wrap(r.site.Handler))
 	if !r.o.Debug {
 		return h
 	}
