@@ -3,6 +3,7 @@ package runfcgi
 import (
 	"fmt"
 	"math"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,14 @@ type Ops struct {
 	// MaxRSS is the resident memory, in bytes, past which a prefork worker
 	// is replaced after its requests in flight. Default 0: no limit.
 	MaxRSS int64
+	// Status is a request path answered with php-fpm's status page (?json,
+	// ?openmetrics, ?full) instead of the site. Default "": none.
+	Status string
+	// Ping is a request path answered "pong". Default "": none.
+	Ping string
+	// Admin is a TCP address (host:port) for an HTTP listener with
+	// /healthz, /readyz and /metrics. Default "": none.
+	Admin string
 }
 
 // setOps stores one Ops value and reports whether k was an Ops key.
@@ -43,6 +52,16 @@ func (o *Options) setOps(k, v string) (bool, error) {
 		if err != nil {
 			err = usagef("maxrss=%q: %v", v, err)
 		}
+	case "status":
+		o.Status, err = requestPath(k, v)
+	case "ping":
+		o.Ping, err = requestPath(k, v)
+	case "admin":
+		host, port, perr := net.SplitHostPort(v)
+		if n, aerr := strconv.Atoi(port); perr != nil || aerr != nil || n < 1 || n > 65535 || strings.ContainsAny(host, " /") {
+			return true, usagef("admin=%q: want host:port, such as 127.0.0.1:9001", v)
+		}
+		o.Admin = v
 	default:
 		return false, nil
 	}
@@ -59,10 +78,21 @@ func (o *Options) checkOps() error {
 			return usagef("jitter= spreads prefork workers' maxrequests; with method=%s use method=prefork", o.Method)
 		}
 	}
+	if o.Status != "" && o.Status == o.Ping {
+		return usagef("status=%s and ping=%s are the same path; give each its own", o.Status, o.Ping)
+	}
 	if o.Jitter > 0 && o.MaxRequests == 0 {
 		return usagef("jitter=%d needs maxrequests=: it is added to each worker's maxrequests", o.Jitter)
 	}
 	return nil
+}
+
+// requestPath accepts what a URL path inside the site looks like.
+func requestPath(k, v string) (string, error) {
+	if !strings.HasPrefix(v, "/") || strings.ContainsAny(v, "?# \t") {
+		return "", usagef("%s=%q: want a path inside the site such as /%s, without a query", k, v, k)
+	}
+	return v, nil
 }
 
 func duration(k, v string) (time.Duration, error) {

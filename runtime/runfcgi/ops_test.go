@@ -59,3 +59,29 @@ func TestParseOpsErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestParseOpsEndpoints(t *testing.T) {
+	o, err := Parse([]string{"status=/fpm-status", "ping=/fpm-ping", "admin=127.0.0.1:9001"}, projectDefaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Status != "/fpm-status" || o.Ping != "/fpm-ping" || o.Admin != "127.0.0.1:9001" {
+		t.Errorf("Parse = %+v", o.Ops)
+	}
+	for _, tt := range []struct{ arg, want string }{
+		{"status=fpm-status", `status="fpm-status": want a path inside the site such as /status`},
+		{"ping=/p?x", `ping="/p?x": want a path`},
+		{"admin=9001", `admin="9001": want host:port`},
+		{"admin=127.0.0.1:0", `admin="127.0.0.1:0": want host:port`},
+		{"admin=127.0.0.1:http", `want host:port`},
+	} {
+		t.Run(tt.arg, func(t *testing.T) {
+			if _, err := Parse([]string{tt.arg}, projectDefaults); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Parse(%s) error %v, want %q", tt.arg, err, tt.want)
+			}
+		})
+	}
+	if _, err := Parse([]string{"status=/s", "ping=/s"}, projectDefaults); err == nil || !strings.Contains(err.Error(), "are the same path") {
+		t.Errorf("status and ping on one path: %v", err)
+	}
+}

@@ -119,7 +119,8 @@ var keyNames = []string{
 	"protocol", "host", "port", "socket", "method", "maxrequests", "maxspare",
 	"minspare", "maxchildren", "daemonize", "pidfile", "workdir", "umask",
 	"outlog", "errlog", "debug", "secret", "secret_file", "socket_mode",
-	"socket_group", "watch", "timeout", "slowlog", "jitter", "maxrss", "help",
+	"socket_group", "watch", "timeout", "slowlog", "jitter", "maxrss",
+	"status", "ping", "admin", "help",
 }
 
 // optionalWhenEmpty are the keys Django tests for truth, so that an empty
@@ -127,7 +128,7 @@ var keyNames = []string{
 var optionalWhenEmpty = map[string]bool{
 	"host": true, "port": true, "socket": true, "pidfile": true, "outlog": true,
 	"errlog": true, "umask": true, "secret": true, "secret_file": true,
-	"socket_group": true, "watch": true,
+	"socket_group": true, "watch": true, "status": true, "ping": true, "admin": true,
 }
 
 // Parse reads Django's runfcgi arguments: key=value pairs (keys are not case
@@ -452,6 +453,11 @@ Operations (not in Django):
                        maxrequests (default 0).
   maxrss=SIZE          replace a prefork worker whose resident memory passes
                        SIZE (512M, 1G; default: no limit).
+  status=PATH          answer PATH with php-fpm's status page (?json,
+                       ?openmetrics, ?full); restrict it in the web server.
+  ping=PATH            answer PATH with "pong".
+  admin=HOST:PORT      HTTP listener for probes and scrapers: /healthz,
+                       /readyz, /metrics (OpenMetrics).
   DURATION is like 30s or 1m30s.
 
 With none of host, port and socket: serve on the listening socket the web

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/appgen/appgen/runtime/prefork"
 )
@@ -46,6 +47,8 @@ func (r *run) preforkConfig() prefork.Config {
 
 		MaxRequestsJitter: r.o.Jitter,
 		MaxRSS:            r.o.MaxRSS,
+		StatusFile:        r.o.Status != "",
+		Counters:          func() (int64, int64) { return r.sup.slow.Load(), r.sup.timeouts.Load() },
 	}
 }
 
@@ -57,7 +60,23 @@ func (r *run) master(ctx context.Context, l net.Listener) error {
 	if _, err := r.newServer(r.handler(), nil); err != nil {
 		return err
 	}
-	if err := prefork.Master(ctx, l, r.preforkConfig()); err != nil {
+	cfg := r.preforkConfig()
+	if r.o.Admin != "" {
+		var latest atomic.Pointer[prefork.Stats]
+		latest.Store(&prefork.Stats{})
+		cfg.Observe = func(s prefork.Stats) { latest.Store(&s) }
+		r.ops.setView(func() poolView { return preforkView(r.ops.start, *latest.Load(), nil) })
+		a, err := startAdmin(r.o.Admin, &r.ops, r.log.Printf)
+		if err != nil {
+			return err
+		}
+		defer a.close()
+		go func() {
+			<-ctx.Done()
+			r.ops.draining.Store(true)
+		}()
+	}
+	if err := prefork.Master(ctx, l, cfg); err != nil {
 		return fmt.Errorf("runfcgi: method=prefork: %w", err)
 	}
 	return nil
@@ -73,6 +92,7 @@ func (r *run) worker() error {
 	// with its process: the worker drains (its other requests are answered)
 	// and the master replaces it.
 	r.sup.stuck = stop
+	r.ops.setView(workerView)
 	h := r.handler()
 	// The master made the same server before starting any worker.
 	if _, err := r.newServer(h, nil); err != nil {

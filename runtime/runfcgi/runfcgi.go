@@ -79,6 +79,7 @@ func Main(args []string, site Site) int {
 	}
 	r := &run{o: o, site: site, stderr: stderr, log: log.New(stderr, "", log.LstdFlags)}
 	r.handOver()
+	r.ops.start = time.Now()
 	// A restart in place runs the same arguments, whose relative paths
 	// mean what they meant here, before any workdir.
 	r.startDir, _ = os.Getwd()
@@ -110,7 +111,7 @@ func Main(args []string, site Site) int {
 			return r.exit(serveCGI(r.handler(), site.ForceScriptName))
 		}
 	}
-	if r.ready == nil && o.Daemonize {
+	if r.ready == nil && o.Daemonize && !socketActivated() {
 		return daemonize(o, r.childEnv(daemonEnv+"=3"), stderr)
 	}
 	err = r.standalone()
@@ -137,6 +138,12 @@ type run struct {
 	// sup applies timeout= and slowlog=; its stuck hook is set by a prefork
 	// worker before it makes its handler.
 	sup supervisor
+	// ops is behind status=, ping= and admin=.
+	ops ops
+	// ln is what standalone listens on, for a threaded SIGHUP to hand over;
+	// claimSocket, if set, makes a handed-over socket file ours once serving.
+	ln          *listening
+	claimSocket func()
 }
 
 func (r *run) exit(err error) int {
@@ -190,11 +197,12 @@ func (r *run) standalone() error {
 	if r.o.Umask >= 0 {
 		setUmask(r.o.Umask)
 	}
-	ln, err := listen(r.o)
+	ln, err := r.listener()
 	if err != nil {
 		return err
 	}
 	defer ln.close()
+	r.ln = ln
 	if err := r.checkAJP(ln.l.Addr()); err != nil {
 		return err
 	}
@@ -216,7 +224,7 @@ func (r *run) standalone() error {
 // so that it keeps no directory busy.
 func (r *run) chdir() error {
 	workdir := r.o.WorkDir
-	if workdir == "" && r.ready != nil {
+	if workdir == "" && r.ready != nil && r.o.Daemonize {
 		workdir = "/"
 	}
 	if workdir == "" {
@@ -343,12 +351,24 @@ func (r *run) threaded(ctx context.Context, stop context.CancelFunc, l net.Liste
 		closePool(pool)
 		return err
 	}
+	r.ops.setView(r.threadedView(pool, l))
+	if r.o.Admin != "" {
+		a, err := startAdmin(r.o.Admin, &r.ops, r.log.Printf)
+		if err != nil {
+			closePool(pool)
+			return err
+		}
+		defer a.close()
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, hangup)
 	defer signal.Stop(hup)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	r.ready.ready()
+	if r.claimSocket != nil {
+		r.claimSocket()
+	}
 	for {
 		select {
 		case err := <-errc:
@@ -358,10 +378,22 @@ func (r *run) threaded(ctx context.Context, stop context.CancelFunc, l net.Liste
 			}
 			return fmt.Errorf("runfcgi: serving on %s: %w", l.Addr(), err)
 		case <-hup:
-			// One process has no workers to replace: SIGHUP must not kill
-			// it (its default action) and lose the requests in flight.
-			r.log.Printf("runfcgi: SIGHUP ignored with method=threaded; restart the process to load new code")
+			// The web server that spawned the process owns its lifecycle
+			// (touch the watch= file there); otherwise the binary on disk
+			// takes over the socket and this process drains.
+			if spawned || r.ln == nil {
+				r.log.Printf("runfcgi: SIGHUP ignored in a process the web server spawned; touch its watch= file to restart it")
+				continue
+			}
+			if r.handOff(ctx, r.ln) {
+				r.ops.draining.Store(true)
+				err := r.drain(srv)
+				<-errc
+				closePool(pool)
+				return err
+			}
 		case <-ctx.Done():
+			r.ops.draining.Store(true)
 			err := r.drain(srv)
 			<-errc
 			closePool(pool)
@@ -402,7 +434,7 @@ func (r *run) countRequests(h http.Handler, stop context.CancelFunc) http.Handle
 // a Logger inside the site's own chain when it has one.
 func (r *run) handler() http.Handler {
 	r.sup.timeout, r.sup.slowlog, r.sup.log = r.o.Timeout, r.o.SlowLog, r.log
-	h := r.sup.wrap(r.site.Handler)
+	h := r.opsHandler(r.sup.wrap(r.site.Handler))
 	if !r.o.Debug {
 		return h
 	}

@@ -1,0 +1,130 @@
+package runfcgi
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+var testView = poolView{
+	Pool: "mysite", Manager: "prefork", Start: time.Date(2026, 12, 5, 18, 0, 0, 0, time.UTC),
+	Accepted: 1234, ListenQueue: 1, MaxListenQueue: 7, ListenQueueLen: 4096,
+	Idle: 1, Active: 1, Total: 2, MaxActive: 2, MaxChildrenReached: 3, Slow: 4, Timeouts: 5, InFlight: 3, Ready: 2,
+	Procs: []procView{
+		{PID: 101, State: "Idle", Start: time.Date(2026, 12, 5, 18, 0, 1, 0, time.UTC), Requests: 600},
+		{PID: 102, State: "Running", Start: time.Date(2026, 12, 5, 18, 0, 1, 0, time.UTC), Requests: 634, InFlight: 3},
+	},
+}
+
+var testNow = time.Date(2026, 12, 5, 18, 1, 40, 0, time.UTC)
+
+func TestStatusText(t *testing.T) {
+	want := `pool:                 mysite
+process manager:      prefork
+start time:           05/Dec/2026:18:00:00 +0000
+start since:          100
+accepted conn:        1234
+listen queue:         1
+max listen queue:     7
+listen queue len:     4096
+idle processes:       1
+active processes:     1
+total processes:      2
+max active processes: 2
+max children reached: 3
+slow requests:        4
+`
+	if got := statusText(testView, false, testNow); got != want {
+		t.Errorf("status text:\n%s\nwant:\n%s", got, want)
+	}
+	full := statusText(testView, true, testNow)
+	if !strings.HasPrefix(full, want) || strings.Count(full, "************************\n") != 2 ||
+		!strings.Contains(full, "pid:                  102\nstate:                Running\n") {
+		t.Errorf("?full:\n%s", full)
+	}
+}
+
+// php-fpm's JSON keys, as its exporters read them.
+func TestStatusJSON(t *testing.T) {
+	rec := httptest.NewRecorder()
+	writeStatus(rec, httptest.NewRequest("GET", "/status?json&full", nil), testView)
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]float64{
+		"accepted conn": 1234, "listen queue": 1, "max listen queue": 7, "listen queue len": 4096,
+		"idle processes": 1, "active processes": 1, "total processes": 2, "max active processes": 2,
+		"max children reached": 3, "slow requests": 4, "start time": float64(testView.Start.Unix()),
+	} {
+		if m[k] != want {
+			t.Errorf("%q = %v, want %v", k, m[k], want)
+		}
+	}
+	if m["pool"] != "mysite" || m["process manager"] != "prefork" {
+		t.Errorf("pool, process manager = %v, %v", m["pool"], m["process manager"])
+	}
+	if procs, _ := m["processes"].([]any); len(procs) != 2 {
+		t.Errorf("processes = %v, want 2 with ?full", m["processes"])
+	}
+}
+
+// checkOpenMetrics checks the rules of the OpenMetrics text format that
+// the pages here could break: every sample belongs to a family declared
+// before it with HELP and TYPE, counters' samples end in _total, and the
+// exposition ends with # EOF.
+func checkOpenMetrics(t *testing.T, text string) {
+	t.Helper()
+	if !strings.HasSuffix(text, "\n# EOF\n") {
+		t.Errorf("does not end with # EOF:\n%s", text)
+	}
+	types := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSuffix(text, "\n# EOF\n"), "\n") {
+		if rest, ok := strings.CutPrefix(line, "# TYPE "); ok {
+			f := strings.Fields(rest)
+			types[f[0]] = f[1]
+			continue
+		}
+		if strings.HasPrefix(line, "# HELP ") {
+			continue
+		}
+		name, _, _ := strings.Cut(line, " ")
+		name, _, _ = strings.Cut(name, "{")
+		family := strings.TrimSuffix(name, "_total")
+		typ, ok := types[family]
+		switch {
+		case !ok:
+			t.Errorf("sample %q before its family's TYPE", line)
+		case typ == "counter" && !strings.HasSuffix(name, "_total"):
+			t.Errorf("counter sample %q lacks _total", line)
+		case typ != "counter" && name != family:
+			t.Errorf("%s sample %q ends in _total", typ, line)
+		}
+	}
+}
+
+func TestStatusOpenMetrics(t *testing.T) {
+	text := statusOpenMetrics(testView, testNow)
+	checkOpenMetrics(t, text)
+	for _, want := range []string{"phpfpm_up 1\n", "phpfpm_accepted_connections_total 1234\n", "phpfpm_listen_queue_length 4096\n", "phpfpm_slow_requests_total 4\n"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("missing %q in:\n%s", want, text)
+		}
+	}
+}
+
+func TestAdminMetrics(t *testing.T) {
+	text := adminMetrics(testView)
+	checkOpenMetrics(t, text)
+	for _, want := range []string{"appgen_requests_total 1234\n", "appgen_requests_in_flight 3\n", "appgen_request_timeouts_total 5\n",
+		`appgen_workers{model="prefork",state="active"} 1` + "\n"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("missing %q in:\n%s", want, text)
+		}
+	}
+}
