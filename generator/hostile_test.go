@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"runtime"
@@ -237,4 +238,22 @@ func FuzzCheckPath(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRenderContextCancelled: an interrupt (the caller's context) stops an endless template as
+// the deadline does, and says it was cancelled.
+func TestRenderContextCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	_, _, err := RenderContext(ctx, Options{Name: "mysite", Template: txtarFS(t, "-- a.tmpl --\n{{range 1000000000000}}{{end}}\n")})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("RenderContext = %v, want context.Canceled", err)
+	}
+	if errors.Is(err, ErrRenderLimit) {
+		t.Errorf("a cancelled rendering reports a limit: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("cancelling took %v", d)
+	}
 }
