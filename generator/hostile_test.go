@@ -48,6 +48,7 @@ func TestHostileTemplates(t *testing.T) {
 		{name: "loop output", template: "-- a.tmpl --\n{{range 200000000}}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{{end}}\n", want: "the rendered file is over 1048576 bytes", limit: true},
 		{name: "doubling a string", template: "-- a.tmpl --\n{{$s := \"xx\"}}{{range 40}}{{$s = cat $s $s}}{{end}}\n", want: "cat returned a value over 1048576 bytes", limit: true, mem: true},
 		{name: "printf widths", template: "-- a.tmpl --\n{{printf \"%999999d%999999d\" 1 2}}\n", want: "printf: the result would be about", limit: true, mem: true},
+		{name: "js escaping a large value", template: "-- a.tmpl --\n{{$s := \"<\" | repeat 500000}}{{js $s}}\n", want: "js: the result would be about", limit: true, mem: true},
 		{name: "until", template: "-- a.tmpl --\n{{range until 1000000000}}{{end}}\n", want: "until: the result would be about", limit: true, mem: true},
 		{name: "indent", template: "-- a.tmpl --\n{{indent 1000000000 \"x\"}}\n", want: "indent: the result would be about", limit: true, mem: true},
 		{name: "replace", template: "-- a.tmpl --\n{{$s := \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\" | repeat 30000}}{{replace \"x\" $s $s}}\n", want: "replace: the result would be about", limit: true, mem: true},
@@ -107,10 +108,11 @@ func TestRenderLimitsLeaveOrdinaryTemplatesAlone(t *testing.T) {
 {{end}}{{range $i, $n := until 5}}{{template "item" (printf "%s-%d" $.Name $n)}}{{end}}
 {{- $d := dict "name" .Name "list" (list 1 2 3)}}{{toPrettyJson $d}}
 {{"ab" | repeat 3}} {{indent 2 "x\ny"}} {{replace "-" "_" "a-b"}} {{join "," (list "a" "b")}}
+{{html "<b>"}} {{urlquery "a b"}} {{println "ln"}}
 `
 	files := render(t, Options{Name: "mysite", Template: txtarFS(t, tmpl), Limits: RenderLimits{MaxFileBytes: 4096}})
 	got := string(files["a.txt"].Data)
-	for _, want := range []string{"- mysite-0\n", "- mysite-4\n", `"name": "mysite"`, "ababab", "  x\n  y", "a_b", "a,b"} {
+	for _, want := range []string{"- mysite-0\n", "- mysite-4\n", `"name": "mysite"`, "ababab", "  x\n  y", "a_b", "a,b", "&lt;b&gt;", "a+b", "ln\n"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("a.txt lacks %q:\n%s", want, got)
 		}
