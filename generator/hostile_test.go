@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -142,23 +143,26 @@ func TestTemplateFuncs(t *testing.T) {
 			t.Errorf("the template functions include %s", name)
 		}
 	}
+	// Every function there is either allowed above or left out on purpose: a sprig upgrade
+	// that adds one fails here until it is reviewed.
 	for name := range sprig.TxtFuncMap() {
-		if _, allowed := m[name]; !allowed {
-			continue
-		}
-		if !isLowerIdent(name) {
-			t.Errorf("odd function name %q", name)
+		if _, allowed := m[name]; !allowed && !slices.Contains(leftOut, name) {
+			t.Errorf("sprig's %s is neither allowed nor left out on purpose; review it", name)
 		}
 	}
 }
 
-func isLowerIdent(s string) bool {
-	for i, r := range s {
-		if !(unicode.IsLetter(r) || r == '_' || i > 0 && unicode.IsDigit(r)) {
-			return false
-		}
-	}
-	return s != "" && unicode.IsLower(rune(s[0]))
+// leftOut are sprig's functions the templates do not get, each for a reason in templateFuncs'
+// comment: the environment, the network, the clock (and what needs a time only it gives),
+// randomness, or seconds of CPU; and hello, which says hello.
+var leftOut = []string{
+	"env", "expandenv", "getHostByName",
+	"now", "date", "date_in_zone", "date_modify", "dateInZone", "dateModify", "htmlDate", "htmlDateInZone",
+	"ago", "toDate", "mustToDate", "mustDateModify", "must_date_modify", "unixEpoch",
+	"randAlphaNum", "randAlpha", "randAscii", "randNumeric", "randBytes", "randInt", "shuffle", "uuidv4",
+	"genPrivateKey", "genCA", "genCAWithKey", "genSelfSignedCert", "genSelfSignedCertWithKey",
+	"genSignedCert", "genSignedCertWithKey", "buildCustomCert", "bcrypt", "htpasswd",
+	"derivePassword", "encryptAES", "decryptAES", "hello",
 }
 
 func TestCheckPath(t *testing.T) {
