@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // TemplateError is a template that failed to parse, execute or format, reduced to one
@@ -27,13 +28,16 @@ func (e *TemplateError) Unwrap() error { return e.Err }
 
 // text/template reports `template: NAME:LINE: msg` (parse) and
 // `template: NAME:LINE:COL: executing "NAME" at <.X>: msg` (execution).
-var templateErrorRE = regexp.MustCompile(`^template: (.*?):(\d+):(?:\d+:)? (?:executing "[^"]*" at (<[^>]*>): )?(.*)$`)
+// It is compiled on the first error, not at start-up, which every appgen command pays.
+var templateErrorRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^template: (.*?):(\d+):(?:\d+:)? (?:executing "[^"]*" at (<[^>]*>): )?(.*)$`)
+})
 
 func newTemplateError(file string, err error) *TemplateError {
 	msg := err.Error()
 	prefix := "template: " + file + ":"
 	if strings.HasPrefix(msg, prefix) {
-		if m := templateErrorRE.FindStringSubmatch(msg); m != nil && m[1] == file {
+		if m := templateErrorRE().FindStringSubmatch(msg); m != nil && m[1] == file {
 			line, _ := strconv.Atoi(m[2])
 			detail := m[4]
 			if m[3] != "" {

@@ -55,11 +55,15 @@ var templateFuncs = []string{
 }
 
 // Builtins of text/template that can make a string larger than their arguments: a width
-// in printf ("%1000000d") costs a megabyte per verb. They are replaced by bounded versions.
+// in printf ("%1000000d") costs a megabyte per verb, and js escapes a byte in up to six.
+// They are replaced by the same functions, bounded as every other function is.
 var builtinFormatters = map[string]any{
-	"print":   fmt.Sprint,
-	"printf":  fmt.Sprintf,
-	"println": fmt.Sprintln,
+	"print":    fmt.Sprint,
+	"printf":   fmt.Sprintf,
+	"println":  fmt.Sprintln,
+	"html":     template.HTMLEscaper,
+	"js":       template.JSEscaper,
+	"urlquery": template.URLQueryEscaper,
 }
 
 // Names of the functions the renderer inserts into templates; a leading underscore keeps
@@ -229,7 +233,7 @@ func (b *budget) precheck(name string, args []reflect.Value) error {
 		want = regexReplaceCost(args, strings.HasSuffix(name, "Literal"))
 	case "printf":
 		want = mul(in, 6) + formatWidths(args)
-	case "print", "println":
+	case "print", "println", "html", "js", "urlquery":
 		want = mul(in, 6) + int64(len(args))
 	}
 	if want > limit {

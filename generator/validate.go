@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"go/token"
-	"go/types"
 	"strings"
 
 	"golang.org/x/mod/module"
@@ -15,6 +14,20 @@ var ErrInvalidName = errors.New("invalid project name")
 
 // ErrInvalidModule is wrapped by every error ValidateModule returns.
 var ErrInvalidModule = errors.New("invalid module path")
+
+// predeclared are the names of Go's universe scope. They are listed rather than asked of
+// go/types, whose package initialization costs every appgen command; a test checks the
+// list against go/types.Universe.
+var predeclared = map[string]bool{
+	"any": true, "bool": true, "byte": true, "comparable": true, "complex64": true,
+	"complex128": true, "error": true, "float32": true, "float64": true, "int": true,
+	"int8": true, "int16": true, "int32": true, "int64": true, "rune": true, "string": true,
+	"uint": true, "uint8": true, "uint16": true, "uint32": true, "uint64": true,
+	"uintptr": true, "true": true, "false": true, "iota": true, "nil": true, "append": true,
+	"cap": true, "clear": true, "close": true, "complex": true, "copy": true, "delete": true,
+	"imag": true, "len": true, "make": true, "max": true, "min": true, "new": true,
+	"panic": true, "print": true, "println": true, "real": true, "recover": true,
+}
 
 // ValidateName checks a project name the way Django checks one for startproject: it
 // becomes a directory, a default module path and an identifier in generated code, so it
@@ -38,7 +51,7 @@ func ValidateName(name string) error {
 	if token.IsKeyword(name) {
 		return fmt.Errorf("generator: %w %q: it is a Go keyword", ErrInvalidName, name)
 	}
-	if types.Universe.Lookup(name) != nil {
+	if predeclared[name] {
 		return fmt.Errorf("generator: %w %q: it is a predeclared Go identifier", ErrInvalidName, name)
 	}
 	if IsStdlibName(name) {

@@ -2,6 +2,8 @@ package generator
 
 import (
 	"errors"
+	"go/token"
+	"go/types"
 	"os"
 	"os/exec"
 	"slices"
@@ -177,4 +179,22 @@ func FuzzValidateName(f *testing.F) {
 			t.Errorf("accepted name %q", name)
 		}
 	})
+}
+
+// TestPredeclaredIsCurrent: the list ValidateName uses instead of go/types (whose init
+// every command would pay) must name exactly Go's universe scope.
+func TestPredeclaredIsCurrent(t *testing.T) {
+	for _, name := range types.Universe.Names() {
+		if token.IsExported(name) || name == "unsafe" {
+			continue // Universe holds no exported names today; unsafe is a package
+		}
+		if !predeclared[name] {
+			t.Errorf("predeclared lacks %q, a name in go/types.Universe", name)
+		}
+	}
+	for name := range predeclared {
+		if types.Universe.Lookup(name) == nil {
+			t.Errorf("predeclared has %q, which is not in go/types.Universe", name)
+		}
+	}
 }

@@ -80,11 +80,19 @@ func Write(ctx context.Context, dir string, files []File) (err error) {
 		return err
 	}
 	defer os.RemoveAll(stage)
+	made := map[string]bool{stage: true} // directories known to exist: one MkdirAll each, not one per file
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("generator: writing %s: %w", dir, err)
 		}
-		if err := writeFile(filepath.Join(stage, filepath.FromSlash(f.Path)), f); err != nil {
+		name := filepath.Join(stage, filepath.FromSlash(f.Path))
+		if d := filepath.Dir(name); !made[d] {
+			if err := os.MkdirAll(d, 0o777); err != nil {
+				return fmt.Errorf("generator: %w", err)
+			}
+			made[d] = true
+		}
+		if err := writeFile(name, f); err != nil {
 			return err
 		}
 	}
@@ -196,10 +204,8 @@ func mkdirStage(parent string) (string, error) {
 	return "", fmt.Errorf("generator: creating a staging directory in %s: too many name collisions", parent)
 }
 
+// writeFile creates name, whose directory exists, holding f; it never replaces a file.
 func writeFile(name string, f File) error {
-	if err := os.MkdirAll(filepath.Dir(name), 0o777); err != nil {
-		return fmt.Errorf("generator: %w", err)
-	}
 	out, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, f.Mode.Perm())
 	if err != nil {
 		return fmt.Errorf("generator: writing %s: %w", f.Path, err)

@@ -2,8 +2,9 @@
 //
 // Project is the default project template that `appgen startproject` renders; Deploy holds the
 // server configuration templates that `appgen config` renders. docs/design.md describes their
-// conventions: files named *.tmpl are rendered with text/template and sprig and lose the suffix,
-// paths are rendered too, and other files are copied as they are.
+// conventions: files named *.tmpl are rendered with text/template and lose the suffix, paths
+// are rendered too, and other files are copied as they are. The project template gets the
+// generator's hermetic subset of sprig's functions, as a user's --template does.
 package templates
 
 import (

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 )
@@ -227,13 +228,16 @@ func editDistance(a, b string) int {
 	return d[len(ra)][len(rb)]
 }
 
-// flagErrorRE matches the flag package's error for a value that does not parse.
-var flagErrorRE = regexp.MustCompile(`^invalid value "(.*)" for flag -{1,2}(\S+): (.*)$`)
+// flagErrorRE matches the flag package's error for a value that does not parse. It is
+// compiled when an error needs it, not at start-up, which every command pays.
+var flagErrorRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^invalid value "(.*)" for flag -{1,2}(\S+): (.*)$`)
+})
 
 // explainFlagError rewrites `invalid value "abc" for flag -port: parse error` as
 // `--port "abc": want a whole number`, naming the flag as users write it and what it takes.
 func explainFlagError(cmds []*cli.Command, path string, err error) error {
-	m := flagErrorRE.FindStringSubmatch(err.Error())
+	m := flagErrorRE().FindStringSubmatch(err.Error())
 	if m == nil {
 		return err
 	}

@@ -91,6 +91,14 @@ func TestGeneratedProject(t *testing.T) {
 		// With Debug off the web server, not the application, serves static files.
 		expectStatus(t, base+"/static/site.css", http.StatusNotFound)
 	})
+	// Issue 10: the project's own tests broke when its owner added a profile exactly as
+	// docs/settings.md says, because they listed the profiles. This follows the guide's code
+	// blocks as written, then vets and tests the project again.
+	t.Run("a profile added as docs/settings.md says", func(t *testing.T) {
+		addProfileAsDocumented(t, dir)
+		run(goBin, "vet", "./...")
+		run(goBin, "test", "./...")
+	})
 	t.Run("unknown profile", func(t *testing.T) {
 		for _, sub := range []string{"runserver", "check"} {
 			c := exec.Command(bin, sub)
@@ -110,6 +118,60 @@ func TestGeneratedProject(t *testing.T) {
 			}
 		}
 	})
+}
+
+// addProfileAsDocumented applies the two Go blocks of docs/settings.md's "Adding a profile":
+// a new file (its first line names it) and the profiles map in settings/settings.go.
+func addProfileAsDocumented(t *testing.T, dir string) {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "settings.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "\n## Adding a profile\n")
+	if !ok {
+		t.Fatal(`docs/settings.md has no "## Adding a profile" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	var blocks []string
+	for rest := section; ; {
+		var block string
+		var found bool
+		if _, rest, found = strings.Cut(rest, "```go\n"); !found {
+			break
+		}
+		block, rest, _ = strings.Cut(rest, "```")
+		blocks = append(blocks, block)
+	}
+	if len(blocks) != 2 {
+		t.Fatalf("docs/settings.md's Adding a profile has %d Go blocks; want the new file and the map", len(blocks))
+	}
+	first, body, _ := strings.Cut(blocks[0], "\n")
+	name, ok := strings.CutPrefix(first, "// ")
+	if !ok || !strings.HasPrefix(name, "settings/") {
+		t.Fatalf("the first block starts %q; want a comment naming the file in settings/", first)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), []byte("package settings\n\n"+body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	settingsGo := filepath.Join(dir, "settings", "settings.go")
+	src, err := os.ReadFile(settingsGo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const start = "var profiles = map[string]func() *Settings{\n"
+	i := strings.Index(string(src), start)
+	if i < 0 {
+		t.Fatalf("settings/settings.go has no %q block", start)
+	}
+	j := strings.Index(string(src[i:]), "\n}\n")
+	if j < 0 {
+		t.Fatalf("settings/settings.go's %q block has no end", start)
+	}
+	edited := string(src[:i]) + strings.TrimSuffix(blocks[1], "\n") + string(src[i+j+2:])
+	if err := os.WriteFile(settingsGo, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // runserver starts `bin runserver` on a free loopback port and returns its base URL once

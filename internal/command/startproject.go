@@ -99,8 +99,14 @@ func startproject(c *cli.Context) error {
 	if seed, ok := os.LookupEnv(secretSeedEnv); ok {
 		opts.Rand = generator.SeededReader(seed)
 	}
-	files, data, err := generator.Render(opts)
+	// Interrupting stops a long rendering as it stops writing: nothing is left behind.
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	files, data, err := generator.RenderContext(ctx, opts)
 	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			return context.Canceled
+		}
 		return err
 	}
 	files, note, err := withDeployFiles(files, dir, e.build.Version)
@@ -116,8 +122,6 @@ func startproject(c *cli.Context) error {
 		printNote(out, note)
 		return nil
 	}
-	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	if err := generator.Write(ctx, dir, files); err != nil {
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			return context.Canceled
