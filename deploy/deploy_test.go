@@ -225,11 +225,8 @@ func TestCheckEveryVariant(t *testing.T) {
 				webserver.RequireProgram(t, p)
 			}
 			for _, o := range variants(target) {
-				text, err := Render(o)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := Check(context.Background(), o, text); err != nil {
+				if _, err := Check(context.Background(), o); err != nil {
+					text, _ := Render(o)
 					t.Errorf("%+v:\n%v\n%s", o, err, text)
 				}
 			}
@@ -254,7 +251,11 @@ func TestCheckRejectsBrokenOutput(t *testing.T) {
 			if tt.program != "" {
 				webserver.RequireProgram(t, tt.program)
 			}
-			_, err := Check(context.Background(), Options{Target: tt.target}, []byte(tt.text))
+			r, err := Options{Target: tt.target}.resolve()
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = checkText(context.Background(), r, []byte(tt.text))
 			if err == nil {
 				t.Fatal("Check accepted broken output")
 			}

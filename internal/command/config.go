@@ -114,7 +114,7 @@ func config(c *cli.Context, target string) error {
 		return inputError(c, err)
 	}
 	if c.Bool("check") {
-		notes, err := deploy.Check(c.Context, o, text)
+		notes, err := deploy.Check(c.Context, o)
 		for _, n := range notes {
 			fmt.Fprintf(c.App.ErrWriter, "appgen: note: %s\n", n)
 		}
