@@ -164,6 +164,10 @@ func variants(target string) []Options {
 		{Target: target},
 		{Target: target, Prefix: "/app", ServerNames: []string{"example.com", "www.example.com"}, Listen: "127.0.0.1:8080"},
 		{Target: target, Backends: []Backend{Unix("/run/mysite/mysite.sock")}},
+		{Target: target, Backends: []Backend{TCP("127.0.0.1", 3033)}},
+		// Issue 14: a wildcard server name must load on every target.
+		{Target: target, ServerNames: []string{"*.example.com"}},
+		{Target: target, ServerNames: []string{"*.example.com", "example.com"}, Listen: "[::1]:8080"},
 	}
 	t := targetByName[target]
 	if !t.oneBackend && t.usesBackends {
