@@ -81,7 +81,7 @@ func configFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "server-name", Usage: "a host name the site answers to; repeat for several (default: any)"},
 		&cli.StringFlag{Name: "listen", Usage: "the port, or host:port, the site listens on (default: 80)"},
 		&cli.StringFlag{Name: "prefix", Usage: "mount the app under this URL path, e.g. /app (default: the root)"},
-		&cli.StringFlag{Name: "static-url", Usage: "URL path of static files (default: the project's, else PREFIX/static/)"},
+		&cli.StringFlag{Name: "static-url", Usage: "URL path of static files (inside a project: its StaticURL, which its pages link; else PREFIX/static/)"},
 		&cli.StringFlag{Name: "static-root", Usage: "directory of static files, relative to --dir unless absolute (default: the project's)", TakesFile: true},
 		&cli.StringFlag{Name: "document-root", Usage: "the server's document root (default: DIR/public_html)", TakesFile: true},
 		&cli.StringFlag{Name: "secret", Usage: "AJP shared secret, sent by mod_proxy_ajp and checked by runfcgi"},
@@ -217,9 +217,10 @@ func configOptions(c *cli.Context, target string) (deploy.Options, error) {
 	str("settings", &o.Settings)
 	str("user", &o.User)
 	str("web-group", &o.WebGroup)
-	if c.IsSet("prefix") && !c.IsSet("static-url") && o.StaticURL == "/static/" {
-		// The project's default static URL moves under the prefix with the app.
-		o.StaticURL = ""
+	if err == nil && c.IsSet("static-url") && o.StaticURL != p.StaticURL {
+		// The project's pages link its StaticURL: a server serving static files elsewhere
+		// would break every link (issue 10: --prefix moved them, the pages did not follow).
+		return o, fmt.Errorf("config: --static-url %q: the project's pages link static files at %s's StaticURL %q; change it there, so that the two agree", o.StaticURL, deploy.DeploySettingsFile, p.StaticURL)
 	}
 	if c.IsSet("dir") && err == nil && !c.IsSet("static-root") && !filepath.IsAbs(p.StaticRoot) {
 		o.StaticRoot = p.StaticRoot
