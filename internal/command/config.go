@@ -3,6 +3,7 @@ package command
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,7 +126,11 @@ func config(c *cli.Context, target string) error {
 	}
 	if out := c.String("output"); out != "" {
 		secret := deploy.HoldsSecret(o)
-		if err := writeNew(out, text, secret); err != nil {
+		made, err := writeNew(out, text, secret)
+		if made != "" {
+			fmt.Fprintf(c.App.ErrWriter, "appgen: created directory %s\n", made)
+		}
+		if err != nil {
 			return err
 		}
 		if secret {
@@ -232,15 +237,23 @@ func configOptions(c *cli.Context, target string) (deploy.Options, error) {
 
 // writeNew writes data to path atomically and never replaces an existing file: it writes a
 // temporary file beside it, then hard-links it into place, which fails if path exists.
-// A file holding a secret is written 0600 whatever the umask.
-func writeNew(path string, data []byte, secret bool) (err error) {
+// A file holding a secret is written 0600 whatever the umask. A missing directory is made
+// (0777 &^ umask, as mkdir -p does: the guides write into ~/public_html before it exists)
+// and returned as made.
+func writeNew(path string, data []byte, secret bool) (made string, err error) {
 	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("config: %s already exists; appgen never overwrites a file (remove it or choose another -o)", path)
+		return "", fmt.Errorf("config: %s already exists; appgen never overwrites a file (remove it or choose another -o)", path)
 	}
 	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o777); err != nil {
+			return "", fmt.Errorf("config: %w", err)
+		}
+		made = dir
+	}
 	tmp, err := os.CreateTemp(dir, ".appgen-config-*")
 	if err != nil {
-		return fmt.Errorf("config: %w", err)
+		return made, fmt.Errorf("config: %w", err)
 	}
 	defer os.Remove(tmp.Name())
 	mode := os.FileMode(0o666)
@@ -249,7 +262,7 @@ func writeNew(path string, data []byte, secret bool) (err error) {
 	}
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
-		return fmt.Errorf("config: %w", err)
+		return made, fmt.Errorf("config: %w", err)
 	}
 	mode &^= os.FileMode(umask())
 	if secret {
@@ -257,22 +270,22 @@ func writeNew(path string, data []byte, secret bool) (err error) {
 	}
 	if err := tmp.Chmod(mode); err != nil {
 		tmp.Close()
-		return fmt.Errorf("config: %w", err)
+		return made, fmt.Errorf("config: %w", err)
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return fmt.Errorf("config: %w", err)
+		return made, fmt.Errorf("config: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("config: %w", err)
+		return made, fmt.Errorf("config: %w", err)
 	}
 	if err := os.Link(tmp.Name(), path); err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("config: %s already exists; appgen never overwrites a file (remove it or choose another -o)", path)
+			return made, fmt.Errorf("config: %s already exists; appgen never overwrites a file (remove it or choose another -o)", path)
 		}
-		return fmt.Errorf("config: %w", err)
+		return made, fmt.Errorf("config: %w", err)
 	}
-	return nil
+	return made, nil
 }
 
 // inputError turns deploy's *FieldError, which names an Options field, into an error naming
