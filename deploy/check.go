@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/appgen/appgen/internal/webserver"
+	"github.com/appgen/appgen/templates"
 )
 
 // ErrCheckUnavailable is returned (wrapped) by Check when the validator a target needs is
@@ -25,15 +26,33 @@ var ErrCheckFailed = errors.New("check failed")
 // that is installed but not enabled there.
 var apacheEnabledDir = "/etc/apache2/mods-enabled"
 
-// Check validates text, the output Render gave for o, with the real server's own checker
-// in a throwaway directory: `nginx -t`, `apache2 -t -f`, `lighttpd -tt -f` on a minimal main
+// Check renders o and validates the result with the real server's own checker in a
+// throwaway directory: `nginx -t`, `apache2 -t -f`, `lighttpd -tt -f` on a minimal main
 // configuration that includes it, `sh -n` for scripts, `systemd-analyze verify` for units,
-// and Cherokee's documented key paths for cherokee. It returns notes worth telling the user
-// even when the check passes (a module installed but not enabled in /etc/apache2). It never
-// reads or changes the system's server configuration.
-func Check(ctx context.Context, o Options, text []byte) (notes []string, err error) {
+// and `cherokee -t` (or, where Cherokee is not installed, its documented key structure) for
+// cherokee. It returns notes worth telling the user even when the check passes (a module
+// installed but not enabled in /etc/apache2, a structure-only check). It never reads or
+// changes the system's server configuration.
+//
+// Check takes Options, not text, so that what it hands a validator is always appgen's own
+// rendering of checked, quoted values; and before running anything it reads the output back
+// with its target's lexer and refuses any directive the target never writes (lighttpd's
+// include_shell, Apache's piped logs, a unit's ExecStartPre=): a validator that loads
+// modules or includes files must never be given a configuration that could run a command.
+func Check(ctx context.Context, o Options) (notes []string, err error) {
 	r, err := o.resolve()
 	if err != nil {
+		return nil, err
+	}
+	text, err := renderWith(templates.Deploy, r)
+	if err != nil {
+		return nil, err
+	}
+	return checkText(ctx, r, text)
+}
+
+func checkText(ctx context.Context, r *resolved, text []byte) (notes []string, err error) {
+	if err := onlyKnownDirectives(r.Target, string(text)); err != nil {
 		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "appgen-check-")
@@ -66,8 +85,9 @@ func Check(ctx context.Context, o Options, text []byte) (notes []string, err err
 		site := string(text)
 		if r.Target == "htaccess" {
 			// apache2 -t never reads .htaccess files; the same directives in a <Directory>
-			// block are checked.
-			site = "<Directory " + r.DocumentRoot + ">\n" + site + "\n</Directory>\n"
+			// block are checked. (What AllowOverride permits is only seen by a request: the
+			// end-to-end test serves the file under AllowOverride FileInfo Options.)
+			site = "<Directory \"" + r.DocumentRoot + "\">\n" + site + "\n</Directory>\n"
 		}
 		return notes, checkServer(webserver.Config{Program: webserver.Apache, Dir: dir, Port: 8080, Modules: mods, Site: site})
 	case "fcgi", "restart":
@@ -80,9 +100,63 @@ func Check(ctx context.Context, o Options, text []byte) (notes []string, err err
 		}
 		return nil, err
 	case "cherokee":
-		return nil, ValidateCherokee(text)
+		if err := ValidateCherokee(text); err != nil {
+			return nil, err
+		}
+		if _, err := exec.LookPath("cherokee"); err != nil {
+			return []string{"Cherokee is not installed here: only the key structure was checked (against Cherokee 1.2's documented keys), not by cherokee -t"}, nil
+		}
+		return nil, checkCommand(ctx, "cherokee", "cherokee", filepath.Join(dir, "cherokee.conf"), text, "-t", "-C")
 	}
 	return nil, fmt.Errorf("deploy: no check for target %q", r.Target)
+}
+
+// knownDirectives are, per syntax, the directives (nginx, Apache), bare words (lighttpd)
+// and settings (systemd) appgen's templates write; Check refuses any other.
+var knownDirectives = map[syntax][]string{
+	syntaxNginx: {"map", "upstream", "server", "keepalive", "listen", "server_name", "root", "location",
+		"alias", "return", "try_files", "proxy_pass", "proxy_http_version", "proxy_set_header",
+		"fastcgi_pass", "fastcgi_keep_conn", "fastcgi_param", "scgi_pass", "scgi_param"},
+	syntaxApache: {"<VirtualHost", "</VirtualHost>", "ServerName", "ServerAlias", "DocumentRoot",
+		"<Directory", "</Directory>", "Require", "Alias", "<Files", "</Files>", "SetHandler", "Options",
+		"FcgidMaxRequestLen", "RewriteEngine", "RewriteRule", "RewriteCond", "RewriteBase", "SetEnvIf",
+		"ProxyPassReverse", "ProxyPass", "RedirectMatch", "<Proxy", "</Proxy>", "ProxySet", "BalancerMember"},
+	syntaxLighttpd: {"$HTTP", "server.document-root", "alias.url", "fastcgi.server", "scgi.server",
+		"fastcgi.balance", "scgi.balance", "setenv.add-environment", "url.rewrite-once", "url.redirect",
+		"url.rewrite-if-not-file"},
+	syntaxSystemd: {"[Unit]", "[Service]", "[Install]", "Description", "After", "Type", "User", "Group",
+		"SupplementaryGroups", "RuntimeDirectory", "RuntimeDirectoryMode", "WorkingDirectory",
+		"Environment", "EnvironmentFile", "ExecStart", "KillSignal", "TimeoutStopSec", "Restart",
+		"RestartSec", "NoNewPrivileges", "PrivateTmp", "ProtectSystem", "WantedBy"},
+}
+
+// onlyKnownDirectives refuses an output holding a directive its target never writes.
+func onlyKnownDirectives(target, text string) error {
+	s := syntaxOf[target]
+	list, err := directives(s, text)
+	if err != nil {
+		return fmt.Errorf("deploy: %w: %v", ErrCheckFailed, err)
+	}
+	known := knownDirectives[s]
+	if known == nil {
+		return nil // sh -n and the Cherokee key check run nothing
+	}
+	for _, d := range list {
+		name := d
+		if i := strings.LastIndexByte(d, '/'); i >= 0 {
+			name = d[:i]
+		}
+		if d == "}" || s == syntaxNginx && name == "K" || s == syntaxNginx && name == "default" {
+			continue // a block's end, a map's entries
+		}
+		if s == syntaxLighttpd && (strings.IndexFunc(name, func(r rune) bool { return r < '0' || r > '9' }) < 0 || len(name) <= 2 && strings.Trim(name, "(){}[],=+!:~>") == "" || name == "S") {
+			continue
+		}
+		if !containsString(known, name) {
+			return fmt.Errorf("deploy: %w: %s output holds %q, which appgen never writes; refusing to hand it to a validator", ErrCheckFailed, target, name)
+		}
+	}
+	return nil
 }
 
 // onlyMissingBinary reports whether systemd-analyze's only complaint is that ExecStart's

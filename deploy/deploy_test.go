@@ -164,6 +164,10 @@ func variants(target string) []Options {
 		{Target: target},
 		{Target: target, Prefix: "/app", ServerNames: []string{"example.com", "www.example.com"}, Listen: "127.0.0.1:8080"},
 		{Target: target, Backends: []Backend{Unix("/run/mysite/mysite.sock")}},
+		{Target: target, Backends: []Backend{TCP("127.0.0.1", 3033)}},
+		// Issue 14: a wildcard server name must load on every target.
+		{Target: target, ServerNames: []string{"*.example.com"}},
+		{Target: target, ServerNames: []string{"*.example.com", "example.com"}, Listen: "[::1]:8080"},
 	}
 	t := targetByName[target]
 	if !t.oneBackend && t.usesBackends {
@@ -225,11 +229,8 @@ func TestCheckEveryVariant(t *testing.T) {
 				webserver.RequireProgram(t, p)
 			}
 			for _, o := range variants(target) {
-				text, err := Render(o)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := Check(context.Background(), o, text); err != nil {
+				if _, err := Check(context.Background(), o); err != nil {
+					text, _ := Render(o)
 					t.Errorf("%+v:\n%v\n%s", o, err, text)
 				}
 			}
@@ -254,7 +255,11 @@ func TestCheckRejectsBrokenOutput(t *testing.T) {
 			if tt.program != "" {
 				webserver.RequireProgram(t, tt.program)
 			}
-			_, err := Check(context.Background(), Options{Target: tt.target}, []byte(tt.text))
+			r, err := Options{Target: tt.target}.resolve()
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = checkText(context.Background(), r, []byte(tt.text))
 			if err == nil {
 				t.Fatal("Check accepted broken output")
 			}

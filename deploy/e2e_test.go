@@ -455,11 +455,23 @@ func TestSpawnedDeployments(t *testing.T) {
 			siteText := string(conf)
 			if c.target == "htaccess" {
 				writeFile(t, filepath.Join(s.docroot, ".htaccess"), siteText, 0o644)
-				siteText = fmt.Sprintf("<Directory %s>\n    AllowOverride All\n</Directory>\n", s.docroot)
+				// Exactly what docs/servers/shared-hosting.md says a host must allow (issue 10:
+				// with it, the old .htaccess's "Options +SymLinksIfOwnerMatch" was a 500).
+				siteText = fmt.Sprintf("<Directory %s>\n    AllowOverride FileInfo Options\n</Directory>\n", s.docroot)
+				// Issue 14: any *.fcgi a user uploads ran as a program; only the launcher may.
+				writeFile(t, filepath.Join(s.docroot, "upload.fcgi"), "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nEXECUTED\\n'\n", 0o755)
 			}
 			inst := webserver.Start(t, webserver.Config{Program: c.program, Dir: s.serverDir(t), Port: port, Site: siteText, DocumentRoot: s.docroot})
 			m := matrix{base: inst.URL, prefix: c.prefix, scriptName: c.prefix, docrootFiles: true, staticURL: staticURL}
 			m.run(t)
+			if c.target == "htaccess" {
+				t.Run("only the launcher runs", func(t *testing.T) {
+					r := do(t, "GET", inst.URL+"/upload.fcgi", "", "")
+					if r.body == "EXECUTED\n" || !strings.HasPrefix(r.body, "#!/bin/sh") {
+						t.Errorf("GET /upload.fcgi: status %d, body %q; want the file's text, not its output", r.status, r.body)
+					}
+				})
+			}
 
 			t.Run("restart after touch", func(t *testing.T) {
 				before := do(t, "GET", inst.URL+c.prefix+"/", "", "").app["boot"]
@@ -585,5 +597,73 @@ func TestRestartScript(t *testing.T) {
 	}
 	if err := syscall.Kill(first, 0); err == nil {
 		t.Errorf("the old daemon %d still runs after the restart", first)
+	}
+}
+
+// TestRestartScriptRefusesBadPidFile pins issue 14: restart.sh passed whatever its pid file
+// held to kill. It must signal only one positive process id and otherwise stop, touching
+// nothing. ("-1" and "0", which would signal every process or the caller's group, are left
+// out: on the old script this test would have sent them.)
+func TestRestartScriptRefusesBadPidFile(t *testing.T) {
+	webserver.RequireProgram(t, "sh")
+	for _, content := range []string{"", "abc", "12 34", "-5x", "007", "1\n2"} {
+		t.Run(strconv.Quote(content), func(t *testing.T) {
+			dir := webserver.TempDir(t)
+			o := deploy.Options{Target: "restart", Name: "mysite", Dir: dir, Backends: []deploy.Backend{deploy.TCP("127.0.0.1", 1)}}
+			text, err := deploy.Render(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			script := filepath.Join(dir, "restart.sh")
+			writeFile(t, script, string(text), 0o755)
+			// The binary must never run: it would leave a mark.
+			writeFile(t, filepath.Join(dir, "mysite"), "#!/bin/sh\ntouch \"$0.ran\"\n", 0o755)
+			pidfile := filepath.Join(dir, "mysite.pid")
+			writeFile(t, pidfile, content, 0o644)
+			out, err := exec.Command("sh", script).CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "does not hold one process id; not signalling") {
+				t.Errorf("restart.sh with pid file %q: %v\n%s; want a refusal", content, err, out)
+			}
+			if _, err := os.Stat(pidfile); err != nil {
+				t.Errorf("the pid file was removed: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "mysite.ran")); err == nil {
+				t.Errorf("the binary ran")
+			}
+		})
+	}
+}
+
+// TestWildcardServerName pins issue 14: --server-name '*.example.com' must give a
+// configuration each server loads and matches subdomains with (nginx natively, Apache
+// through ServerAlias, lighttpd through an escaped regular expression).
+func TestWildcardServerName(t *testing.T) {
+	for _, p := range []webserver.Program{webserver.Nginx, webserver.Apache, webserver.Lighttpd} {
+		target := map[webserver.Program]string{webserver.Nginx: "nginx", webserver.Apache: "apache", webserver.Lighttpd: "lighttpd"}[p]
+		t.Run(target, func(t *testing.T) {
+			webserver.Require(t, p)
+			s := newSite(t)
+			port := webserver.FreePort(t)
+			o := s.options(target, port)
+			o.ServerNames = []string{"*.example.test"}
+			o.Backends = []deploy.Backend{deploy.TCP("127.0.0.1", webserver.FreePort(t))}
+			s.runApp(t, "fcgi", o.Backends[0])
+			text, err := deploy.Render(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inst := webserver.Start(t, webserver.Config{Program: p, Dir: s.serverDir(t), Port: port, Site: string(text), DocumentRoot: s.docroot})
+			for _, host := range []string{"www.example.test", "a.b.example.test:" + strconv.Itoa(port)} {
+				if r := do(t, "GET", inst.URL+"/x", host, ""); r.status != 200 || r.app["pid"] == "" {
+					t.Errorf("Host %s: status %d, app %v; want the app", host, r.status, r.app)
+				}
+			}
+			if target == "lighttpd" {
+				// The regular expression's dots are escaped: exampleXtest is another host.
+				if r := do(t, "GET", inst.URL+"/x", "www.exampleXtest", ""); r.app["pid"] != "" {
+					t.Errorf("Host www.exampleXtest reached the app")
+				}
+			}
+		})
 	}
 }

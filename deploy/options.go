@@ -262,7 +262,7 @@ func (r *resolved) fill() error {
 		for i, b := range r.Backends {
 			if b.IsUnix() {
 				e := fieldErr("Backends", KindCombined, b.Address, "a host and port: mod_proxy_ajp cannot reach a unix socket")
-				e.Index = i
+				e.Index, e.Part = i, "socket"
 				return e
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -51,7 +52,7 @@ func TestGeneratedProject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Name != "mysite" || p.Protocol != "fcgi" || p.Port != 3033 || p.StaticURL != "/static/" {
+	if p.Name != "mysite" || p.Protocol != "fcgi" || p.Socket != "/run/mysite/mysite.sock" || p.StaticURL != "/static/" {
 		t.Fatalf("ReadProject(generated project) = %+v", p)
 	}
 	css, err := os.ReadFile(filepath.Join(dir, "static", "site.css"))
@@ -67,7 +68,8 @@ func TestGeneratedProject(t *testing.T) {
 	t.Run("nginx daemon under a prefix", func(t *testing.T) {
 		port := webserver.FreePort(t)
 		o := p.Options("nginx")
-		o.Listen, o.Prefix, o.StaticURL, o.DocumentRoot = "127.0.0.1:"+strconv.Itoa(port), "/app", "/app/static/", docroot
+		// The static URL is the project's, as appgen config keeps it under --prefix.
+		o.Listen, o.Prefix, o.DocumentRoot = "127.0.0.1:"+strconv.Itoa(port), "/app", docroot
 		o.Backends = []deploy.Backend{deploy.TCP("127.0.0.1", webserver.FreePort(t))}
 		s.runAppSettings(t, "development", o.Backends[0])
 		text, err := deploy.Render(o)
@@ -134,8 +136,14 @@ func checkGenerated(t *testing.T, base, prefix, css string) {
 	if r := do(t, "POST", base+prefix+"/", "", "a=1"); r.status != 405 {
 		t.Errorf("POST %s/ = %d, want the app's 405 (its index is GET only):\n%s", prefix, r.status, r.body)
 	}
-	if r := do(t, "GET", base+prefix+"/static/site.css", "", ""); r.status != 200 || r.body != css {
-		t.Errorf("GET %s/static/site.css = %d, want the file", prefix, r.status)
+	// Issue 10: under --prefix nginx served /app/static/ while the page linked /static/:
+	// the stylesheet the page links must be there.
+	link := regexp.MustCompile(`<link rel="stylesheet" href="([^"]+)">`).FindStringSubmatch(r.body)
+	if link == nil {
+		t.Fatalf("GET %s/: no stylesheet link in the page:\n%s", prefix, r.body)
+	}
+	if r := do(t, "GET", base+link[1], "", ""); r.status != 200 || r.body != css {
+		t.Errorf("GET %s (the page's stylesheet) = %d, want the file", link[1], r.status)
 	}
 }
 

@@ -118,14 +118,15 @@ func systemdEnv(key, value string) (string, error) {
 }
 
 // systemdValue writes s as a unit setting's whole value (WorkingDirectory=, User=,
-// Description=): '%' is doubled; control characters, a trailing backslash (a continued line)
-// and spaces at either end (trimmed by systemd) are refused.
+// RuntimeDirectory=): '%' (specifiers) is doubled. Many settings split their value into a
+// list at spaces and some unquote it, so spaces, quotes, control characters and a trailing
+// backslash (a continued line) are refused.
 func systemdValue(s string) (string, error) {
 	if i := controlChar(s); i >= 0 {
 		return "", refuse("a systemd value", s, "control character")
 	}
-	if strings.HasSuffix(s, `\`) || strings.TrimSpace(s) != s {
-		return "", refuse("a systemd value", s, "a trailing backslash or surrounding spaces")
+	if strings.ContainsAny(s, " \"'") || strings.HasSuffix(s, `\`) {
+		return "", refuse("a systemd value", s, "spaces, quotes or a trailing backslash")
 	}
 	return strings.ReplaceAll(s, "%", "%%"), nil
 }

@@ -165,8 +165,15 @@ func (r *resolved) ProtocolName() string {
 	return map[string]string{"fcgi": "FastCGI", "scgi": "SCGI", "ajp": "AJP13", "http": "HTTP"}[r.Protocol]
 }
 
-// NameVar is Name usable in nginx variable and Cherokee nick names.
-func (r *resolved) NameVar() string { return strings.ReplaceAll(r.Name, "-", "_") }
+// NameVar is Name as part of an nginx variable name, which no quoting can carry: it is
+// refused unless it is letters, digits and '_' once '-' is '_'.
+func (r *resolved) NameVar() (string, error) {
+	v := strings.ReplaceAll(r.Name, "-", "_")
+	if v == "" || !only(v, "_") {
+		return "", refuse("an nginx variable name", r.Name, "want letters, digits, '-' and '_'")
+	}
+	return v, nil
+}
 
 // Balanced reports whether there are several backends.
 func (r *resolved) Balanced() bool { return len(r.Backends) > 1 }
@@ -249,7 +256,11 @@ func (r *resolved) CGIParams() ([][2]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		p = append(p, [2]string{"SCRIPT_NAME", prefix}, [2]string{"PATH_INFO", "$" + r.NameVar() + "_path_info"})
+		v, err := r.NameVar()
+		if err != nil {
+			return nil, err
+		}
+		p = append(p, [2]string{"SCRIPT_NAME", prefix}, [2]string{"PATH_INFO", "$" + v + "_path_info"})
 	} else {
 		p = append(p, [2]string{"SCRIPT_NAME", `""`}, [2]string{"PATH_INFO", "$uri"})
 	}

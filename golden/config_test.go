@@ -52,13 +52,12 @@ func configVariants(target string) [][]string {
 	return v
 }
 
-// runConfig runs appgen config through the real entry point from an empty directory (so no
-// project is read, and --name and --dir describe one) and returns its standard output.
+// runConfig runs appgen config through the real entry point in the current directory and
+// returns its standard output.
 func runConfig(t *testing.T, args []string) string {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	full := append([]string{"appgen", "config"}, args...)
-	full = append(full, "--name", "mysite", "--dir", "/srv/mysite")
 	if status := command.Execute(command.Build{Version: "v0.0.0-golden"}, nil, full, &stdout, &stderr); status != 0 {
 		t.Fatalf("%s: status %d\n%s", strings.Join(full, " "), status, stderr.String())
 	}
@@ -75,8 +74,9 @@ func TestConfigGolden(t *testing.T) {
 			for _, v := range configVariants(target) {
 				name, flags := v[0], v[1:]
 				args := append([]string{target}, flags...)
-				out := runConfig(t, args)
-				if again := runConfig(t, args); again != out {
+				// Outside a project, --name and --dir describe one.
+				out := runConfig(t, append(args, "--name", "mysite", "--dir", "/srv/mysite"))
+				if again := runConfig(t, append(args, "--name", "mysite", "--dir", "/srv/mysite")); again != out {
 					t.Errorf("%s: two runs differ", name)
 				}
 				fmt.Fprintf(&comment, "%s: appgen config %s\n", name, strings.Join(args, " "))
@@ -114,6 +114,8 @@ func TestConfigGoldenProject(t *testing.T) {
 		{"nginx", "nginx", "--dir", "/srv/shop"},
 		{"systemd", "systemd", "--dir", "/srv/shop"},
 		{"nginx-port", "nginx", "--dir", "/srv/shop", "--port", "4001"},
+		// Issue 10: under a prefix, static files stay where the project's pages link them.
+		{"nginx-prefix", "nginx", "--dir", "/srv/shop", "--prefix", "/app"},
 	} {
 		ar.Files = append(ar.Files, txtar.File{Name: v[0], Data: []byte(runConfig(t, v[1:]))})
 	}

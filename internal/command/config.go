@@ -3,6 +3,7 @@ package command
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,7 +82,7 @@ func configFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "server-name", Usage: "a host name the site answers to; repeat for several (default: any)"},
 		&cli.StringFlag{Name: "listen", Usage: "the port, or host:port, the site listens on (default: 80)"},
 		&cli.StringFlag{Name: "prefix", Usage: "mount the app under this URL path, e.g. /app (default: the root)"},
-		&cli.StringFlag{Name: "static-url", Usage: "URL path of static files (default: the project's, else PREFIX/static/)"},
+		&cli.StringFlag{Name: "static-url", Usage: "URL path of static files (inside a project: its StaticURL, which its pages link; else PREFIX/static/)"},
 		&cli.StringFlag{Name: "static-root", Usage: "directory of static files, relative to --dir unless absolute (default: the project's)", TakesFile: true},
 		&cli.StringFlag{Name: "document-root", Usage: "the server's document root (default: DIR/public_html)", TakesFile: true},
 		&cli.StringFlag{Name: "secret", Usage: "AJP shared secret, sent by mod_proxy_ajp and checked by runfcgi"},
@@ -114,7 +115,7 @@ func config(c *cli.Context, target string) error {
 		return inputError(c, err)
 	}
 	if c.Bool("check") {
-		notes, err := deploy.Check(c.Context, o, text)
+		notes, err := deploy.Check(c.Context, o)
 		for _, n := range notes {
 			fmt.Fprintf(c.App.ErrWriter, "appgen: note: %s\n", n)
 		}
@@ -125,7 +126,11 @@ func config(c *cli.Context, target string) error {
 	}
 	if out := c.String("output"); out != "" {
 		secret := deploy.HoldsSecret(o)
-		if err := writeNew(out, text, secret); err != nil {
+		made, err := writeNew(out, text, secret)
+		if made != "" {
+			fmt.Fprintf(c.App.ErrWriter, "appgen: created directory %s\n", made)
+		}
+		if err != nil {
 			return err
 		}
 		if secret {
@@ -217,9 +222,10 @@ func configOptions(c *cli.Context, target string) (deploy.Options, error) {
 	str("settings", &o.Settings)
 	str("user", &o.User)
 	str("web-group", &o.WebGroup)
-	if c.IsSet("prefix") && !c.IsSet("static-url") && o.StaticURL == "/static/" {
-		// The project's default static URL moves under the prefix with the app.
-		o.StaticURL = ""
+	if err == nil && c.IsSet("static-url") && o.StaticURL != p.StaticURL {
+		// The project's pages link its StaticURL: a server serving static files elsewhere
+		// would break every link (issue 10: --prefix moved them, the pages did not follow).
+		return o, fmt.Errorf("config: --static-url %q: the project's pages link static files at %s's StaticURL %q; change it there, so that the two agree", o.StaticURL, deploy.DeploySettingsFile, p.StaticURL)
 	}
 	if c.IsSet("dir") && err == nil && !c.IsSet("static-root") && !filepath.IsAbs(p.StaticRoot) {
 		o.StaticRoot = p.StaticRoot
@@ -231,15 +237,23 @@ func configOptions(c *cli.Context, target string) (deploy.Options, error) {
 
 // writeNew writes data to path atomically and never replaces an existing file: it writes a
 // temporary file beside it, then hard-links it into place, which fails if path exists.
-// A file holding a secret is written 0600 whatever the umask.
-func writeNew(path string, data []byte, secret bool) (err error) {
+// A file holding a secret is written 0600 whatever the umask. A missing directory is made
+// (0777 &^ umask, as mkdir -p does: the guides write into ~/public_html before it exists)
+// and returned as made.
+func writeNew(path string, data []byte, secret bool) (made string, err error) {
 	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("config: %s already exists; appgen never overwrites a file (remove it or choose another -o)", path)
+		return "", fmt.Errorf("config: %s already exists; appgen never overwrites a file (remove it or choose another -o)", path)
 	}
 	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o777); err != nil {
+			return "", fmt.Errorf("config: %w", err)
+		}
+		made = dir
+	}
 	tmp, err := os.CreateTemp(dir, ".appgen-config-*")
 	if err != nil {
-		return fmt.Errorf("config: %w", err)
+		return made, fmt.Errorf("config: %w", err)
 	}
 	defer os.Remove(tmp.Name())
 	mode := os.FileMode(0o666)
@@ -248,7 +262,7 @@ func writeNew(path string, data []byte, secret bool) (err error) {
 	}
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
-		return fmt.Errorf("config: %w", err)
+		return made, fmt.Errorf("config: %w", err)
 	}
 	mode &^= os.FileMode(umask())
 	if secret {
@@ -256,22 +270,22 @@ func writeNew(path string, data []byte, secret bool) (err error) {
 	}
 	if err := tmp.Chmod(mode); err != nil {
 		tmp.Close()
-		return fmt.Errorf("config: %w", err)
+		return made, fmt.Errorf("config: %w", err)
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return fmt.Errorf("config: %w", err)
+		return made, fmt.Errorf("config: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("config: %w", err)
+		return made, fmt.Errorf("config: %w", err)
 	}
 	if err := os.Link(tmp.Name(), path); err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("config: %s already exists; appgen never overwrites a file (remove it or choose another -o)", path)
+			return made, fmt.Errorf("config: %s already exists; appgen never overwrites a file (remove it or choose another -o)", path)
 		}
-		return fmt.Errorf("config: %w", err)
+		return made, fmt.Errorf("config: %w", err)
 	}
-	return nil
+	return made, nil
 }
 
 // inputError turns deploy's *FieldError, which names an Options field, into an error naming

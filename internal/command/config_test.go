@@ -102,6 +102,15 @@ func TestConfigReadsProject(t *testing.T) {
 	if _, stdout, _ := runAppgen(t, dir, "config", "nginx", "--protocol", "fcgi"); !strings.Contains(stdout, `fastcgi_pass "shop";`) {
 		t.Errorf("--protocol fcgi did not override the project's scgi:\n%s", stdout)
 	}
+	// Issue 10: under --prefix the static files stay where the project's pages link them,
+	// and a --static-url the pages do not use is refused.
+	if _, stdout, _ := runAppgen(t, dir, "config", "nginx", "--prefix", "/app"); !strings.Contains(stdout, `location "/static/" {`) || !strings.Contains(stdout, `location "/app/" {`) {
+		t.Errorf("--prefix /app moved the static files away from the project's StaticURL:\n%s", stdout)
+	}
+	status, _, stderr = runAppgen(t, dir, "config", "nginx", "--static-url", "/elsewhere/")
+	if status != 1 || !strings.Contains(stderr, `--static-url "/elsewhere/": the project's pages link static files at settings/deploy.go's StaticURL "/static/"`) {
+		t.Errorf("status %d, stderr %q; want a refusal naming the project's StaticURL", status, stderr)
+	}
 	// Issue 10: in a subdirectory, config finds the project root, as go finds go.mod.
 	write("site/templates/x.html", "")
 	status, stdout, stderr = runAppgen(t, filepath.Join(dir, "site", "templates"), "config", "nginx")

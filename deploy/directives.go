@@ -1,0 +1,504 @@
+package deploy
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Directive lists: each target's output read back the way its program's lexer reads it,
+// reduced to what decides behaviour (directive names, argument counts, expansions) and
+// stripped of the values themselves. Check refuses an output holding a directive its target
+// never writes, and the property test compares the list a hostile value gives with the one a
+// benign value gives: a value that changed where a token, directive or command ends would
+// change the list.
+
+// syntax is the language of a target's output.
+type syntax string
+
+const (
+	syntaxNginx    syntax = "nginx"
+	syntaxApache   syntax = "apache"
+	syntaxLighttpd syntax = "lighttpd"
+	syntaxCherokee syntax = "cherokee"
+	syntaxShell    syntax = "sh"
+	syntaxSystemd  syntax = "systemd"
+)
+
+// syntaxOf is the language each target writes.
+var syntaxOf = map[string]syntax{
+	"apache": syntaxApache, "apache-fcgid": syntaxApache, "htaccess": syntaxApache,
+	"fcgi": syntaxShell, "restart": syntaxShell, "lighttpd": syntaxLighttpd,
+	"cherokee": syntaxCherokee, "nginx": syntaxNginx, "systemd": syntaxSystemd,
+}
+
+// directives returns text's directive list in its syntax.
+func directives(s syntax, text string) ([]string, error) {
+	switch s {
+	case syntaxNginx:
+		return nginxDirectives(text)
+	case syntaxApache:
+		return apacheDirectives(text)
+	case syntaxLighttpd:
+		return lighttpdTokens(text)
+	case syntaxCherokee:
+		return cherokeeKeyList(text)
+	case syntaxShell:
+		return shellCommands(text)
+	case syntaxSystemd:
+		return systemdSettings(text)
+	}
+	return nil, fmt.Errorf("deploy: no directive reader for %q", s)
+}
+
+// nginxDirectives follows ngx_conf_read_token: tokens split at whitespace, ';', '{' and
+// '}'; '#' at a token's start comments out the rest of the line; "..." and '...' quote,
+// and a backslash escapes the next character. Each entry is "name/ARGS" where ARGS has
+// one digit per argument: the number of variables ('$' then a letter, '_' or '{') in it.
+func nginxDirectives(text string) ([]string, error) {
+	var out, words, blocks []string
+	var vars []int
+	var cur strings.Builder
+	inWord, curVars := false, 0
+	end := func() {
+		if inWord {
+			words = append(words, cur.String())
+			vars = append(vars, curVars)
+		}
+		cur.Reset()
+		inWord, curVars = false, 0
+	}
+	emit := func(term string) error {
+		end()
+		if len(words) == 0 {
+			return fmt.Errorf("deploy: nginx: %q with no directive", term)
+		}
+		var b strings.Builder
+		name := words[0]
+		if len(blocks) > 0 && blocks[len(blocks)-1] == "map" && name != "default" {
+			// A map's entries are source values, not directives.
+			name = "K"
+		}
+		b.WriteString(name + "/")
+		for _, v := range vars[1:] {
+			b.WriteString(strconv.Itoa(v))
+		}
+		out = append(out, b.String()+term)
+		if term == "{" {
+			blocks = append(blocks, name)
+		}
+		words, vars = nil, nil
+		return nil
+	}
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case c == '#' && !inWord:
+			for i < len(text) && text[i] != '\n' {
+				i++
+			}
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			end()
+		case c == ';' || c == '{':
+			if err := emit(string(c)); err != nil {
+				return nil, err
+			}
+		case c == '}':
+			end()
+			if len(words) != 0 {
+				return nil, fmt.Errorf("deploy: nginx: directive %q not ended before '}'", words[0])
+			}
+			if len(blocks) == 0 {
+				return nil, fmt.Errorf("deploy: nginx: unexpected '}'")
+			}
+			blocks = blocks[:len(blocks)-1]
+			out = append(out, "}")
+		case (c == '"' || c == '\'') && !inWord:
+			q := c
+			inWord = true
+			for i++; ; i++ {
+				if i >= len(text) {
+					return nil, fmt.Errorf("deploy: nginx: unterminated string")
+				}
+				if text[i] == '\\' && i+1 < len(text) {
+					cur.WriteByte(text[i+1])
+					i++
+					continue
+				}
+				if text[i] == q {
+					break
+				}
+				curVars += varAt(text, i)
+				cur.WriteByte(text[i])
+			}
+			// A quoted token must be followed by a separator.
+			if i+1 < len(text) && !strings.ContainsRune(" \t\r\n;{}", rune(text[i+1])) {
+				return nil, fmt.Errorf("deploy: nginx: unexpected %q after a quoted string", text[i+1])
+			}
+			end()
+		case c == '\\' && i+1 < len(text):
+			inWord = true
+			cur.WriteByte(text[i+1])
+			i++
+		default:
+			inWord = true
+			curVars += varAt(text, i)
+			cur.WriteByte(c)
+		}
+	}
+	end()
+	if len(words) != 0 {
+		return nil, fmt.Errorf("deploy: nginx: directive %q has no ';'", words[0])
+	}
+	return out, nil
+}
+
+// varAt is 1 when text[i] starts a variable reference ($name or ${name}).
+func varAt(text string, i int) int {
+	if text[i] != '$' || i+1 >= len(text) {
+		return 0
+	}
+	c := text[i+1]
+	if isLetter(c) || c == '_' || c == '{' || isDigit(c) {
+		return 1
+	}
+	return 0
+}
+
+// apacheDirectives follows Apache's reading of a configuration: a line ending in a
+// backslash continues on the next; a line whose first non-blank character is '#' is a
+// comment; arguments split as ap_getword_conf does ("..." and '...' quote). Each entry is
+// the directive (or "<Section", "</Section>") and its argument count, plus an "!expand" for
+// each ${VAR} in an argument.
+func apacheDirectives(text string) ([]string, error) {
+	var out []string
+	text = strings.ReplaceAll(text, "\\\n", "")
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		words, err := apacheWords(line)
+		if err != nil {
+			return nil, err
+		}
+		if strings.HasPrefix(words[0], "<") && !strings.HasPrefix(words[0], "</") {
+			last := words[len(words)-1]
+			if !strings.HasSuffix(last, ">") {
+				return nil, fmt.Errorf("deploy: apache: section %s not closed with '>'", words[0])
+			}
+			words[len(words)-1] = strings.TrimSuffix(last, ">")
+			if words[len(words)-1] == "" {
+				words = words[:len(words)-1]
+			}
+		}
+		entry := words[0] + "/" + strconv.Itoa(len(words)-1)
+		for _, w := range words[1:] {
+			if strings.Contains(w, "${") {
+				entry += "!expand"
+			}
+		}
+		out = append(out, entry)
+	}
+	return out, nil
+}
+
+func apacheWords(line string) ([]string, error) {
+	var words []string
+	for i := 0; i < len(line); {
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+			i++
+		}
+		if i >= len(line) {
+			break
+		}
+		var w strings.Builder
+		if q := line[i]; q == '"' || q == '\'' {
+			i++
+			for ; i < len(line) && line[i] != q; i++ {
+				if line[i] == '\\' && i+1 < len(line) && (line[i+1] == q || line[i+1] == '\\') {
+					i++
+				}
+				w.WriteByte(line[i])
+			}
+			if i >= len(line) {
+				return nil, fmt.Errorf("deploy: apache: unterminated quote in %q", line)
+			}
+			i++
+		} else {
+			for ; i < len(line) && line[i] != ' ' && line[i] != '\t'; i++ {
+				w.WriteByte(line[i])
+			}
+		}
+		words = append(words, w.String())
+	}
+	return words, nil
+}
+
+// lighttpdTokens follows lighttpd's configuration lexer: '#' comments to the end of the
+// line outside strings; "..." strings where \" is the only escape; operators and
+// punctuation; bare words (keys, numbers, $HTTP conditions). Strings become "S"; the rest
+// is kept as written, so the list says which keys are set and with what structure.
+func lighttpdTokens(text string) ([]string, error) {
+	var out []string
+	for i := 0; i < len(text); {
+		c := text[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+			i++
+		case c == '#':
+			for i < len(text) && text[i] != '\n' {
+				i++
+			}
+		case c == '"':
+			for i++; ; i++ {
+				if i >= len(text) {
+					return nil, fmt.Errorf("deploy: lighttpd: unterminated string")
+				}
+				if text[i] == '\\' && i+1 < len(text) && text[i+1] == '"' {
+					i++
+					continue
+				}
+				if text[i] == '"' {
+					break
+				}
+			}
+			i++
+			out = append(out, "S")
+		case strings.IndexByte("(){}[],", c) >= 0:
+			out = append(out, string(c))
+			i++
+		case strings.IndexByte("=+!:", c) >= 0:
+			j := i + 1
+			for j < len(text) && strings.IndexByte("=>~", text[j]) >= 0 {
+				j++
+			}
+			out = append(out, text[i:j])
+			i = j
+		default:
+			j := i
+			for j < len(text) && strings.IndexByte(" \t\r\n#\"(){}[],=+!:", text[j]) < 0 {
+				j++
+			}
+			if j == i {
+				return nil, fmt.Errorf("deploy: lighttpd: unexpected %q", c)
+			}
+			out = append(out, text[i:j])
+			i = j
+		}
+	}
+	return out, nil
+}
+
+// cherokeeKeyList lists the keys of cherokee.conf's "key = value" lines; a line that is not
+// blank, a comment or such a line is an error.
+func cherokeeKeyList(text string) ([]string, error) {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		key, _, ok := strings.Cut(line, " = ")
+		if !ok || strings.ContainsAny(key, " \t") {
+			return nil, fmt.Errorf("deploy: cherokee: line %q is not key = value", line)
+		}
+		out = append(out, key)
+	}
+	return out, nil
+}
+
+// shellCommands follows the POSIX shell's token recognition: '#' at a word's start
+// comments to the end of the line; '...' quotes everything; "..." quotes all but '$', '`'
+// and '\'; a backslash outside quotes escapes the next character; operators (; & | && ||
+// ;; ( ) < > >> newline) separate words. Each word becomes "W" followed by the expansions
+// in it ("$NAME", "$(", "`", "${"), and each operator stands for itself, so the list shows
+// every command, every argument and every expansion.
+func shellCommands(text string) ([]string, error) {
+	var out []string
+	var word strings.Builder
+	inWord := false
+	end := func() {
+		if inWord {
+			out = append(out, "W"+word.String())
+		}
+		word.Reset()
+		inWord = false
+	}
+	expansion := func(i int) (string, int) {
+		// text[i] == '$'
+		if i+1 >= len(text) {
+			return "", i
+		}
+		switch c := text[i+1]; {
+		case c == '(':
+			return "$(", i + 1
+		case c == '{':
+			return "${", i + 1
+		case isLetter(c) || c == '_':
+			j := i + 1
+			for j < len(text) && (isLetter(text[j]) || isDigit(text[j]) || text[j] == '_') {
+				j++
+			}
+			return "$" + text[i+1:j], j - 1
+		case isDigit(c) || strings.IndexByte("@*#?-$!", c) >= 0:
+			return "$" + string(c), i + 1
+		}
+		return "", i
+	}
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case c == '#' && !inWord:
+			for i < len(text) && text[i] != '\n' {
+				i++
+			}
+			i--
+		case c == ' ' || c == '\t':
+			end()
+		case c == '\n' || strings.IndexByte(";&|()<>", c) >= 0:
+			end()
+			op := string(c)
+			if i+1 < len(text) && c != '\n' && strings.IndexByte(";&|>", text[i+1]) >= 0 && text[i+1] == c {
+				op += string(text[i+1])
+				i++
+			}
+			if op == "\n" {
+				op = "NL"
+			}
+			out = append(out, op)
+		case c == '\\':
+			inWord = true
+			i++
+		case c == '\'':
+			inWord = true
+			j := strings.IndexByte(text[i+1:], '\'')
+			if j < 0 {
+				return nil, fmt.Errorf("deploy: sh: unterminated '")
+			}
+			i += j + 1
+		case c == '"':
+			inWord = true
+			for i++; ; i++ {
+				if i >= len(text) {
+					return nil, fmt.Errorf("deploy: sh: unterminated \"")
+				}
+				if text[i] == '\\' {
+					i++
+					continue
+				}
+				if text[i] == '"' {
+					break
+				}
+				if text[i] == '`' {
+					word.WriteString("`")
+				}
+				if text[i] == '$' {
+					e, j := expansion(i)
+					word.WriteString(e)
+					i = j
+				}
+			}
+		case c == '`':
+			inWord = true
+			word.WriteString("`")
+		case c == '$':
+			inWord = true
+			e, j := expansion(i)
+			word.WriteString(e)
+			i = j
+		default:
+			inWord = true
+		}
+	}
+	end()
+	return out, nil
+}
+
+// systemdSettings follows systemd's unit file reading: blank lines and lines starting with
+// '#' or ';' are skipped, a trailing backslash continues a line, "[Section]" starts a
+// section. Each setting becomes "Key/WORDS" plus marks: ExecStart= and Environment= values
+// are split as systemd splits them (quotes, backslash escapes) and marked "%" for each
+// specifier and, for ExecStart=, "$" for each variable expansion ("%%" and "$$" are
+// literal); other values are split at whitespace, marked "%" for each specifier and '"'
+// or "'" for each quote, which some settings interpret.
+func systemdSettings(text string) ([]string, error) {
+	var out []string
+	text = strings.ReplaceAll(text, "\\\n", " ")
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' || line[0] == ';' {
+			continue
+		}
+		if strings.HasPrefix(line, "[") {
+			if !strings.HasSuffix(line, "]") {
+				return nil, fmt.Errorf("deploy: systemd: bad section line %q", line)
+			}
+			out = append(out, line)
+			continue
+		}
+		key, value, ok := strings.Cut(line, "=")
+		key, value = strings.TrimSpace(key), strings.TrimSpace(value)
+		if !ok || key == "" || !only(key, "") {
+			return nil, fmt.Errorf("deploy: systemd: line %q is not Key=value", line)
+		}
+		var n int
+		var marks string
+		var err error
+		switch key {
+		case "ExecStart", "Environment":
+			n, marks, err = systemdWords(value, key == "ExecStart")
+		default:
+			n = len(strings.Fields(value))
+			for i := 0; i < len(value); i++ {
+				switch c := value[i]; {
+				case c == '%' && i+1 < len(value) && value[i+1] == '%':
+					i++
+				case c == '%' || c == '"' || c == '\'':
+					marks += string(c)
+				}
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, key+"/"+strconv.Itoa(n)+marks)
+	}
+	return out, nil
+}
+
+func systemdWords(v string, dollar bool) (int, string, error) {
+	n, marks := 0, ""
+	for i := 0; i < len(v); {
+		for i < len(v) && (v[i] == ' ' || v[i] == '\t') {
+			i++
+		}
+		if i >= len(v) {
+			break
+		}
+		n++
+		var quote byte
+		for ; i < len(v); i++ {
+			c := v[i]
+			if quote == 0 && (c == ' ' || c == '\t') {
+				break
+			}
+			switch {
+			case c == '\\' && i+1 < len(v):
+				i++
+			case quote == 0 && (c == '"' || c == '\''):
+				quote = c
+			case c == quote:
+				quote = 0
+			case c == '%' && i+1 < len(v) && v[i+1] == '%', dollar && c == '$' && i+1 < len(v) && v[i+1] == '$':
+				i++
+			case c == '%' || dollar && c == '$':
+				marks += string(c)
+			}
+		}
+		if quote != 0 {
+			return 0, "", fmt.Errorf("deploy: systemd: unterminated quote in %q", v)
+		}
+	}
+	return n, marks, nil
+}

@@ -1,0 +1,222 @@
+package deploy_test
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/appgen/appgen/deploy"
+	"github.com/appgen/appgen/internal/webserver"
+)
+
+// TestSocketDeploymentSeparateUsers runs what the generated systemd unit runs, as the unit
+// runs it (issue 10's "run as its own user" and "unix socket daemon", issue 14's trust
+// boundary): the app as its own throwaway system user with the web server's group as a
+// supplementary group, its socket in a directory of its own (what RuntimeDirectory= makes),
+// and nginx, from `appgen config nginx`, whose workers run as another user (nobody, in the
+// web group nogroup) and reach the app through the socket's group. A third user, in neither
+// group, cannot connect. It needs root (to create the user and change credentials).
+func TestSocketDeploymentSeparateUsers(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: it creates a throwaway system user and runs the app as it")
+	}
+	webserver.Require(t, webserver.Nginx)
+	useradd := webserver.RequireProgram(t, "useradd")
+	userdel := webserver.RequireProgram(t, "userdel")
+	web, err := user.LookupGroup("nogroup")
+	if err != nil {
+		t.Skipf("no group nogroup, the group nginx's workers run in: %v", err)
+	}
+	app := appBinary(t)
+	if help, _ := exec.Command(app, "runfcgi", "help").CombinedOutput(); !strings.Contains(string(help), "socket_group") {
+		t.Skip("this runfcgi has no socket_group= key yet (runtime/runfcgi from before it)")
+	}
+
+	name := fmt.Sprintf("agt%d", os.Getpid()%1000000)
+	if out, err := exec.Command(useradd, "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", name).CombinedOutput(); err != nil {
+		t.Fatalf("useradd: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command(userdel, name).CombinedOutput(); err != nil {
+			t.Errorf("userdel %s: %v\n%s", name, err, out)
+		}
+	})
+	u, err := user.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	webGid, _ := strconv.Atoi(web.Gid)
+
+	s := newSite(t)
+	runDir := filepath.Join(s.dir, "run")
+	// What RuntimeDirectory= with RuntimeDirectoryMode=0755 makes: owned by the site's user.
+	if err := os.Mkdir(runDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(runDir, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(runDir, "mysite.sock")
+	o := deploy.Options{Target: "systemd", Name: "mysite", Dir: s.dir, Backends: []deploy.Backend{deploy.Unix(sock)},
+		User: name, WebGroup: "nogroup", Settings: "e2e", Version: "e2e"}
+	unit, err := deploy.Render(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := unitSettings(t, string(unit))
+	for key, want := range map[string]string{"User": name, "Group": name, "SupplementaryGroups": "nogroup"} {
+		if settings[key] != want {
+			t.Errorf("unit %s=%q, want %q", key, settings[key], want)
+		}
+	}
+	args := systemdSplit(t, settings["ExecStart"])
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir = s.dir
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "APPGEN_SETTINGS=e2e"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{uint32(webGid)}}}
+	out := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("the app said:\n%s", out)
+		}
+	})
+	var fi os.FileInfo
+	for i := 0; ; i++ {
+		if fi, err = os.Stat(sock); err == nil {
+			break
+		}
+		if i == 250 {
+			t.Fatalf("no socket %s after 5 s: %v\n%s", sock, err, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if fi.Mode().Perm() != 0o660 || int(st.Uid) != uid || int(st.Gid) != webGid {
+		t.Errorf("socket %v owned by %d:%d, want -rw-rw---- owned by %d (%s), group %d (nogroup)", fi.Mode(), st.Uid, st.Gid, uid, name, webGid)
+	}
+
+	port := webserver.FreePort(t)
+	no := s.options("nginx", port)
+	no.Backends, no.WebGroup = []deploy.Backend{deploy.Unix(sock)}, "nogroup"
+	conf, err := deploy.Render(no)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := webserver.Start(t, webserver.Config{Program: webserver.Nginx, Dir: s.serverDir(t), Port: port, Site: string(conf), DocumentRoot: s.docroot})
+	if r := do(t, "GET", inst.URL+"/x", "", ""); r.status != 200 || r.app["pid"] == "" {
+		t.Errorf("GET /x through nginx (workers as nobody:nogroup): status %d, app %v; want the app", r.status, r.app)
+	}
+
+	// Another local user, in neither the site's group nor the web server's, is refused:
+	// on TCP it could speak FastCGI and claim any REMOTE_ADDR or HTTPS.
+	if err := dialAs(sock, 1, 1); !errors.Is(err, syscall.EACCES) {
+		t.Errorf("connecting as uid 1 (daemon): %v, want permission denied", err)
+	}
+}
+
+// dialAs connects to a unix socket with the file system credentials of uid and gid (and no
+// supplementary groups beyond root's own): Linux checks connect()'s permission against the
+// thread's fsuid and fsgid, and leaving fsuid 0 drops the capability to override it.
+func dialAs(path string, uid, gid int) error {
+	setfs := func(call uintptr, id int) int {
+		r, _, _ := syscall.RawSyscall(call, uintptr(id), 0, 0)
+		return int(r)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		setfs(syscall.SYS_SETFSGID, gid)
+		setfs(syscall.SYS_SETFSUID, uid)
+		c, err := net.Dial("unix", path)
+		if err == nil {
+			c.Close()
+		}
+		setfs(syscall.SYS_SETFSUID, 0)
+		setfs(syscall.SYS_SETFSGID, 0)
+		// -1 changes nothing and returns the current value. A thread whose identity could
+		// not be restored stays locked, and ends with this goroutine.
+		if setfs(syscall.SYS_SETFSUID, -1) == 0 && setfs(syscall.SYS_SETFSGID, -1) == 0 {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
+	}()
+	return <-errc
+}
+
+// unitSettings returns the last value of each Key= in a unit (comments skipped).
+func unitSettings(t *testing.T, unit string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	for _, line := range strings.Split(unit, "\n") {
+		if line == "" || line[0] == '#' || line[0] == '[' {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			t.Fatalf("unit line %q", line)
+		}
+		m[k] = v
+	}
+	return m
+}
+
+// systemdSplit splits an ExecStart= value as systemd does for the quoting appgen writes:
+// words at spaces, "..." quotes with \" and \\ escapes, %% and $$ for % and $.
+func systemdSplit(t *testing.T, v string) []string {
+	t.Helper()
+	var words []string
+	for i := 0; i < len(v); {
+		for i < len(v) && v[i] == ' ' {
+			i++
+		}
+		if i >= len(v) {
+			break
+		}
+		var w strings.Builder
+		quoted := false
+		for ; i < len(v) && (quoted || v[i] != ' '); i++ {
+			switch c := v[i]; {
+			case c == '"':
+				quoted = !quoted
+			case c == '\\' && i+1 < len(v):
+				i++
+				w.WriteByte(v[i])
+			case (c == '%' || c == '$') && i+1 < len(v) && v[i+1] == c:
+				i++
+				w.WriteByte(c)
+			default:
+				w.WriteByte(c)
+			}
+		}
+		words = append(words, w.String())
+	}
+	if len(words) == 0 {
+		t.Fatalf("empty ExecStart")
+	}
+	return words
+}

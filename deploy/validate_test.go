@@ -1,0 +1,146 @@
+package deploy
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestValidators(t *testing.T) {
+	tests := []struct {
+		name  string
+		valid func(string) bool
+		good  []string
+		bad   []string
+	}{
+		{"host", ValidHost, []string{"127.0.0.1", "::1", "example.com", "a-b.example", "localhost"},
+			[]string{"", "a b", "a;b", "-a.com", "a..b", "fe80::1%eth0", "[::1]", "a\nb", "é.com", "a_b"}},
+		{"server name", ValidServerName, []string{"example.com", "*.example.com", "www.example.com"},
+			[]string{"*.com", "*", "www.*.com", "a.com:80", "a.com;", "*example.com", "::1"}},
+		{"port", ValidPort, []string{"1", "80", "65535"}, []string{"", "0", "65536", "+80", " 80", "8O", "080000"}},
+		{"path", ValidPath, []string{"/", "/srv/mysite", "/a/b-c_d.e+f@g~h,i=j:k"},
+			[]string{"", "srv", "/a b", "/a/../b", "/a$b", "/a%b", "/a'b", "/a\"b", "/a\\b", "/a;b", "/a#b", "/a\nb", "/a`b"}},
+		{"url path", ValidURLPath, []string{"/", "/app", "/a/b.c-d_e~f/"},
+			[]string{"", "app", "//", "/a//b", "/a/../b", "/a/./b", "/a b", "/a?b", "/a%20", "/a*b", "/a(b"}},
+		{"secret", ValidSecret, []string{"s3cr3t", "YWJj+/=", "a-b_c.d~e:f@g"},
+			[]string{"", "a b", "a'b", "a,b", "a;b", "a$b", strings.Repeat("a", 256)}},
+		{"user", ValidUser, []string{"mysite", "_app", "www-data", "a1"},
+			[]string{"", "Root", "1a", "a b", "a;b", "a$", strings.Repeat("a", 33)}},
+		{"name", ValidName, []string{"mysite", "my-site", "My_Site2"}, []string{"", "1a", "my site", "a.b", strings.Repeat("a", 65)}},
+		{"text", ValidText, []string{"", "appgen config nginx --prefix /app"}, []string{"a\nb", "a\\", "é", "a\x7fb"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, s := range tt.good {
+				if !tt.valid(s) {
+					t.Errorf("%q refused", s)
+				}
+			}
+			for _, s := range tt.bad {
+				if tt.valid(s) {
+					t.Errorf("%q accepted", s)
+				}
+			}
+		})
+	}
+	for _, tt := range []struct {
+		in         string
+		host, port string
+		ok         bool
+	}{
+		{"80", "", "80", true},
+		{"127.0.0.1:8080", "127.0.0.1", "8080", true},
+		{"[::1]:80", "::1", "80", true},
+		{"example.com:80", "example.com", "80", true},
+		{"::1:80", "", "", false},
+		{"[127.0.0.1]:80", "", "", false},
+		{":80", "", "", false},
+		{"*:80", "", "", false},
+		{"127.0.0.1\ninclude_shell \"x\":80", "", "", false},
+	} {
+		h, p, ok := SplitListen(tt.in)
+		if h != tt.host || p != tt.port || ok != tt.ok {
+			t.Errorf("SplitListen(%q) = %q, %q, %v; want %q, %q, %v", tt.in, h, p, ok, tt.host, tt.port, tt.ok)
+		}
+	}
+}
+
+// FuzzValidators checks what every allow-list promises the quoting layer: an accepted value
+// is printable ASCII, and each syntax it is written in carries it as one token.
+func FuzzValidators(f *testing.F) {
+	for _, s := range []string{"example.com", "*.example.com", "/srv/mysite", "/app", "127.0.0.1:80", "s3cr3t", "www-data", "a\nb", "'", "$(id)"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for name, valid := range map[string]func(string) bool{
+			"host": ValidHost, "server": ValidServerName, "port": ValidPort, "path": ValidPath,
+			"url": ValidURLPath, "secret": ValidSecret, "user": ValidUser, "name": ValidName, "version": ValidVersion,
+		} {
+			if !valid(s) {
+				continue
+			}
+			if !ValidText(s) || strings.ContainsAny(s, " \"'\\$%`;#{}|&<>()") {
+				t.Fatalf("%s accepted %q, which holds a character some target treats specially", name, s)
+			}
+			for _, syn := range []string{"an nginx string", "an Apache argument", "a lighttpd string"} {
+				if _, err := configString(syn, s, false, nil); err != nil {
+					t.Fatalf("%s accepted %q but %v", name, s, err)
+				}
+			}
+			if _, err := systemdValue(s); err != nil {
+				t.Fatalf("%s accepted %q but %v", name, s, err)
+			}
+		}
+		if _, _, ok := SplitListen(s); ok && !ValidText(s) {
+			t.Fatalf("SplitListen accepted %q", s)
+		}
+	})
+}
+
+// FuzzQuote checks that whatever the quoting functions write reads back as the one token
+// they were asked for.
+func FuzzQuote(f *testing.F) {
+	for _, s := range []string{"plain", "a'b", "a\"b", "a\\", "$(id)", "`id`", "a\nb", "a b", "%h", "${X}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if q, err := shellQuote(s); err == nil {
+			have, err := directives(syntaxShell, "exec "+q)
+			if want := []string{"W", "W"}; err != nil || !slices.Equal(have, want) {
+				t.Fatalf("shell %q -> %s reads as %q, %v", s, q, have, err)
+			}
+		}
+		if q, err := configString("an nginx string", s, false, nil); err == nil {
+			have, err := directives(syntaxNginx, "root "+q+";")
+			if want := []string{"root/0;"}; err != nil || !slices.Equal(have, want) {
+				t.Fatalf("nginx %q -> %s reads as %q, %v", s, q, have, err)
+			}
+			have, err = directives(syntaxApache, "Alias "+q)
+			if want := []string{"Alias/1"}; err != nil || !slices.Equal(have, want) {
+				t.Fatalf("apache %q -> %s reads as %q, %v", s, q, have, err)
+			}
+			have, err = directives(syntaxLighttpd, "x = "+q)
+			if want := []string{"x", "=", "S"}; err != nil || !slices.Equal(have, want) {
+				t.Fatalf("lighttpd %q -> %s reads as %q, %v", s, q, have, err)
+			}
+		}
+		if q, err := systemdArg(s); err == nil {
+			have, err := directives(syntaxSystemd, "ExecStart=/bin/x "+q)
+			if want := []string{"ExecStart/2"}; err != nil || !slices.Equal(have, want) {
+				t.Fatalf("systemd %q -> %s reads as %q, %v", s, q, have, err)
+			}
+		}
+		if q, err := systemdValue(s); err == nil {
+			have, err := directives(syntaxSystemd, "User="+q)
+			if n := len(strings.Fields(s)); err != nil || len(have) != 1 || n > 1 {
+				t.Fatalf("systemd value %q -> %s reads as %q, %v", s, q, have, err)
+			}
+		}
+		if q, err := cherokeeValue(s); err == nil {
+			have, err := directives(syntaxCherokee, "a!b = "+q)
+			if err != nil || len(have) != 1 {
+				t.Fatalf("cherokee %q -> %s reads as %q, %v", s, q, have, err)
+			}
+		}
+	})
+}
