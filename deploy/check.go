@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/appgen/appgen/internal/webserver"
+	"github.com/appgen/appgen/runtime/testsupport/webserver"
 )
 
 // ErrCheckUnavailable is returned (wrapped) by Check when the validator a target needs is

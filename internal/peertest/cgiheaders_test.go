@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/appgen/appgen/internal/webserver"
 	"github.com/appgen/appgen/runtime/fastcgi"
 	"github.com/appgen/appgen/runtime/scgi"
+	"github.com/appgen/appgen/runtime/testsupport/webserver"
 )
 
 // serveHandler serves h with proto ("fcgi" or "scgi") on a loopback port until the test ends.
