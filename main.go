@@ -3,10 +3,10 @@
 package main
 
 import (
-	"embed"
 	"os"
 
 	"github.com/appgen/appgen/internal/command"
+	appgenruntime "github.com/appgen/appgen/runtime"
 )
 
 // Set by the release build: -ldflags "-X main.version=v1.2.3 -X main.commit=… -X main.date=…".
@@ -17,12 +17,8 @@ var (
 	date    string
 )
 
-// runtimeSources are the runtime packages every generated project bundles, so the project
-// builds with no network. The generator leaves their tests and testdata out.
-//
-//go:embed runtime
-var runtimeSources embed.FS
-
+// appgenruntime.Files is the runtime module every generated project requires and vendors,
+// so the project builds with no network; it is the same version as appgen.
 func main() {
-	os.Exit(command.Execute(command.Build{Version: version, Commit: commit, Date: date}, runtimeSources, os.Args, os.Stdout, os.Stderr))
+	os.Exit(command.Execute(command.Build{Version: version, Commit: commit, Date: date}, appgenruntime.Files, os.Args, os.Stdout, os.Stderr))
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/appgen/appgen/deploy"
-	"github.com/appgen/appgen/internal/webserver"
+	"github.com/appgen/appgen/runtime/testsupport/webserver"
 )
 
 // BenchmarkProxiedRequest measures one GET through each server's generated configuration

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/appgen/appgen/internal/webserver"
+	"github.com/appgen/appgen/runtime/testsupport/webserver"
 	"github.com/appgen/appgen/templates"
 )
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/appgen/appgen/internal/webserver"
+	"github.com/appgen/appgen/runtime/testsupport/webserver"
 	"github.com/appgen/appgen/templates"
 )
 

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/appgen/appgen/deploy"
-	"github.com/appgen/appgen/internal/webserver"
+	"github.com/appgen/appgen/runtime/testsupport/webserver"
 )
 
 // The end-to-end tests put `appgen config` output in front of a real app in throwaway

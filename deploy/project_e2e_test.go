@@ -13,7 +13,7 @@ import (
 
 	"github.com/appgen/appgen/deploy"
 	"github.com/appgen/appgen/internal/command"
-	"github.com/appgen/appgen/internal/webserver"
+	"github.com/appgen/appgen/runtime/testsupport/webserver"
 )
 
 // generatedProject runs `appgen startproject mysite` through the real entry point into a
@@ -27,7 +27,7 @@ func generatedProject(t *testing.T) string {
 	dir := filepath.Join(webserver.TempDir(t), "mysite")
 	var stdout, stderr bytes.Buffer
 	args := []string{"appgen", "startproject", "mysite", dir}
-	if status := command.Execute(command.Build{Version: "e2e"}, os.DirFS(root), args, &stdout, &stderr); status != 0 {
+	if status := command.Execute(command.Build{Version: "e2e"}, os.DirFS(filepath.Join(root, "runtime")), args, &stdout, &stderr); status != 0 {
 		t.Fatalf("appgen startproject: status %d\n%s%s", status, stdout.String(), stderr.String())
 	}
 	if err := os.Chmod(dir, 0o755); err != nil {

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/appgen/appgen/deploy"
-	"github.com/appgen/appgen/internal/webserver"
+	"github.com/appgen/appgen/runtime/testsupport/webserver"
 )
 
 // TestSocketDeploymentSeparateUsers runs what the generated systemd unit runs, as the unit

@@ -29,12 +29,15 @@
 // A file is written executable (0777 less the umask) when its rendered text starts with "#!"
 // or its template file has an execute bit; other files get 0666 less the umask.
 //
-// # The runtime bundle
+// # The vendored runtime
 //
-// When [Options.Runtime] is set, its Go sources (without _test.go files and testdata
-// directories) are added under [RuntimeDir] with a generated go.mod declaring [RuntimeModule],
-// so that a project whose go.mod requires that module with a replace directive to the
-// directory builds with no network and an empty module cache.
+// When [Options.Runtime] is set, the project requires the runtime module ([RuntimeModule]) at
+// [Runtime].Version and carries it the standard Go way: [Vendor] writes vendor/ and
+// vendor/modules.txt exactly as `go mod vendor` would (the runtime packages the project
+// imports, without tests and testdata), and go.sum with the module's hashes, so the project
+// builds with no network and an empty module cache, and `go mod vendor` against a proxy
+// holding that version reproduces the same tree. Templates name the version
+// {{.RuntimeVersion}} in their go.mod.
 //
 // # What is not supported
 //

@@ -27,18 +27,19 @@ const GoVersion = "1.24"
 // have inside appgen, so runtime sources are copied without rewriting imports.
 const RuntimeModule = "github.com/appgen/appgen/runtime"
 
-// RuntimeDir is where the runtime bundle is written inside a project.
-const RuntimeDir = "third_party/appgen-runtime"
+// DevelRuntimeVersion is the runtime version of a build that knows nothing better: not a
+// release, and no version control information (see docs/upgrade.md).
+const DevelRuntimeVersion = "v0.0.0-devel"
 
 // Data is what templates see. Its fields are the names templates use: {{.Name}}.
 type Data struct {
-	Name          string // the project name, validated by ValidateName
-	Module        string // the project's module path
-	SecretKey     string // a fresh random secret key (see Options.Rand)
-	AppgenVersion string // the appgen version that rendered the project
-	GoVersion     string // GoVersion
-	RuntimeModule string // RuntimeModule
-	RuntimeDir    string // RuntimeDir
+	Name           string // the project name, validated by ValidateName
+	Module         string // the project's module path
+	SecretKey      string // a fresh random secret key (see Options.Rand)
+	AppgenVersion  string // the appgen version that rendered the project
+	GoVersion      string // GoVersion
+	RuntimeModule  string // RuntimeModule
+	RuntimeVersion string // the runtime version the project requires (Options.Runtime.Version)
 }
 
 // Options says what to render.
@@ -49,9 +50,9 @@ type Options struct {
 	Module string
 	// Template is the project template; required.
 	Template fs.FS
-	// Runtime holds the runtime sources, rooted at the folder that contains the runtime
-	// packages (gateway/, manage/, …). Nil means no runtime bundle is added.
-	Runtime fs.FS
+	// Runtime is the runtime module the project requires and vendors (see Vendor). Nil
+	// means no vendor tree is added and the project requires DevelRuntimeVersion.
+	Runtime *Runtime
 	// AppgenVersion is given to templates as .AppgenVersion. Empty means "devel".
 	AppgenVersion string
 	// Rand is the source of the secret key. Nil means crypto/rand; tests pass
@@ -78,7 +79,7 @@ func Render(opts Options) ([]File, Data, error) {
 	return RenderContext(context.Background(), opts)
 }
 
-// RenderContext validates opts, renders the template and adds the runtime bundle. It returns
+// RenderContext validates opts, renders the template and adds the vendored runtime. It returns
 // the files sorted by path and the data the templates saw. It fails on the first invalid
 // option, template error, unsafe rendered path (see CheckPath) or limit reached (see
 // RenderLimits), and when ctx is done; it writes nothing.
@@ -107,29 +108,35 @@ func RenderContext(ctx context.Context, opts Options) ([]File, Data, error) {
 		return nil, Data{}, err
 	}
 	data := Data{
-		Name:          opts.Name,
-		Module:        opts.Module,
-		SecretKey:     key,
-		AppgenVersion: opts.AppgenVersion,
-		GoVersion:     GoVersion,
-		RuntimeModule: RuntimeModule,
-		RuntimeDir:    RuntimeDir,
+		Name:           opts.Name,
+		Module:         opts.Module,
+		SecretKey:      key,
+		AppgenVersion:  opts.AppgenVersion,
+		GoVersion:      GoVersion,
+		RuntimeModule:  RuntimeModule,
+		RuntimeVersion: DevelRuntimeVersion,
+	}
+	if opts.Runtime != nil {
+		if err := opts.Runtime.check(); err != nil {
+			return nil, Data{}, err
+		}
+		data.RuntimeVersion = opts.Runtime.Version
 	}
 	files, err := renderTemplate(ctx, opts.Template, data, opts.Limits.withDefaults())
 	if err != nil {
 		return nil, Data{}, err
 	}
 	if opts.Runtime != nil {
-		bundle, err := runtimeBundle(opts.Runtime)
+		for _, f := range files {
+			if f.Path == VendorDir || strings.HasPrefix(f.Path, VendorDir+"/") || f.Path == "go.sum" {
+				return nil, Data{}, fmt.Errorf("generator: template file %s is where appgen writes the vendored runtime (%s/ and go.sum)", f.Path, VendorDir)
+			}
+		}
+		vendored, err := Vendor(*opts.Runtime, files)
 		if err != nil {
 			return nil, Data{}, err
 		}
-		for _, f := range files {
-			if f.Path == RuntimeDir || strings.HasPrefix(f.Path, RuntimeDir+"/") {
-				return nil, Data{}, fmt.Errorf("generator: template file %s is inside %s, which appgen writes the runtime into", f.Path, RuntimeDir)
-			}
-		}
-		files = append(files, bundle...)
+		files = append(files, vendored...)
 	}
 	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 	return files, data, nil

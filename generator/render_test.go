@@ -118,7 +118,7 @@ func TestRenderDefaultsModuleToName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if data.Module != "blog" || data.AppgenVersion != "devel" || data.RuntimeModule != RuntimeModule || data.RuntimeDir != RuntimeDir {
+	if data.Module != "blog" || data.AppgenVersion != "devel" || data.RuntimeModule != RuntimeModule || data.RuntimeVersion != DevelRuntimeVersion {
 		t.Errorf("data = %+v", data)
 	}
 	if len(data.SecretKey) != SecretKeyLength {
@@ -171,39 +171,51 @@ func TestRenderErrors(t *testing.T) {
 	}
 }
 
-func TestRenderRuntimeBundle(t *testing.T) {
+// TestRenderVendorsRuntime pins go mod vendor's rules as Vendor applies them: only the
+// packages the project (tests included) imports, directly or through each other; their
+// non-test files, non-Go files included; no testdata or subfolders; files built only with
+// "ignore" left out, other constraints kept; license files from the folders above; and
+// modules.txt with the module's go version. TestVendorEqualsGoModVendor (internal/command)
+// checks the same against the real go command.
+func TestRenderVendorsRuntime(t *testing.T) {
 	rt := fstest.MapFS{
+		"go.mod":                        {Data: []byte("module github.com/appgen/appgen/runtime\n\ngo 1.24\n")},
+		"LICENSE":                       {Data: []byte("license\n")},
+		"sources.go":                    {Data: []byte("package appgenruntime\n")},
 		"gateway/doc.go":                {Data: []byte("package gateway\n")},
-		"gateway/gateway.go":            {Data: []byte("package gateway\n\nfunc F() {}\n")},
-		"gateway/gateway_test.go":       {Data: []byte("package gateway\n")},
+		"gateway/gateway.go":            {Data: []byte("package gateway\n\nimport _ \"github.com/appgen/appgen/runtime/internal/wire\"\n")},
+		"gateway/gateway_test.go":       {Data: []byte("package gateway\n\nimport _ \"github.com/appgen/appgen/runtime/testsupport/logbuf\"\n")},
+		"gateway/gen.go":                {Data: []byte("//go:build ignore\n\npackage main\n")},
+		"gateway/listen_unix.go":        {Data: []byte("//go:build !windows\n\npackage gateway\n")},
+		"gateway/page.html":             {Data: []byte("<p>\n")},
 		"gateway/testdata/fuzz/FuzzX/1": {Data: []byte("go test fuzz v1\n")},
 		"internal/wire/wire.go":         {Data: []byte("package wire\n")},
-		"manage/testdata/golden.txt":    {Data: []byte("x")},
 		"manage/manage.go":              {Data: []byte("package manage\n")},
-		"manage/.hidden.go":             {Data: []byte("package manage\n")},
-		"manage/_scratch/notes.go":      {Data: []byte("package scratch\n")},
-		"fastcgi/README.md":             {Data: []byte("notes\n")},
-		"fastcgi/fastcgi.test":          {Data: []byte("\x7fELF")},
-		"go.mod":                        {Data: []byte("module stray\n")},
-		"fastcgi/fastcgi_linux_test.go": {Data: []byte("package fastcgi\n")},
-		"fastcgi/listen_unix.go":        {Data: []byte("package fastcgi\n")},
+		"ajp/ajp.go":                    {Data: []byte("package ajp\n")},
+		"testsupport/logbuf/logbuf.go":  {Data: []byte("package logbuf\n")},
 	}
-	files := render(t, Options{Name: "mysite", Template: txtarFS(t, smallTemplate), Runtime: rt})
+	tmpl := smallTemplate + "-- site/site_test.go --\npackage site\n\nimport _ \"github.com/appgen/appgen/runtime/manage\"\n" +
+		"-- site/site.go --\npackage site\n\nimport _ \"github.com/appgen/appgen/runtime/gateway\"\n"
+	files := render(t, Options{Name: "mysite", Template: txtarFS(t, tmpl), Runtime: &Runtime{Files: rt, Version: "v1.2.3"}})
+	const v = "vendor/github.com/appgen/appgen/runtime/"
 	want := map[string]string{
-		RuntimeDir + "/go.mod":                 "module github.com/appgen/appgen/runtime\n\ngo 1.24\n",
-		RuntimeDir + "/gateway/doc.go":         "package gateway\n",
-		RuntimeDir + "/gateway/gateway.go":     "package gateway\n\nfunc F() {}\n",
-		RuntimeDir + "/internal/wire/wire.go":  "package wire\n",
-		RuntimeDir + "/manage/manage.go":       "package manage\n",
-		RuntimeDir + "/fastcgi/listen_unix.go": "package fastcgi\n",
+		"vendor/modules.txt": "# github.com/appgen/appgen/runtime v1.2.3\n## explicit; go 1.24\n" +
+			"github.com/appgen/appgen/runtime/gateway\ngithub.com/appgen/appgen/runtime/internal/wire\ngithub.com/appgen/appgen/runtime/manage\n",
+		v + "LICENSE":                "license\n",
+		v + "gateway/doc.go":         "package gateway\n",
+		v + "gateway/gateway.go":     "package gateway\n\nimport _ \"github.com/appgen/appgen/runtime/internal/wire\"\n",
+		v + "gateway/listen_unix.go": "//go:build !windows\n\npackage gateway\n",
+		v + "gateway/page.html":      "<p>\n",
+		v + "internal/wire/wire.go":  "package wire\n",
+		v + "manage/manage.go":       "package manage\n",
 	}
 	for p, f := range files {
-		if !strings.HasPrefix(p, RuntimeDir+"/") {
+		if !strings.HasPrefix(p, "vendor/") {
 			continue
 		}
 		w, ok := want[p]
 		if !ok {
-			t.Errorf("unexpected bundled file %s", p)
+			t.Errorf("unexpected vendored file %s", p)
 			continue
 		}
 		if string(f.Data) != w || f.Mode != 0o666 {
@@ -212,12 +224,39 @@ func TestRenderRuntimeBundle(t *testing.T) {
 		delete(want, p)
 	}
 	for p := range want {
-		t.Errorf("missing bundled file %s", p)
+		t.Errorf("missing vendored file %s", p)
+	}
+	if sum := string(files["go.sum"].Data); !strings.HasPrefix(sum, "github.com/appgen/appgen/runtime v1.2.3 h1:") ||
+		!strings.Contains(sum, "\ngithub.com/appgen/appgen/runtime v1.2.3/go.mod h1:") {
+		t.Errorf("go.sum = %q", sum)
 	}
 
-	_, _, err := Render(Options{Name: "mysite", Runtime: rt, Template: txtarFS(t, "-- third_party/appgen-runtime/x.go --\npackage x\n")})
-	if err == nil || !strings.Contains(err.Error(), "which appgen writes the runtime into") {
-		t.Errorf("template writing into the runtime dir: err = %v", err)
+	for _, tt := range []struct{ name, tmpl, want string }{
+		{"template writes vendor", "-- vendor/x.go --\npackage x\n", "where appgen writes the vendored runtime"},
+		{"template writes go.sum", "-- go.sum --\n", "where appgen writes the vendored runtime"},
+		{"missing package", "-- x.go --\npackage x\n\nimport _ \"github.com/appgen/appgen/runtime/nosuch\"\n", "imports github.com/appgen/appgen/runtime/nosuch"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := Render(Options{Name: "mysite", Runtime: &Runtime{Files: rt, Version: "v1.2.3"}, Template: txtarFS(t, tt.tmpl)})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+	for _, tt := range []struct {
+		name string
+		rt   Runtime
+		want string
+	}{
+		{"bad version", Runtime{Files: rt, Version: "1.2"}, `runtime version "1.2"`},
+		{"not the runtime module", Runtime{Files: fstest.MapFS{"go.mod": {Data: []byte("module github.com/appgen/appgen\n")}}, Version: "v1.0.0"}, `declares module "github.com/appgen/appgen"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := Render(Options{Name: "mysite", Runtime: &tt.rt, Template: txtarFS(t, smallTemplate)})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want one containing %q", err, tt.want)
+			}
+		})
 	}
 }
 

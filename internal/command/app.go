@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/appgen/appgen/generator"
 	"github.com/urfave/cli/v2"
 )
 
@@ -43,8 +44,8 @@ func commands() []*cli.Command {
 // env is what commands need beyond their flags; it rides in App.Metadata.
 type env struct {
 	build   Build
-	runtime fs.FS  // rooted at the runtime packages (gateway/, manage/, …); nil if absent
-	suggest string // the command a mistyped word was closest to, for the usage error
+	runtime *generator.Runtime // the runtime module projects require and vendor; nil if absent
+	suggest string             // the command a mistyped word was closest to, for the usage error
 }
 
 const envKey = "appgen.env"
@@ -71,18 +72,13 @@ func usagef(cmd, format string, args ...any) error {
 }
 
 // Execute runs appgen with args (args[0] is the program name) and returns the exit status.
-// root holds the runtime sources under "runtime/" (main embeds them); nil means projects are
-// generated without the runtime bundle.
-func Execute(b Build, root fs.FS, args []string, stdout, stderr io.Writer) int {
+// runtime holds the runtime module's files rooted at its go.mod (main passes
+// appgenruntime.Files); nil means projects are generated without the vendored runtime.
+func Execute(b Build, runtime fs.FS, args []string, stdout, stderr io.Writer) int {
 	e := &env{build: b}
 	e.build.Version = resolveVersion(b.Version)
-	if root != nil {
-		sub, err := fs.Sub(root, "runtime")
-		if err != nil {
-			fmt.Fprintf(stderr, "appgen: runtime sources: %v\n", err)
-			return exitError
-		}
-		e.runtime = sub
+	if runtime != nil {
+		e.runtime = &generator.Runtime{Files: runtime, Version: runtimeVersion(e.build.Version, buildInfo())}
 	}
 	app := newApp(e, stdout, stderr)
 	args = helpAsFlag(args)

@@ -45,7 +45,7 @@ func memRuntime(b *testing.B) fs.FS {
 func BenchmarkRenderDefault(b *testing.B) {
 	rt := memRuntime(b)
 	for b.Loop() {
-		files, _, err := generator.Render(generator.Options{Name: "mysite", Template: templates.Project, Runtime: rt})
+		files, _, err := generator.Render(generator.Options{Name: "mysite", Template: templates.Project, Runtime: &generator.Runtime{Files: rt, Version: generator.DevelRuntimeVersion}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -63,7 +63,7 @@ func BenchmarkStartprojectInProcess(b *testing.B) {
 		i++
 		var out bytes.Buffer
 		dir := filepath.Join(parent, fmt.Sprint(i))
-		if status := Execute(Build{Version: "bench"}, os.DirFS(root), []string{"appgen", "startproject", "mysite", dir}, &out, &out); status != 0 {
+		if status := Execute(Build{Version: "bench"}, os.DirFS(filepath.Join(root, "runtime")), []string{"appgen", "startproject", "mysite", dir}, &out, &out); status != 0 {
 			b.Fatalf("status %d: %s", status, out.String())
 		}
 	}

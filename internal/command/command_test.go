@@ -5,14 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
-
-	"github.com/appgen/appgen/generator"
 )
 
 func TestReport(t *testing.T) {
@@ -88,7 +84,7 @@ func TestShellQuote(t *testing.T) {
 
 // TestReleaseBuild builds appgen as a release does (-trimpath, -ldflags -X) and checks
 // what only the real binary can show: the stamped version, and that the runtime embedded
-// by main.go is bundled into a project file for file.
+// by main.go is vendored into a project as the runtime module at appgen's version.
 func TestReleaseBuild(t *testing.T) {
 	goBin := requireGo(t)
 	root := repoRoot(t)
@@ -109,50 +105,8 @@ func TestReleaseBuild(t *testing.T) {
 	if out, err := exec.Command(bin, "startproject", "mysite", dir).CombinedOutput(); err != nil {
 		t.Fatalf("appgen startproject: %v\n%s", err, out)
 	}
-	compareBundle(t, os.DirFS(filepath.Join(root, "runtime")), os.DirFS(filepath.Join(dir, filepath.FromSlash(generator.RuntimeDir))))
-}
-
-// compareBundle checks that bundle holds exactly the files of runtime that belong in a
-// bundle, byte for byte, plus its go.mod.
-func compareBundle(t *testing.T, runtime, bundle fs.FS) {
-	t.Helper()
-	want := map[string][]byte{}
-	fs.WalkDir(runtime, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !d.IsDir() && generator.BundledRuntimeFile(p) {
-			want[p], _ = fs.ReadFile(runtime, p)
-		}
-		return nil
-	})
-	if len(want) == 0 {
-		t.Fatal("the runtime has no files to bundle")
-	}
-	fs.WalkDir(bundle, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d.IsDir() || p == "go.mod" {
-			return nil
-		}
-		data, _ := fs.ReadFile(bundle, p)
-		w, ok := want[p]
-		switch {
-		case !ok:
-			t.Errorf("unexpected file in the bundle: %s", p)
-		case !bytes.Equal(w, data):
-			t.Errorf("bundled %s differs from runtime/%s", p, p)
-		}
-		delete(want, p)
-		return nil
-	})
-	for p := range want {
-		t.Errorf("missing file in the bundle: %s", p)
-	}
-	if data, _ := fs.ReadFile(bundle, "go.mod"); !strings.HasPrefix(string(data), "module "+generator.RuntimeModule+"\n") {
-		t.Errorf("bundle go.mod = %q", data)
-	}
+	// The runtime main.go embeds is the module at appgen's own version, file for file.
+	checkVendorIsModule(t, goBin, dir, filepath.Join(root, "runtime"), "v1.2.3-test")
 }
 
 // requireGo finds the go command: a skip without it, but a failure under CI, which must

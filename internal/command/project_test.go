@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/appgen/appgen/generator"
 	"github.com/appgen/appgen/templates"
 )
 
@@ -34,12 +35,12 @@ func TestGeneratedProject(t *testing.T) {
 	goBin := requireGo(t)
 	dir := filepath.Join(t.TempDir(), "mysite")
 	var stdout, stderr bytes.Buffer
-	if status := Execute(Build{Version: "e2e"}, os.DirFS(repoRoot(t)), []string{"appgen", "startproject", "mysite", dir}, &stdout, &stderr); status != 0 {
+	if status := Execute(Build{Version: "e2e"}, os.DirFS(filepath.Join(repoRoot(t), "runtime")), []string{"appgen", "startproject", "mysite", dir}, &stdout, &stderr); status != 0 {
 		t.Fatalf("startproject: status %d\n%s%s", status, stdout.String(), stderr.String())
 	}
 
 	modcache := t.TempDir()
-	goEnv := append(os.Environ(), "GOPROXY=off", "GOMODCACHE="+modcache, "GOFLAGS=-mod=mod", "GOWORK=off", "GOTOOLCHAIN=local")
+	goEnv := append(os.Environ(), "GOPROXY=off", "GOMODCACHE="+modcache, "GOFLAGS=", "GOWORK=off", "GOTOOLCHAIN=local")
 	t.Cleanup(func() {
 		// The module cache is read-only once written to; go clean can remove it.
 		c := exec.Command(goBin, "clean", "-modcache")
@@ -57,6 +58,9 @@ func TestGeneratedProject(t *testing.T) {
 		return string(out)
 	}
 	run(goBin, "build", "./...")
+	if out := run(goBin, "list", "-m", generator.RuntimeModule); out != generator.RuntimeModule+" "+generator.DevelRuntimeVersion+"\n" {
+		t.Errorf("go list -m %s = %q, want the vendored version %s", generator.RuntimeModule, out, generator.DevelRuntimeVersion)
+	}
 	run(goBin, "vet", "./...")
 	run(goBin, "test", "./...")
 	if out := run(filepath.Join(filepath.Dir(goBin), "gofmt"), "-l", "."); out != "" {
@@ -68,7 +72,7 @@ func TestGeneratedProject(t *testing.T) {
 	}
 	for _, e := range entries {
 		if e.Name() != "cache" {
-			t.Errorf("the build put %s in the empty module cache: something was not bundled", e.Name())
+			t.Errorf("the build put %s in the empty module cache: something was not vendored", e.Name())
 		}
 	}
 	bin := filepath.Join(t.TempDir(), "mysite")

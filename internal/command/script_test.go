@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 		// repository instead of the embedded copy (the same files).
 		"appgen": func() {
 			var root = os.Getenv(rootEnv)
-			os.Exit(Execute(Build{}, os.DirFS(root), os.Args, os.Stdout, os.Stderr))
+			os.Exit(Execute(Build{}, os.DirFS(filepath.Join(root, "runtime")), os.Args, os.Stdout, os.Stderr))
 		},
 	})
 }

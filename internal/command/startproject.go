@@ -28,7 +28,8 @@ func startprojectCommand() *cli.Command {
 		ArgsUsage: "NAME [DIRECTORY]",
 		Description: "Creates the project NAME in DIRECTORY (default ./NAME): a module with a settings\n" +
 			"package, an application object wrapped in a middleware chain, an example page, tests,\n" +
-			"and the appgen runtime bundled under third_party/appgen-runtime, so it builds offline.\n\n" +
+			"and the appgen runtime vendored under vendor/ (the module at appgen's own version), so\n" +
+			"it builds offline. .appgen/ records what was generated, for `appgen upgrade`.\n\n" +
 			"NAME must be a lower-case Go identifier that is not a keyword, a predeclared name\n" +
 			"or a standard library package name (os, http, …). DIRECTORY is created if missing;\n" +
 			"if it exists it must be empty or hold only a .git directory. Existing files are\n" +
@@ -160,11 +161,11 @@ func printDryRun(w io.Writer, data generator.Data, dir string, files []generator
 	fmt.Fprintf(w, "%d bytes in all. Dry run: nothing was written.\n", total)
 }
 
-func printCreated(w io.Writer, data generator.Data, dir string, files []generator.File, bundled bool) {
+func printCreated(w io.Writer, data generator.Data, dir string, files []generator.File, vendored bool) {
 	fmt.Fprintf(w, "Created project %s (module %s) in %s: %d files.\n", data.Name, data.Module, dir, len(files))
-	if bundled {
-		fmt.Fprintf(w, "The appgen runtime is bundled in %s, so the project builds offline.\n",
-			filepath.Join(dir, filepath.FromSlash(generator.RuntimeDir)))
+	if vendored {
+		fmt.Fprintf(w, "The appgen runtime %s is vendored in %s, so the project builds offline.\n",
+			data.RuntimeVersion, filepath.Join(dir, generator.VendorDir))
 	}
 	fmt.Fprintf(w, "\nNext:\n  cd %s\n  go run . runserver\n  go test ./...\n", shellQuote(dir))
 }

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/appgen/appgen/internal/webserver"
+	"github.com/appgen/appgen/runtime/testsupport/webserver"
 )
 
 // TestSCGIChunkedBodyUnbuffered is issue 14's scenario for SCGI: nginx with

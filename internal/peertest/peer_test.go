@@ -26,11 +26,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/appgen/appgen/internal/testcert"
-	"github.com/appgen/appgen/internal/webserver"
 	"github.com/appgen/appgen/runtime/ajp"
 	"github.com/appgen/appgen/runtime/fastcgi"
 	"github.com/appgen/appgen/runtime/scgi"
+	"github.com/appgen/appgen/runtime/testsupport/testcert"
+	"github.com/appgen/appgen/runtime/testsupport/webserver"
 )
 
 // prefix is where every peer mounts the application, so each test also checks the script name.

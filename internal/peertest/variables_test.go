@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/appgen/appgen/internal/webserver"
+	"github.com/appgen/appgen/runtime/testsupport/webserver"
 )
 
 // captured are the variables TestServerVariables looks at, in docs/variables.md's order.

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/appgen/appgen/internal/logbuf"
+	"github.com/appgen/appgen/runtime/testsupport/logbuf"
 )
 
 // outcome is what a malformed input must lead to.

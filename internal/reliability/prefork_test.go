@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/appgen/appgen/internal/webserver"
+	"github.com/appgen/appgen/runtime/testsupport/webserver"
 )
 
 // nginxFastCGISite is nginx in front of a FastCGI backend on loopback with fastcgi_keep_conn

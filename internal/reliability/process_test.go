@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/appgen/appgen/internal/logbuf"
+	"github.com/appgen/appgen/runtime/testsupport/logbuf"
 )
 
 // appBinary is testdata/app, built once per test binary into binDir (made by TestMain).

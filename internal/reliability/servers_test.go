@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/appgen/appgen/internal/logbuf"
 	"github.com/appgen/appgen/runtime/ajp"
 	"github.com/appgen/appgen/runtime/fastcgi"
 	"github.com/appgen/appgen/runtime/scgi"
+	"github.com/appgen/appgen/runtime/testsupport/logbuf"
 )
 
 // limits are the server settings a scenario changes from the defaults.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/appgen/appgen/internal/webserver"
+	"github.com/appgen/appgen/runtime/testsupport/webserver"
 )
 
 // TestStreamedBodyThroughNginx is scenario 12 (issue 14 §4): through nginx with

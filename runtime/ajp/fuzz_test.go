@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/appgen/appgen/internal/logbuf"
-	"github.com/appgen/appgen/internal/pipenet"
 	"github.com/appgen/appgen/runtime/internal/respond"
+	"github.com/appgen/appgen/runtime/testsupport/logbuf"
+	"github.com/appgen/appgen/runtime/testsupport/pipenet"
 )
 
 func FuzzDecodeForwardRequest(f *testing.F) {

@@ -11,8 +11,8 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/appgen/appgen/internal/logbuf"
-	"github.com/appgen/appgen/internal/pipenet"
+	"github.com/appgen/appgen/runtime/testsupport/logbuf"
+	"github.com/appgen/appgen/runtime/testsupport/pipenet"
 )
 
 // The builders below write packets as mod_proxy_ajp does, field by field,

@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/appgen/appgen/internal/pipenet"
-	"github.com/appgen/appgen/internal/testcert"
 	"github.com/appgen/appgen/runtime/gateway"
+	"github.com/appgen/appgen/runtime/testsupport/pipenet"
+	"github.com/appgen/appgen/runtime/testsupport/testcert"
 )
 
 // mapping is the comparable part of what a handler saw.

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/appgen/appgen/internal/logbuf"
 	"github.com/appgen/appgen/runtime/gateway"
+	"github.com/appgen/appgen/runtime/testsupport/logbuf"
 )
 
 // needProgram returns the path of a program the test needs; it skips the

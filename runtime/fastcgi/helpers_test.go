@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/appgen/appgen/internal/logbuf"
+	"github.com/appgen/appgen/runtime/testsupport/logbuf"
 )
 
 // rec builds one record with pad bytes of padding.

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/appgen/appgen/internal/logbuf"
 	"github.com/appgen/appgen/runtime/runfcgi"
+	"github.com/appgen/appgen/runtime/testsupport/logbuf"
 )
 
 // strongKey is 50 characters drawn at random.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/appgen/appgen/internal/logbuf"
+	"github.com/appgen/appgen/runtime/testsupport/logbuf"
 )
 
 func hello() http.Handler {

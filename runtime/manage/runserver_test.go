@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/appgen/appgen/internal/logbuf"
 	"github.com/appgen/appgen/runtime/gateway"
+	"github.com/appgen/appgen/runtime/testsupport/logbuf"
 )
 
 // watchedOutput is an output the test can wait on, line by line, while Main writes it.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/appgen/appgen/internal/logbuf"
+	"github.com/appgen/appgen/runtime/testsupport/logbuf"
 )
 
 func newLog() (*log.Logger, *logbuf.Buffer) {

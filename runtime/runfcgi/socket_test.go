@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/appgen/appgen/internal/webserver"
 	"github.com/appgen/appgen/runtime/middleware"
+	"github.com/appgen/appgen/runtime/testsupport/webserver"
 )
 
 // daemon runs the helper with daemonize=true and pidfile=NAME.pid in dir,

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/appgen/appgen/internal/webserver"
+	"github.com/appgen/appgen/runtime/testsupport/webserver"
 )
 
 // TestModFcgid runs the shared hosting setup of Django's page for real:

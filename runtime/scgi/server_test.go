@@ -12,9 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/appgen/appgen/internal/logbuf"
-	"github.com/appgen/appgen/internal/pipenet"
 	"github.com/appgen/appgen/runtime/gateway"
+	"github.com/appgen/appgen/runtime/testsupport/logbuf"
+	"github.com/appgen/appgen/runtime/testsupport/pipenet"
 )
 
 func start(t *testing.T, srv *Server) (*pipenet.Listener, *logbuf.Buffer) {

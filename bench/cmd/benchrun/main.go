@@ -21,7 +21,7 @@ import (
 
 	"github.com/appgen/appgen/bench/wrk"
 	"github.com/appgen/appgen/internal/reliability"
-	"github.com/appgen/appgen/internal/webserver"
+	"github.com/appgen/appgen/runtime/testsupport/webserver"
 )
 
 func main() {

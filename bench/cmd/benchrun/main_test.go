@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/appgen/appgen/bench/wrk"
-	"github.com/appgen/appgen/internal/webserver"
+	"github.com/appgen/appgen/runtime/testsupport/webserver"
 )
 
 // TestSites runs every benchmark case's configuration through its server's own validator, so a

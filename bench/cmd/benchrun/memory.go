@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/appgen/appgen/internal/reliability"
-	"github.com/appgen/appgen/internal/webserver"
+	"github.com/appgen/appgen/runtime/testsupport/webserver"
 )
 
 // memResult is one memory figure and the peer it is compared with.

@@ -20,7 +20,7 @@ func buildProject(bin string) error {
 	}
 	dir := filepath.Join(bin, "mysite")
 	var out bytes.Buffer
-	if status := command.Execute(command.Build{Version: "bench"}, os.DirFS(root), []string{"appgen", "startproject", "mysite", dir}, &out, &out); status != 0 {
+	if status := command.Execute(command.Build{Version: "bench"}, os.DirFS(filepath.Join(root, "runtime")), []string{"appgen", "startproject", "mysite", dir}, &out, &out); status != 0 {
 		return fmt.Errorf("appgen startproject mysite: status %d (run benchrun from the repository root)\n%s", status, out.String())
 	}
 	build := exec.Command("go", "build", "-o", "mysite", ".")

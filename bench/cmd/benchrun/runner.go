@@ -6,7 +6,7 @@ import (
 	"os"
 )
 
-// runner lets a case use internal/webserver's test helpers outside a test: it satisfies
+// runner lets a case use runtime/testsupport/webserver's test helpers outside a test: it satisfies
 // webserver.TB, turning Fatalf and Skipf into a failure of that case alone, and running the
 // cleanups (stopping servers, removing directories) when the case ends.
 type runner struct {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/appgen/appgen/internal/testcert"
+	"github.com/appgen/appgen/runtime/testsupport/testcert"
 )
 
 func TestState(t *testing.T) {

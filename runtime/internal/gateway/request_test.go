@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/appgen/appgen/internal/testcert"
+	"github.com/appgen/appgen/runtime/testsupport/testcert"
 )
 
 // params builds a parameter list from "NAME=value" strings.

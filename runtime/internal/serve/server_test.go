@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/appgen/appgen/internal/logbuf"
+	"github.com/appgen/appgen/runtime/testsupport/logbuf"
 )
 
 // chanListener is a net.Listener whose connections come from a channel, so

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/appgen/appgen/internal/logbuf"
+	"github.com/appgen/appgen/runtime/testsupport/logbuf"
 )
 
 // TB is the part of testing.TB this package uses; *testing.T and *testing.B satisfy it.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/appgen/appgen/internal/webserver"
+	"github.com/appgen/appgen/runtime/testsupport/webserver"
 )
 
 // site returns, per program, a site that serves DocumentRoot at the root.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/appgen/appgen/internal/webserver"
+	"github.com/appgen/appgen/runtime/testsupport/webserver"
 )
 
 // fakeTB records how Require ends a test; Fatalf and Skipf stop the goroutine, as the

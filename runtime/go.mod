@@ -1,0 +1,3 @@
+module github.com/appgen/appgen/runtime
+
+go 1.24
