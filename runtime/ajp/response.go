@@ -11,7 +11,7 @@ import (
 )
 
 // response is the http.ResponseWriter of one request, behaving as
-// net/http's does where AJP13 allows (and as gateway.ResponseWriter does for
+// net/http's does where AJP13 allows (and as runtime/internal/gateway's ResponseWriter does for
 // FastCGI and SCGI):
 //
 //   - Headers are fixed at WriteHeader. Body bytes collect in buf until a
