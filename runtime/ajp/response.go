@@ -11,8 +11,8 @@ import (
 )
 
 // response is the http.ResponseWriter of one request, behaving as
-// net/http's does where AJP13 allows (and as gateway.ResponseWriter does for
-// FastCGI and SCGI):
+// net/http's does where AJP13 allows (and as the CGI writer in
+// runtime/internal/gateway does for FastCGI and SCGI):
 //
 //   - Headers are fixed at WriteHeader. Body bytes collect in buf until a
 //     SEND_BODY_CHUNK packet is full, so small writes never become small
