@@ -65,7 +65,7 @@ func RequestFinished(errorLog *log.Logger, hooks ...func(Finished)) Middleware {
 			// A deferred call without recover: it runs on return and on panic alike, and a panic
 			// keeps its original stack for whoever recovers it further out.
 			defer func() {
-				status := rec.status
+				status := int(rec.status)
 				if status == 0 && returned {
 					status = http.StatusOK
 				}

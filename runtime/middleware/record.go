@@ -12,8 +12,10 @@ import (
 // response is wrapped once however many of them the chain has.
 type recorder struct {
 	http.ResponseWriter
-	status  int   // final status; 0 until the header is written
 	written int64 // body bytes accepted by the underlying writer
+	// status is the final status; 0 until the header is written. An int32 beside logged keeps
+	// the recorder, allocated once per request, in the 32-byte size class.
+	status int32
 	// logged is set by the first Logger to log the request (the innermost), so that Loggers
 	// further out, such as runfcgi's debug=true around a site that logs its own requests, do
 	// not log it again.
@@ -31,7 +33,7 @@ func record(w http.ResponseWriter) *recorder {
 func (rec *recorder) WriteHeader(code int) {
 	// 1xx responses other than 101 are interim: the final header is still to come.
 	if rec.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
-		rec.status = code
+		rec.status = int32(code)
 	}
 	rec.ResponseWriter.WriteHeader(code)
 }

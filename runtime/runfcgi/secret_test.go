@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -227,31 +226,14 @@ func TestSecretNotOnArgv(t *testing.T) {
 				cmd.Env = append(cmd.Env, SecretEnv+"="+testSecret)
 			}
 			cmd.Args = append(cmd.Args, args...)
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("daemonize=true parent: %v; output:\n%s", err, out)
-			}
-			warned := strings.Contains(string(out), "secret= on the command line can be read by every local user")
+			master, out := runDaemon(t, cmd, filepath.Join(dir, "a.pid"))
+			warned := strings.Contains(out, "secret= on the command line can be read by every local user")
 			if warned != (way == "secret=") {
 				t.Errorf("parent output = %q; want the command-line warning only for secret=", out)
 			}
-			if strings.Contains(string(out), testSecret) {
+			if strings.Contains(out, testSecret) {
 				t.Errorf("parent output %q contains the secret", out)
 			}
-			b, err := os.ReadFile(filepath.Join(dir, "a.pid"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var master int
-			if _, err := fmt.Sscan(string(b), &master); err != nil {
-				t.Fatalf("pidfile holds %q", b)
-			}
-			t.Cleanup(func() {
-				syscall.Kill(master, syscall.SIGTERM)
-				for i := 0; i < 3000 && !processGone(master); i++ {
-					time.Sleep(10 * time.Millisecond)
-				}
-			})
 			if got := ajpGet(t, addr, "/with", testSecret); got != 200 {
 				t.Errorf("AJP request with the secret: status %d, want 200", got)
 			}

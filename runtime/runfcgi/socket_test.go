@@ -28,12 +28,18 @@ import (
 // and returns the daemon's pid; the daemon is stopped at cleanup.
 func daemon(t *testing.T, dir, name string, args ...string) (pid int, output string) {
 	t.Helper()
-	cmd := helper(t, dir, append(args, "pidfile="+name+".pid")...)
+	return runDaemon(t, helper(t, dir, append(args, "pidfile="+name+".pid")...), filepath.Join(dir, name+".pid"))
+}
+
+// runDaemon runs cmd, a helper that daemonizes writing pidfile, and returns the daemon's pid
+// and what the parent printed; the daemon is stopped at cleanup.
+func runDaemon(t *testing.T, cmd *exec.Cmd, pidfile string) (pid int, output string) {
+	t.Helper()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("daemonize=true parent: %v; output:\n%s", err, out)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, name+".pid"))
+	b, err := os.ReadFile(pidfile)
 	if err != nil {
 		t.Fatal(err)
 	}
