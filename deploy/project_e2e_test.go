@@ -124,11 +124,10 @@ func TestGeneratedProject(t *testing.T) {
 func checkGenerated(t *testing.T, base, prefix, css string) {
 	t.Helper()
 	r := do(t, "GET", base+prefix+"/", "", "")
-	if r.status != 200 || !strings.Contains(r.body, `href="`+prefix+`/hello"`) {
-		t.Errorf("GET %s/ = %d, want the example page linking to %s/hello:\n%s", prefix, r.status, prefix, r.body)
-	}
-	if r := do(t, "GET", base+prefix+"/hello", "", ""); r.status != 200 {
-		t.Errorf("GET %s/hello = %d, want 200:\n%s", prefix, r.status, r.body)
+	// The page links home with the mount prefix (the HelloWorld middleware and its /hello
+	// left the generated site's chain: issue 10).
+	if r.status != 200 || !strings.Contains(r.body, `href="`+prefix+`/"`) {
+		t.Errorf("GET %s/ = %d, want the example page linking to %s/:\n%s", prefix, r.status, prefix, r.body)
 	}
 	if r := do(t, "GET", base+prefix+"/deep/caf%C3%A9?q=%C3%A9", "", ""); r.status != 404 {
 		t.Errorf("GET a deep non-ASCII path = %d, want the app's 404:\n%s", r.status, r.body)
