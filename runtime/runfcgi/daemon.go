@@ -154,7 +154,8 @@ func (p *readyPipe) fail(err error) {
 // second server started with the pidfile of a live one would overwrite it,
 // and the first could then no longer be stopped by it (kill $(cat pidfile)
 // would stop the second). A pidfile left by a server that died, or holding
-// no pid, is replaced.
+// no pid, is replaced, and so is the pid of the predecessor that handed
+// this process its listener on SIGHUP: it serves until this one is ready.
 func checkPIDFile(path string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -162,7 +163,7 @@ func checkPIDFile(path string) error {
 		return nil
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 0 || pid == os.Getpid() || !processAlive(pid) {
+	if err != nil || pid <= 0 || pid == os.Getpid() || pid == predecessor || !processAlive(pid) {
 		return nil
 	}
 	return fmt.Errorf("runfcgi: pidfile=%s holds pid %d, a running process: a server already runs with this pidfile; stop it first (kill %d), or remove the file if that process is not the server", path, pid, pid)

@@ -69,6 +69,17 @@ func activatedListener() (net.Listener, error) {
 	return l, nil
 }
 
+// predecessor is the pid of the process that handed this one its listener
+// (0: none). It is read when the process starts, before inheritedListener
+// clears the variable; the predecessor is this process's parent, since it
+// started it.
+var predecessor = func() int {
+	if _, ok := os.LookupEnv(inheritEnv); ok {
+		return os.Getppid()
+	}
+	return 0
+}()
+
 // inheritedListener takes the socket a previous process handed over, if
 // any.
 func inheritedListener() (net.Listener, bool, error) {
