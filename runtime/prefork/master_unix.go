@@ -112,7 +112,7 @@ func Master(ctx context.Context, l net.Listener, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("prefork: finding this program to start workers: %w", err)
 	}
-	file, err := listenerFile(l)
+	file, err := ListenerFile(l)
 	if err != nil {
 		return err
 	}
@@ -140,11 +140,13 @@ func Master(ctx context.Context, l net.Listener, cfg Config) error {
 	return m.run(ctx)
 }
 
-// listenerFile duplicates l's socket into a file to hand to workers. It does
-// not use the listener's File method: the *os.File that returns switches the
-// socket, shared with every worker, to blocking mode when exec asks for its
-// descriptor, and a worker blocked in accept cannot be shut down.
-func listenerFile(l net.Listener) (*os.File, error) {
+// ListenerFile duplicates l's socket into a file (close-on-exec) to hand to
+// another process in exec.Cmd.ExtraFiles: Master's workers, or runfcgi's
+// successor on SIGHUP. It does not use the listener's File method: the
+// *os.File that returns switches the socket, shared with every process, to
+// blocking mode when exec asks for its descriptor, and a process blocked in
+// accept cannot be shut down.
+func ListenerFile(l net.Listener) (*os.File, error) {
 	sc, ok := l.(syscall.Conn)
 	if !ok {
 		return nil, fmt.Errorf("prefork: listener %T has no file descriptor to share, want a *net.TCPListener or *net.UnixListener", l)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"os"
 )
 
 // Master returns ErrNotSupported: see the package documentation.
@@ -21,4 +22,9 @@ func Worker(ctx context.Context, newServer func(wrap func(http.Handler) http.Han
 // ReadStatus returns ErrNotSupported: see the package documentation.
 func ReadStatus() (Status, error) {
 	return Status{}, ErrNotSupported
+}
+
+// ListenerFile returns ErrNotSupported: see the package documentation.
+func ListenerFile(l net.Listener) (*os.File, error) {
+	return nil, ErrNotSupported
 }

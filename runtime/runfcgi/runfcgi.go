@@ -85,7 +85,7 @@ func Main(args []string, site Site) int {
 			return r.exit(serveCGI(r.handler(), site.ForceScriptName))
 		}
 	}
-	if r.ready == nil && o.Daemonize {
+	if r.ready == nil && o.Daemonize && !socketActivated() {
 		return daemonize(o, stderr)
 	}
 	err = r.standalone()
@@ -114,6 +114,10 @@ type run struct {
 	sup supervisor
 	// ops is behind status=, ping= and admin=.
 	ops ops
+	// ln is what standalone listens on, for a threaded SIGHUP to hand over;
+	// claimSocket, if set, makes a handed-over socket file ours once serving.
+	ln          *listening
+	claimSocket func()
 }
 
 func (r *run) exit(err error) int {
@@ -133,11 +137,12 @@ func (r *run) standalone() error {
 	if r.o.Umask >= 0 {
 		setUmask(r.o.Umask)
 	}
-	ln, err := listen(r.o)
+	ln, err := r.listener()
 	if err != nil {
 		return err
 	}
 	defer ln.close()
+	r.ln = ln
 	if err := r.checkAJP(ln.l.Addr()); err != nil {
 		return err
 	}
@@ -159,7 +164,7 @@ func (r *run) standalone() error {
 // so that it keeps no directory busy.
 func (r *run) chdir() error {
 	workdir := r.o.WorkDir
-	if workdir == "" && r.ready != nil {
+	if workdir == "" && r.ready != nil && r.o.Daemonize {
 		workdir = "/"
 	}
 	if workdir == "" {
@@ -292,6 +297,9 @@ func (r *run) threaded(ctx context.Context, stop context.CancelFunc, l net.Liste
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	r.ready.ready()
+	if r.claimSocket != nil {
+		r.claimSocket()
+	}
 	for {
 		select {
 		case err := <-errc:
@@ -301,9 +309,20 @@ func (r *run) threaded(ctx context.Context, stop context.CancelFunc, l net.Liste
 			}
 			return fmt.Errorf("runfcgi: serving on %s: %w", l.Addr(), err)
 		case <-hup:
-			// One process has no workers to replace: SIGHUP must not kill
-			// it (its default action) and lose the requests in flight.
-			r.log.Printf("runfcgi: SIGHUP ignored with method=threaded; restart the process to load new code")
+			// The web server that spawned the process owns its lifecycle
+			// (touch the watch= file there); otherwise the binary on disk
+			// takes over the socket and this process drains.
+			if spawned || r.ln == nil {
+				r.log.Printf("runfcgi: SIGHUP ignored in a process the web server spawned; touch its watch= file to restart it")
+				continue
+			}
+			if r.handOff(ctx, r.ln) {
+				r.ops.draining.Store(true)
+				err := r.drain(srv)
+				<-errc
+				closePool(pool)
+				return err
+			}
 		case <-ctx.Done():
 			r.ops.draining.Store(true)
 			err := r.drain(srv)
