@@ -195,8 +195,8 @@ func (r *run) handOff(ctx context.Context, ln *listening) bool {
 		}
 		return fail("the new process failed: %s", why)
 	}
-	cmd.Process.Release()
 	r.log.Printf("runfcgi: SIGHUP: pid %d serves now; finishing the requests in flight here", cmd.Process.Pid)
+	cmd.Process.Release()
 	ln.socketPath = ""
 	return true
 }

@@ -461,28 +461,6 @@ func TestSIGTERMDrains(t *testing.T) {
 	}
 }
 
-func TestSIGHUPThreaded(t *testing.T) {
-	c := newClient(t)
-	dir := tempDir(t)
-	sock := filepath.Join(dir, "s.sock")
-	p := start(t, helper(t, dir, "method=threaded", "socket="+sock, "daemonize=false", "debug=true"))
-	p.waitFor("serving fcgi")
-	slow := slowRequest(t, c, p, sock, dir)
-	p.signal(syscall.SIGHUP)
-	p.waitFor("SIGHUP ignored with method=threaded")
-	release(t, dir)
-	if r := <-slow; r.err != nil || r.body != "slow done" {
-		t.Errorf("in-flight request during SIGHUP = %q, %v; want %q", r.body, r.err, "slow done")
-	}
-	if _, err := c.get(sock, "/after"); err != nil {
-		t.Errorf("request after SIGHUP: %v", err)
-	}
-	p.signal(syscall.SIGTERM)
-	if code := p.wait(); code != 0 {
-		t.Errorf("exit status = %d, want 0; stderr:\n%s", code, p.stderr())
-	}
-}
-
 func TestWatch(t *testing.T) {
 	c := newClient(t)
 	dir := tempDir(t)
