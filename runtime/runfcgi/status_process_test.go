@@ -5,6 +5,7 @@ package runfcgi
 import (
 	"io"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -70,6 +71,13 @@ func TestStatusPingAdmin(t *testing.T) {
 					break
 				}
 				time.Sleep(50 * time.Millisecond)
+			}
+			// The command docs/runfcgi.md shows for a terminal, as written
+			// but for the socket's path.
+			doc := exec.Command(c.prog, "-bind", "-connect", sock)
+			doc.Env = []string{"REQUEST_METHOD=GET", "REQUEST_URI=/fpm-status"}
+			if out, err := doc.Output(); err != nil || !strings.Contains(string(out), "process manager:      "+method) {
+				t.Errorf("REQUEST_METHOD=GET REQUEST_URI=/fpm-status cgi-fcgi -bind -connect %s: %v\n%s", sock, err, out)
 			}
 			if got := statusField(t, text, "process manager"); got != method {
 				t.Errorf("process manager %q, want %q", got, method)
