@@ -5,12 +5,16 @@
 // It is Django's runfcgi method=prefork (flup's PreforkServer) for any server
 // with the shape of *http.Server. The master starts workers with the listener
 // inherited as file descriptor 3 and a pipe on which each worker reports when
-// it is ready, how many requests it has in flight and how many it has served.
-// From those reports the master keeps between MinSpare and MaxSpare idle
-// workers (a worker is idle while no request is in flight) and at most
-// MaxChildren accepting connections; it replaces workers that reach
-// MaxRequests or crash, and on SIGHUP it starts a new generation of workers
-// from the binary now on disk before gracefully stopping the old one.
+// it is ready and, at most every 100 ms, how many requests it has in flight
+// and has served: a request costs the worker a few atomic operations and the
+// master nothing. From those reports the master keeps between MinSpare and
+// MaxSpare idle workers and at most MaxChildren accepting connections. A Go
+// worker serves many requests at once, so it is idle until it is saturated
+// (Concurrency requests in flight), and the defaults follow the cores: one
+// worker per core, two per core at most. The master replaces workers that
+// reach MaxRequests (plus a random MaxRequestsJitter) or MaxRSS, or crash,
+// and on SIGHUP it starts a new generation of workers from the binary now on
+// disk before gracefully stopping the old one.
 //
 // A program uses the package from one entry point, run in both roles:
 //
