@@ -85,3 +85,35 @@ func TestParseOpsEndpoints(t *testing.T) {
 		t.Errorf("status and ping on one path: %v", err)
 	}
 }
+
+// FuzzParseOps: whatever value an operations key gets, Parse either refuses
+// it with a usage error or stores a value that keeps the keys' promises.
+func FuzzParseOps(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"timeout", "30s"}, {"slowlog", "-1s"}, {"jitter", "5"}, {"maxrss", "512M"},
+		{"status", "/fpm-status"}, {"ping", "p?x"}, {"admin", "127.0.0.1:9001"}, {"admin", "[::1]:0"},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, key, value string) {
+		switch key {
+		case "timeout", "slowlog", "jitter", "maxrss", "status", "ping", "admin":
+		default:
+			return
+		}
+		args := []string{key + "=" + value, "method=prefork", "maxrequests=10"}
+		o, err := Parse(args, projectDefaults)
+		if err != nil {
+			if !errors.Is(err, ErrUsage) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("Parse(%q) error %q: want a one-line usage error", args, err)
+			}
+			return
+		}
+		switch {
+		case o.Timeout < 0, o.SlowLog < 0, o.Jitter < 0, o.MaxRSS < 0:
+			t.Fatalf("Parse(%q) = %+v: negative limit", args, o.Ops)
+		case o.Status != "" && !strings.HasPrefix(o.Status, "/"), o.Ping != "" && !strings.HasPrefix(o.Ping, "/"):
+			t.Fatalf("Parse(%q) = %+v: a path that is not a path", args, o.Ops)
+		}
+	})
+}
