@@ -36,13 +36,14 @@ func socketActivated() bool {
 // named after the program (mysite, FileDescriptorName=) is used. The
 // variables are unset so that processes this one starts do not take them.
 func activatedListener() (net.Listener, error) {
-	n, err := strconv.Atoi(os.Getenv("LISTEN_FDS"))
+	fds := os.Getenv("LISTEN_FDS")
+	n, err := strconv.Atoi(fds)
 	names := strings.Split(os.Getenv("LISTEN_FDNAMES"), ":")
 	for _, v := range []string{"LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"} {
 		os.Unsetenv(v)
 	}
 	if err != nil || n < 1 {
-		return nil, fmt.Errorf("runfcgi: LISTEN_FDS=%q from systemd: want a number of sockets, at least 1", os.Getenv("LISTEN_FDS"))
+		return nil, fmt.Errorf("runfcgi: LISTEN_FDS=%q from systemd: want a number of sockets, at least 1", fds)
 	}
 	fd := listenFDsStart
 	if n > 1 {
