@@ -117,3 +117,52 @@ func FuzzParseOps(f *testing.F) {
 		}
 	})
 }
+
+func TestPickActivated(t *testing.T) {
+	tests := []struct {
+		name    string
+		n       int
+		names   string
+		want    int
+		wantErr string
+	}{
+		{"one socket, any name", 1, "whatever", 3, ""},
+		{"one socket, no names", 1, "", 3, ""},
+		{"named second", 2, "admin:mysite", 4, ""},
+		{"named first", 3, "mysite:a:b", 3, ""},
+		{"not named", 2, "a:b", 0, `systemd passed 2 sockets named "a:b"; name the one to serve "mysite"`},
+		{"name beyond the count", 2, "a:b:mysite", 0, "name the one to serve"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fd, err := pickActivated(tt.n, strings.Split(tt.names, ":"), "mysite")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("pickActivated = %d, %v; want an error containing %q", fd, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || fd != tt.want {
+				t.Fatalf("pickActivated = %d, %v; want fd %d", fd, err, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzPickActivated: whatever systemd's variables say, the descriptor
+// chosen is one of those passed.
+func FuzzPickActivated(f *testing.F) {
+	f.Add(1, "x")
+	f.Add(2, "admin:mysite")
+	f.Add(3, "a:b:mysite")
+	f.Add(2, "mysite:mysite")
+	f.Fuzz(func(t *testing.T, n int, names string) {
+		if n < 1 || n > 1<<16 {
+			return
+		}
+		fd, err := pickActivated(n, strings.Split(names, ":"), "mysite")
+		if err == nil && (fd < listenFDsStart || fd >= listenFDsStart+n) {
+			t.Fatalf("pickActivated(%d, %q) = fd %d, not one of the %d passed", n, names, fd, n)
+		}
+	})
+}
