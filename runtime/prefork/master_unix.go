@@ -345,8 +345,8 @@ func (m *master) spawn() error {
 // with GOMAXPROCS set so that MinSpare workers together run one thread of Go
 // code per core, as one threaded process would, unless the environment
 // already says how many. Measured through nginx, workers that each used
-// every core spent 1.1 to 1.4 times the CPU per request for no more
-// throughput (docs/process-models.md).
+// every core spent 1.14 times the CPU per request of workers with one core
+// each, for the same throughput (docs/process-models.md).
 func (m *master) workerEnv() []string {
 	env := append(withoutEnv(os.Environ(), workerEnv, statusEnv), workerEnv+"="+workerVersion)
 	if m.statusFile != nil {
