@@ -42,6 +42,7 @@ type worker struct {
 	served    int
 	slow      int
 	timeouts  int
+	counts    [MaxCounters]int
 	start     time.Time
 	busy      bool // at its Concurrency limit at its last report
 	idleSince time.Time
@@ -84,6 +85,7 @@ type master struct {
 	statusFile                   *statusWriter
 	atMax                        bool // the last maintain found MaxChildren saturated
 	maxQueue                     int  // the most connections seen waiting in the listen queue
+	retiredCounts                [MaxCounters]int64
 	everReady                    bool
 	failures                     int       // workers in a row that exited before becoming ready
 	giveUp                       error     // set when failures say no worker will ever start
@@ -343,8 +345,8 @@ func (m *master) spawn() error {
 // with GOMAXPROCS set so that MinSpare workers together run one thread of Go
 // code per core, as one threaded process would, unless the environment
 // already says how many. Measured through nginx, workers that each used
-// every core spent 1.1 to 1.4 times the CPU per request for no more
-// throughput (docs/process-models.md).
+// every core spent 1.14 times the CPU per request of workers with one core
+// each, for the same throughput (docs/process-models.md).
 func (m *master) workerEnv() []string {
 	env := append(withoutEnv(os.Environ(), workerEnv, statusEnv), workerEnv+"="+workerVersion)
 	if m.statusFile != nil {
@@ -400,6 +402,9 @@ func (m *master) handle(ev event) {
 		m.retired += w.served
 		m.retiredSlow += w.slow
 		m.retiredTimeouts += w.timeouts
+		for i, n := range w.counts {
+			m.retiredCounts[i] += int64(n)
+		}
 		w.control.Close()
 		asked := w.stopping || w.draining
 		switch {
@@ -437,6 +442,8 @@ func (m *master) handle(ev event) {
 	case statusDrain:
 		w.draining = true
 		w.served = ev.status.served
+	case statusCounts:
+		w.counts = ev.status.counts
 	}
 }
 
@@ -520,8 +527,12 @@ func (m *master) state(w *worker) string {
 
 func (m *master) stats() Stats {
 	s := Stats{Generation: m.gen, Started: m.started, Crashed: m.crashed, Requests: m.retired,
-		Slow: m.retiredSlow, Timeouts: m.retiredTimeouts, Recycled: m.recycled, MaxChildrenReached: m.maxReached}
+		Slow: m.retiredSlow, Timeouts: m.retiredTimeouts, Recycled: m.recycled, MaxChildrenReached: m.maxReached,
+		Counts: m.retiredCounts}
 	for w := range m.workers {
+		for i, n := range w.counts {
+			s.Counts[i] += int64(n)
+		}
 		s.InFlight += w.inflight
 		s.Requests += w.served
 		s.Slow += w.slow

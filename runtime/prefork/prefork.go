@@ -70,6 +70,11 @@ type Config struct {
 	// application's own counts (runfcgi's slow and timed-out requests) in
 	// what the master knows. nil means both are 0.
 	Counters func() (slow, timeouts int64)
+	// Metrics, if non-nil, is called by a worker's reporter for up to
+	// MaxCounters counts of the application's own that only grow (runfcgi's
+	// responses by status class and by duration); the master sums them over
+	// every worker, those gone included, into Stats.Counts. nil means none.
+	Metrics func() []int64
 	// StatusFile makes the master keep a Status snapshot where its workers
 	// read it with ReadStatus (runfcgi's status= page is answered by a
 	// worker). Default false: no snapshot is written.
@@ -104,7 +109,13 @@ type Stats struct {
 	// master last looked (see ListenQueue); MaxListenQueue the most it saw,
 	// ListenQueueLen the queue's capacity. All 0 where ListenQueue cannot tell.
 	ListenQueue, MaxListenQueue, ListenQueueLen int
+	// Counts are Config.Metrics summed over every worker since Master was
+	// called.
+	Counts [MaxCounters]int64
 }
+
+// MaxCounters is how many counts Config.Metrics may report.
+const MaxCounters = 24
 
 // Status is what the master tells its workers about the pool when
 // Config.StatusFile is set: Stats, when it started, and each worker.

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -94,7 +95,9 @@ func helperWorker() int {
 		return 3
 	}
 	mux := http.NewServeMux()
+	var pidHits atomic.Int64
 	mux.HandleFunc("/pid", func(w http.ResponseWriter, r *http.Request) {
+		pidHits.Add(1)
 		fmt.Fprint(w, os.Getpid())
 	})
 	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
@@ -116,9 +119,11 @@ func helperWorker() int {
 		io.Copy(io.Discard, r.Body)
 		fmt.Fprint(w, "done\n")
 	})
+	cfg := helperConfig()
+	cfg.Metrics = func() []int64 { return []int64{pidHits.Load(), 7} }
 	err := prefork.Worker(context.Background(), func(wrap func(http.Handler) http.Handler) prefork.Server {
 		return &http.Server{Handler: wrap(mux), ErrorLog: log.New(os.Stderr, "worker: ", 0)}
-	}, helperConfig())
+	}, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -537,6 +542,9 @@ func TestWorkersReadThePoolStatus(t *testing.T) {
 		}
 	}
 	c.waitStats("the requests reported", func(s prefork.Stats) bool { return s.Requests >= 3 })
+	// Config.Metrics: the /pid counts of both workers summed, and each
+	// worker's constant 7.
+	c.waitStats("the workers' metrics summed", func(s prefork.Stats) bool { return s.Counts[0] == 3 && s.Counts[1] == 14 })
 	body, err := c.get("/status")
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 //	                           most requests in flight since the last load line,
 //	                           and the worker's Config.Counters so far
 //	drain <served>             stopped accepting; exits when in-flight requests end
+//	counts <c1> ... <cN>       the worker's Config.Metrics so far (1 to MaxCounters)
 //
 // Numbers are decimal without sign or leading zeros. A worker sends a load
 // line at most every reportEvery, and only when a number changed: requests
@@ -28,11 +29,12 @@ const (
 	statusReady statusKind = iota + 1
 	statusLoad
 	statusDrain
+	statusCounts
 )
 
 // maxStatusLine bounds a status line, so a confused worker cannot make the
 // master buffer without limit.
-const maxStatusLine = 128
+const maxStatusLine = 512
 
 type status struct {
 	kind     statusKind
@@ -41,6 +43,8 @@ type status struct {
 	peak     int
 	slow     int
 	timeouts int
+	counts   [MaxCounters]int
+	ncounts  int
 }
 
 func (s status) String() string {
@@ -51,6 +55,14 @@ func (s status) String() string {
 		return fmt.Sprintf("load %d %d %d %d %d", s.inflight, s.served, s.peak, s.slow, s.timeouts)
 	case statusDrain:
 		return fmt.Sprintf("drain %d", s.served)
+	case statusCounts:
+		var b strings.Builder
+		b.WriteString("counts")
+		for _, n := range s.counts[:s.ncounts] {
+			b.WriteByte(' ')
+			b.WriteString(strconv.Itoa(n))
+		}
+		return b.String()
 	}
 	return fmt.Sprintf("status(%d)", int(s.kind))
 }
@@ -70,13 +82,18 @@ func parseStatus(line string) (status, error) {
 		s.kind, want = statusLoad, 6
 	case "drain":
 		s.kind, want = statusDrain, 2
+	case "counts":
+		s.kind, want = statusCounts, len(fields)
+		if want < 2 || want > MaxCounters+1 {
+			return status{}, fmt.Errorf("prefork: status line %q: %d counts, want 1 to %d", line, want-1, MaxCounters)
+		}
 	default:
-		return status{}, fmt.Errorf("prefork: status line %q: unknown message, want ready, load or drain", line)
+		return status{}, fmt.Errorf("prefork: status line %q: unknown message, want ready, load, drain or counts", line)
 	}
 	if len(fields) != want {
 		return status{}, fmt.Errorf("prefork: status line %q: %d fields, want %d", line, len(fields), want)
 	}
-	nums := make([]int, 0, 5)
+	nums := make([]int, 0, MaxCounters)
 	for _, f := range fields[1:] {
 		n, err := parseCount(f)
 		if err != nil {
@@ -92,6 +109,8 @@ func parseStatus(line string) (status, error) {
 		}
 	case statusDrain:
 		s.served = nums[0]
+	case statusCounts:
+		s.ncounts = copy(s.counts[:], nums)
 	}
 	return s, nil
 }

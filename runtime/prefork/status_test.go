@@ -18,8 +18,13 @@ func TestParseStatus(t *testing.T) {
 		{line: "load 3 17 5 2 1", want: status{kind: statusLoad, inflight: 3, served: 17, peak: 5, slow: 2, timeouts: 1}},
 		{line: "load 3 17 3 0 0", want: status{kind: statusLoad, inflight: 3, served: 17, peak: 3}},
 		{line: "drain 5", want: status{kind: statusDrain, served: 5}},
+		{line: "counts 7", want: status{kind: statusCounts, counts: [MaxCounters]int{7}, ncounts: 1}},
+		{line: "counts 1 0 3", want: status{kind: statusCounts, counts: [MaxCounters]int{1, 0, 3}, ncounts: 3}},
+		{line: "counts", wantErr: "0 counts, want 1 to 24"},
+		{line: "counts" + strings.Repeat(" 1", 25), wantErr: "25 counts, want 1 to 24"},
+		{line: "counts 1 -2", wantErr: `count "-2" is not a decimal number`},
 		{line: "", wantErr: "unknown message"},
-		{line: "busy 1", wantErr: "unknown message"},
+		{line: "busy 1", wantErr: "unknown message, want ready, load, drain or counts"},
 		{line: "ready 1", wantErr: "2 fields, want 1"},
 		{line: "load 1", wantErr: "2 fields, want 6"},
 		{line: "load 1 2 2", wantErr: "4 fields, want 6"},
@@ -33,7 +38,7 @@ func TestParseStatus(t *testing.T) {
 		{line: "drain 99999999999999999999", wantErr: "out of range"},
 		{line: "load 3 2 3 0 0", wantErr: "in flight 3, served 2, peak 3"},
 		{line: "load 3 9 2 0 0", wantErr: "in flight 3, served 9, peak 2"},
-		{line: "load 1 " + strings.Repeat("1", 124), wantErr: "status line of 131 bytes, want at most 128"},
+		{line: "load 1 " + strings.Repeat("1", 508), wantErr: "status line of 515 bytes, want at most 512"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {

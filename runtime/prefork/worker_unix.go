@@ -70,6 +70,7 @@ func Worker(ctx context.Context, newServer func(wrap func(http.Handler) http.Han
 	maxRequests := workerMaxRequests(cfg, rand.IntN)
 	c := newCounter(maxRequests, statusFile)
 	c.counters = cfg.Counters
+	c.metrics = cfg.Metrics
 	// The request that reaches MaxRequests stops this worker accepting before
 	// its handler runs. Left to the goroutine that wakes on c.limit, the stop
 	// could come after the client had its response and connected again, and
@@ -161,6 +162,7 @@ type counter struct {
 	atLimit     func()        // if non-nil, called (before limit closes) by the request that reaches maxRequests
 	draining    atomic.Bool
 	counters    func() (slow, timeouts int64)
+	metrics     func() []int64
 	done        chan struct{}
 	closeOnce   sync.Once
 
@@ -205,8 +207,21 @@ func (c *counter) send(line string) {
 // report sends a load line every reportEvery when the numbers changed, and
 // once more at close.
 func (c *counter) report() {
-	var last status
+	var last, lastCounts status
 	flush := func() {
+		if c.metrics != nil {
+			cs := status{kind: statusCounts}
+			for i, n := range c.metrics() {
+				if i < MaxCounters {
+					cs.counts[i] = int(n)
+					cs.ncounts = i + 1
+				}
+			}
+			if cs.ncounts > 0 && cs != lastCounts {
+				lastCounts = cs
+				c.send(cs.String())
+			}
+		}
 		// The peak is taken first and in flight then counted into it, so
 		// in flight <= peak; served is read last, so it is never less than
 		// the requests it counted.

@@ -98,6 +98,7 @@ func adminMetrics(v poolView) string {
 	fmt.Fprintf(&b, "appgen_max_children_reached_total %d\n", v.MaxChildrenReached)
 	family("appgen_listen_queue", "gauge", "Connections waiting to be accepted (Linux TCP only).")
 	fmt.Fprintf(&b, "appgen_listen_queue %d\n", v.ListenQueue)
+	writeCountMetrics(&b, v.Counts)
 	family("appgen_start_time_seconds", "gauge", "When the pool started, in seconds since the epoch.")
 	fmt.Fprintf(&b, "appgen_start_time_seconds %d\n", v.Start.Unix())
 	b.WriteString("# EOF\n")

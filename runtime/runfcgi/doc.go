@@ -17,14 +17,21 @@
 // socket but GATEWAY_INTERFACE is set, it answers one CGI request; otherwise
 // it listens on the project's Defaults.
 //
-// The process models: method=threaded runs one process whose protocol
-// server hands each request to a workpool.Pool (minspare and maxspare bound
-// the idle goroutines, maxchildren the handlers running at once);
-// method=prefork runs a prefork master that re-executes this program as
-// worker processes sharing the socket. SIGTERM and SIGINT let the requests
-// in flight finish, then remove the unix socket and the pidfile and exit 0;
-// a second one stops at once. SIGHUP makes prefork replace its workers; a
-// threaded server logs it and carries on.
+// The process models: method=threaded (the default) runs one process whose
+// protocol server hands each request to a workpool.Pool (minspare and
+// maxspare bound the idle goroutines, maxchildren the handlers running at
+// once); method=prefork runs a prefork master that re-executes this program
+// as worker processes sharing the socket, one per core by default. SIGTERM
+// and SIGINT let the requests in flight finish, then remove the unix socket
+// and the pidfile and exit 0; a second one stops at once. SIGHUP makes
+// prefork replace its workers, and a threaded process hand its socket to
+// the binary now on disk and drain once that serves. A socket passed by
+// systemd (LISTEN_FDS) is served instead of the address.
+//
+// Operations keys beyond Django's: timeout= and slowlog= supervise
+// requests, jitter= and maxrss= recycle prefork workers, status= and ping=
+// answer php-fpm's status page and ping through the web server, and admin=
+// opens an HTTP listener with /healthz, /readyz and /metrics.
 //
 // A process the web server spawned never exits on its own, since the web
 // server would keep sending requests to it until it noticed: when watch=

@@ -36,26 +36,18 @@ func socketActivated() bool {
 // named after the program (mysite, FileDescriptorName=) is used. The
 // variables are unset so that processes this one starts do not take them.
 func activatedListener() (net.Listener, error) {
-	n, err := strconv.Atoi(os.Getenv("LISTEN_FDS"))
+	fds := os.Getenv("LISTEN_FDS")
+	n, err := strconv.Atoi(fds)
 	names := strings.Split(os.Getenv("LISTEN_FDNAMES"), ":")
 	for _, v := range []string{"LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"} {
 		os.Unsetenv(v)
 	}
 	if err != nil || n < 1 {
-		return nil, fmt.Errorf("runfcgi: LISTEN_FDS=%q from systemd: want a number of sockets, at least 1", os.Getenv("LISTEN_FDS"))
+		return nil, fmt.Errorf("runfcgi: LISTEN_FDS=%q from systemd: want a number of sockets, at least 1", fds)
 	}
-	fd := listenFDsStart
-	if n > 1 {
-		want, found := poolName(), false
-		for i, name := range names {
-			if name == want && i < n {
-				fd, found = listenFDsStart+i, true
-				break
-			}
-		}
-		if !found {
-			return nil, fmt.Errorf("runfcgi: systemd passed %d sockets named %q; name the one to serve %q (FileDescriptorName=%s in the .socket unit)", n, strings.Join(names, ":"), want, want)
-		}
+	fd, err := pickActivated(n, names, poolName())
+	if err != nil {
+		return nil, err
 	}
 	for i := range n {
 		closeOnExec(listenFDsStart + i)
@@ -79,6 +71,21 @@ var predecessor = func() int {
 	}
 	return 0
 }()
+
+// pickActivated chooses among n passed sockets named names (LISTEN_FDNAMES,
+// split at ":") the descriptor to serve: the only one, or the one named
+// want.
+func pickActivated(n int, names []string, want string) (int, error) {
+	if n == 1 {
+		return listenFDsStart, nil
+	}
+	for i, name := range names {
+		if name == want && i < n {
+			return listenFDsStart + i, nil
+		}
+	}
+	return 0, fmt.Errorf("runfcgi: systemd passed %d sockets named %q; name the one to serve %q (FileDescriptorName=%s in the .socket unit)", n, strings.Join(names, ":"), want, want)
+}
 
 // inheritedListener takes the socket a previous process handed over, if
 // any.

@@ -169,3 +169,82 @@ func TestSocketActivation(t *testing.T) {
 		})
 	}
 }
+
+// Issue 11: SIGHUP again and again under load loses no request in the
+// threaded model (the reliability harness's scenario, short and through a
+// FastCGI client that is not ours).
+func TestThreadedSIGHUPUnderLoad(t *testing.T) {
+	c := newClient(t)
+	dir := tempDir(t)
+	sock := filepath.Join(dir, "l.sock")
+	pidfile := filepath.Join(dir, "l.pid")
+	p := start(t, helper(t, dir, "method=threaded", "socket="+sock, "daemonize=false", "pidfile="+pidfile))
+	if _, err := c.get(sock, "/first"); err != nil {
+		// Wait until it serves (and so catches SIGHUP).
+		for i := 0; i < 100 && err != nil; i++ {
+			time.Sleep(20 * time.Millisecond)
+			_, err = c.get(sock, "/first")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(pidfile); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+	stop := make(chan struct{})
+	type tally struct {
+		ok   int
+		errs []error
+	}
+	results := make(chan tally)
+	for range 3 {
+		go func() {
+			var tl tally
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					results <- tl
+					return
+				default:
+				}
+				if _, err := c.get(sock, "/load"+strconv.Itoa(i)); err != nil {
+					tl.errs = append(tl.errs, err)
+				} else {
+					tl.ok++
+				}
+			}
+		}()
+	}
+	const hups = 5
+	for i := range hups {
+		pid := readPID(t, pidfile)
+		if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		// The next SIGHUP goes to the process that took over.
+		deadline := time.Now().Add(20 * time.Second)
+		for readPID(t, pidfile) == pid {
+			if time.Now().After(deadline) {
+				t.Fatalf("SIGHUP %d: pid %d never handed over; stderr:\n%s", i+1, pid, p.stderr())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	close(stop)
+	var total tally
+	for range 3 {
+		tl := <-results
+		total.ok += tl.ok
+		total.errs = append(total.errs, tl.errs...)
+	}
+	for _, err := range total.errs {
+		t.Errorf("request failed across %d hand-overs: %v", hups, err)
+	}
+	t.Logf("%d requests across %d hand-overs, %d failed", total.ok+len(total.errs), hups, len(total.errs))
+}

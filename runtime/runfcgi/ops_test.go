@@ -85,3 +85,84 @@ func TestParseOpsEndpoints(t *testing.T) {
 		t.Errorf("status and ping on one path: %v", err)
 	}
 }
+
+// FuzzParseOps: whatever value an operations key gets, Parse either refuses
+// it with a usage error or stores a value that keeps the keys' promises.
+func FuzzParseOps(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"timeout", "30s"}, {"slowlog", "-1s"}, {"jitter", "5"}, {"maxrss", "512M"},
+		{"status", "/fpm-status"}, {"ping", "p?x"}, {"admin", "127.0.0.1:9001"}, {"admin", "[::1]:0"},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, key, value string) {
+		switch key {
+		case "timeout", "slowlog", "jitter", "maxrss", "status", "ping", "admin":
+		default:
+			return
+		}
+		args := []string{key + "=" + value, "method=prefork", "maxrequests=10"}
+		o, err := Parse(args, projectDefaults)
+		if err != nil {
+			if !errors.Is(err, ErrUsage) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("Parse(%q) error %q: want a one-line usage error", args, err)
+			}
+			return
+		}
+		switch {
+		case o.Timeout < 0, o.SlowLog < 0, o.Jitter < 0, o.MaxRSS < 0:
+			t.Fatalf("Parse(%q) = %+v: negative limit", args, o.Ops)
+		case o.Status != "" && !strings.HasPrefix(o.Status, "/"), o.Ping != "" && !strings.HasPrefix(o.Ping, "/"):
+			t.Fatalf("Parse(%q) = %+v: a path that is not a path", args, o.Ops)
+		}
+	})
+}
+
+func TestPickActivated(t *testing.T) {
+	tests := []struct {
+		name    string
+		n       int
+		names   string
+		want    int
+		wantErr string
+	}{
+		{"one socket, any name", 1, "whatever", 3, ""},
+		{"one socket, no names", 1, "", 3, ""},
+		{"named second", 2, "admin:mysite", 4, ""},
+		{"named first", 3, "mysite:a:b", 3, ""},
+		{"not named", 2, "a:b", 0, `systemd passed 2 sockets named "a:b"; name the one to serve "mysite"`},
+		{"name beyond the count", 2, "a:b:mysite", 0, "name the one to serve"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fd, err := pickActivated(tt.n, strings.Split(tt.names, ":"), "mysite")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("pickActivated = %d, %v; want an error containing %q", fd, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || fd != tt.want {
+				t.Fatalf("pickActivated = %d, %v; want fd %d", fd, err, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzPickActivated: whatever systemd's variables say, the descriptor
+// chosen is one of those passed.
+func FuzzPickActivated(f *testing.F) {
+	f.Add(1, "x")
+	f.Add(2, "admin:mysite")
+	f.Add(3, "a:b:mysite")
+	f.Add(2, "mysite:mysite")
+	f.Fuzz(func(t *testing.T, n int, names string) {
+		if n < 1 || n > 1<<16 {
+			return
+		}
+		fd, err := pickActivated(n, strings.Split(names, ":"), "mysite")
+		if err == nil && (fd < listenFDsStart || fd >= listenFDsStart+n) {
+			t.Fatalf("pickActivated(%d, %q) = fd %d, not one of the %d passed", n, names, fd, n)
+		}
+	})
+}

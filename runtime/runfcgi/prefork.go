@@ -38,7 +38,7 @@ func (o *Options) preforkDefaults(seen map[string]string) error {
 // preforkConfig maps Django's options one to one: the prefork package has
 // the same knobs as flup's PreforkServer.
 func (r *run) preforkConfig() prefork.Config {
-	return prefork.Config{
+	cfg := prefork.Config{
 		MinSpare:    r.o.MinSpare,
 		MaxSpare:    r.o.MaxSpare,
 		MaxChildren: r.o.MaxChildren,
@@ -50,6 +50,11 @@ func (r *run) preforkConfig() prefork.Config {
 		StatusFile:        r.o.Status != "",
 		Counters:          func() (int64, int64) { return r.sup.slow.Load(), r.sup.timeouts.Load() },
 	}
+	if r.o.Admin != "" {
+		// Responses by status and duration travel to the master's /metrics.
+		cfg.Metrics = r.ops.rec.snapshot
+	}
+	return cfg
 }
 
 // master runs the prefork master on l until ctx is done and its workers

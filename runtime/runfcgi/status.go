@@ -27,8 +27,9 @@ type poolView struct {
 	MaxChildrenReached                          int
 	Slow, Timeouts                              int64
 	InFlight                                    int
-	Ready                                       int // workers ready to serve (threaded: 1)
-	Recycled, Crashed                           int // prefork only
+	Ready                                       int     // workers ready to serve (threaded: 1)
+	Recycled, Crashed                           int     // prefork only
+	Counts                                      []int64 // the recorder's layout (metrics.go)
 	Procs                                       []procView
 }
 
@@ -50,6 +51,7 @@ type ops struct {
 	view atomic.Pointer[func() poolView]
 	// draining is set once the process stops accepting: /readyz says 503.
 	draining atomic.Bool
+	rec      recorder
 }
 
 func (o *ops) setView(f func() poolView) { o.view.Store(&f) }
@@ -83,8 +85,22 @@ func (r *run) opsHandler(h http.Handler) http.Handler {
 		}
 		r.ops.accepted.Add(1)
 		r.ops.inflight.Add(1)
-		defer r.ops.inflight.Add(-1)
-		h.ServeHTTP(w, req)
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		returned := false
+		defer func() {
+			r.ops.inflight.Add(-1)
+			status := sw.status
+			switch {
+			case !returned && status == 0:
+				status = http.StatusInternalServerError // it panicked: the server answers 500
+			case status == 0:
+				status = http.StatusOK
+			}
+			r.ops.rec.record(status, time.Since(start))
+		}()
+		h.ServeHTTP(sw, req)
+		returned = true
 	})
 }
 
@@ -99,6 +115,7 @@ func (r *run) threadedView(pool *workpool.Pool, l net.Listener) func() poolView 
 			Accepted: r.ops.accepted.Load(), InFlight: int(r.ops.inflight.Load()),
 			Idle: s.Idle, Active: s.Busy, Total: s.Idle + s.Busy, MaxActive: s.MaxBusy, MaxChildrenReached: s.Refused,
 			Slow: r.sup.slow.Load(), Timeouts: r.sup.timeouts.Load(), Ready: 1,
+			Counts: r.ops.rec.snapshot(),
 		}
 		if q, c, ok := prefork.ListenQueue(l); ok {
 			for m := maxQueue.Load(); int64(q) > m && !maxQueue.CompareAndSwap(m, int64(q)); m = maxQueue.Load() {
@@ -123,6 +140,7 @@ func preforkView(start time.Time, s prefork.Stats, workers []prefork.WorkerStatu
 		Active: s.Active, Total: s.Starting + s.Idle + s.Busy + s.Retiring, Ready: s.Idle + s.Busy + s.Retiring,
 		MaxActive: s.MaxActive, MaxChildrenReached: s.MaxChildrenReached,
 		Slow: int64(s.Slow), Timeouts: int64(s.Timeouts), Recycled: s.Recycled, Crashed: s.Crashed,
+		Counts: s.Counts[:countLen],
 	}
 	v.Idle = max(0, v.Total-v.Active)
 	for _, w := range workers {
@@ -252,3 +270,34 @@ func statusOpenMetrics(v poolView, now time.Time) string {
 	b.WriteString("# EOF\n")
 	return b.String()
 }
+
+// statusWriter records the status a handler answered with, for the counts
+// by status class; Unwrap keeps http.ResponseController (Flush, deadlines)
+// working through it.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	// 1xx responses other than 101 are interim: the final status is still to come.
+	if w.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

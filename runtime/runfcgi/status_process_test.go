@@ -101,6 +101,15 @@ func TestStatusPingAdmin(t *testing.T) {
 				t.Errorf("/metrics = %d:\n%s", code, metrics)
 			}
 			checkOpenMetrics(t, metrics)
+			// Responses by status reach /metrics, from prefork's workers too.
+			for deadline := time.Now().Add(10 * time.Second); !strings.Contains(metrics, `appgen_responses_total{code="2xx"} `) ||
+				strings.Contains(metrics, `appgen_responses_total{code="2xx"} 0`+"\n"); {
+				if time.Now().After(deadline) {
+					t.Fatalf("no 2xx response counted in /metrics:\n%s", metrics)
+				}
+				time.Sleep(50 * time.Millisecond)
+				_, metrics = adminGet(t, admin, "/metrics")
+			}
 
 			// Draining: /readyz says so while a request is still in flight.
 			slow := slowRequest(t, c, p, sock, dir)

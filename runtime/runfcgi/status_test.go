@@ -95,15 +95,22 @@ func checkOpenMetrics(t *testing.T, text string) {
 		}
 		name, _, _ := strings.Cut(line, " ")
 		name, _, _ = strings.Cut(name, "{")
-		family := strings.TrimSuffix(name, "_total")
-		typ, ok := types[family]
+		family, typ := name, ""
+		for _, suffix := range []string{"", "_total", "_bucket", "_count", "_sum"} {
+			if f, ok := strings.CutSuffix(name, suffix); ok && types[f] != "" {
+				family, typ = f, types[f]
+				break
+			}
+		}
 		switch {
-		case !ok:
+		case typ == "":
 			t.Errorf("sample %q before its family's TYPE", line)
-		case typ == "counter" && !strings.HasSuffix(name, "_total"):
+		case typ == "counter" && name != family+"_total":
 			t.Errorf("counter sample %q lacks _total", line)
-		case typ != "counter" && name != family:
-			t.Errorf("%s sample %q ends in _total", typ, line)
+		case typ == "histogram" && name == family:
+			t.Errorf("histogram sample %q lacks _bucket, _count or _sum", line)
+		case typ == "gauge" && name != family:
+			t.Errorf("gauge sample %q has a suffix", line)
 		}
 	}
 }
@@ -119,10 +126,21 @@ func TestStatusOpenMetrics(t *testing.T) {
 }
 
 func TestAdminMetrics(t *testing.T) {
-	text := adminMetrics(testView)
+	var rc recorder
+	rc.record(200, 3*time.Millisecond)
+	rc.record(204, 30*time.Millisecond)
+	rc.record(503, time.Minute)
+	rc.record(99, time.Millisecond) // no class: only its duration counts
+	v := testView
+	v.Counts = rc.snapshot()
+	text := adminMetrics(v)
 	checkOpenMetrics(t, text)
 	for _, want := range []string{"appgen_requests_total 1234\n", "appgen_requests_in_flight 3\n", "appgen_request_timeouts_total 5\n",
-		`appgen_workers{model="prefork",state="active"} 1` + "\n"} {
+		`appgen_workers{model="prefork",state="active"} 1` + "\n",
+		`appgen_responses_total{code="2xx"} 2` + "\n", `appgen_responses_total{code="5xx"} 1` + "\n",
+		`appgen_request_duration_seconds_bucket{le="0.005"} 2` + "\n", `appgen_request_duration_seconds_bucket{le="0.05"} 3` + "\n",
+		`appgen_request_duration_seconds_bucket{le="10"} 3` + "\n", `appgen_request_duration_seconds_bucket{le="+Inf"} 4` + "\n",
+		"appgen_request_duration_seconds_count 4\n", "appgen_request_duration_seconds_sum 60.034\n"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("missing %q in:\n%s", want, text)
 		}

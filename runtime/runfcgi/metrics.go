@@ -1,0 +1,86 @@
+package runfcgi
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/appgen/appgen/runtime/prefork"
+)
+
+// durationBuckets are the upper bounds of /metrics' request duration
+// histogram (Prometheus client libraries' defaults); a last bucket takes
+// everything slower.
+var durationBuckets = []time.Duration{
+	5 * time.Millisecond, 10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond,
+	100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond,
+	time.Second, 2500 * time.Millisecond, 5 * time.Second, 10 * time.Second,
+}
+
+// The recorder's counts, in the order a prefork worker reports them to its
+// master (prefork.Config.Metrics): responses by status class 1xx to 5xx,
+// then requests per duration bucket (not cumulative, the last one beyond
+// every bound), then the durations' sum in microseconds.
+const (
+	countClasses = 5
+	countBuckets = countClasses
+	countSum     = countBuckets + 12
+	countLen     = countSum + 1
+)
+
+func init() {
+	if len(durationBuckets)+1 != countSum-countBuckets || countLen > prefork.MaxCounters {
+		panic("runfcgi: the recorder's layout does not fit its buckets or prefork.MaxCounters")
+	}
+}
+
+// recorder counts responses by status and duration for /metrics: a few
+// atomic additions per request, and only with admin= or status= given.
+type recorder struct{ counts [countLen]atomic.Int64 }
+
+func (rc *recorder) record(status int, d time.Duration) {
+	if c := status/100 - 1; c >= 0 && c < countClasses {
+		rc.counts[c].Add(1)
+	}
+	b := len(durationBuckets)
+	for i, bound := range durationBuckets {
+		if d <= bound {
+			b = i
+			break
+		}
+	}
+	rc.counts[countBuckets+b].Add(1)
+	rc.counts[countSum].Add(d.Microseconds())
+}
+
+func (rc *recorder) snapshot() []int64 {
+	out := make([]int64, countLen)
+	for i := range out {
+		out[i] = rc.counts[i].Load()
+	}
+	return out
+}
+
+// writeCountMetrics appends responses by status class and the duration
+// histogram to b, from counts in the recorder's layout.
+func writeCountMetrics(b *strings.Builder, counts []int64) {
+	if len(counts) < countLen {
+		counts = append(counts, make([]int64, countLen-len(counts))...)
+	}
+	fmt.Fprintf(b, "# HELP appgen_responses Responses by status class.\n# TYPE appgen_responses counter\n")
+	for c := range countClasses {
+		fmt.Fprintf(b, "appgen_responses_total{code=\"%dxx\"} %d\n", c+1, counts[c])
+	}
+	fmt.Fprintf(b, "# HELP appgen_request_duration_seconds How long handlers took.\n# TYPE appgen_request_duration_seconds histogram\n")
+	var cum int64
+	for i, bound := range durationBuckets {
+		cum += counts[countBuckets+i]
+		fmt.Fprintf(b, "appgen_request_duration_seconds_bucket{le=\"%s\"} %d\n", strconv.FormatFloat(bound.Seconds(), 'f', -1, 64), cum)
+	}
+	cum += counts[countBuckets+len(durationBuckets)]
+	fmt.Fprintf(b, "appgen_request_duration_seconds_bucket{le=\"+Inf\"} %d\n", cum)
+	fmt.Fprintf(b, "appgen_request_duration_seconds_count %d\n", cum)
+	fmt.Fprintf(b, "appgen_request_duration_seconds_sum %s\n", strconv.FormatFloat(float64(counts[countSum])/1e6, 'f', -1, 64))
+}
