@@ -36,6 +36,8 @@ func commands() []*cli.Command {
 	return []*cli.Command{
 		startprojectCommand(),
 		configCommand(),
+		upgradeCommand(),
+		diffCommand(),
 		completionCommand(),
 	}
 }
