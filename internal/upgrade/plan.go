@@ -82,9 +82,12 @@ func Plan(base map[string][]byte, ours Ours, theirs []generator.File) ([]Step, e
 		if err != nil {
 			return nil, err
 		}
-		if p == "go.mod" && inTheirs {
+		moved := false // go.mod's runtime require changed in ours, which must then be written
+		if p == "go.mod" && inTheirs && exists {
 			if v := runtimeRequire(t.Data); v != "" {
-				b, o = setRuntimeRequire(b, v), setRuntimeRequire(o, v)
+				b = setRuntimeRequire(b, v)
+				no := setRuntimeRequire(o, v)
+				moved, o = !bytes.Equal(no, o), no
 			}
 		}
 		s := Step{Path: p, Executable: t.Mode&0o111 != 0}
@@ -113,6 +116,14 @@ func Plan(base map[string][]byte, ours Ours, theirs []generator.File) ([]Step, e
 				s.Action, s.Remove = Removed, true
 			default:
 				s.Action, s.Note = Kept, "the template dropped it; you changed it"
+			}
+		}
+		if moved && !s.Write && s.Action != Conflict {
+			s.Write, s.Data = true, o
+			if s.Action == Kept {
+				s.Note = "changed by you; the runtime require moved"
+			} else {
+				s.Action = Updated
 			}
 		}
 		steps = append(steps, s)
