@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/appgen/appgen/deploy"
 	"github.com/appgen/appgen/generator"
 	"github.com/appgen/appgen/internal/merge"
 	"github.com/appgen/appgen/internal/upgrade"
@@ -122,15 +123,17 @@ func makePlan(c *cli.Context, cmd string) (*plan, error) {
 	}
 	origins := map[string]string{}
 	if slices.ContainsFunc(m.Files, func(f upgrade.File) bool { return f.Origin == "deploy" }) {
-		before := len(files)
-		withDeploy, _, err := withDeployFiles(files, dir, e.build.Version)
+		extra, err := projectDeployFiles(dir, e.build.Version)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: the server configurations startproject wrote: %w", cmd, err)
 		}
-		if len(withDeploy) > before {
-			origins = deployOrigins(files, withDeploy)
+		for _, f := range extra {
+			if slices.ContainsFunc(files, func(g generator.File) bool { return g.Path == f.Path }) {
+				return nil, fmt.Errorf("%s: the template's %s is also a file appgen config writes for the project", cmd, f.Path)
+			}
+			files = append(files, f)
+			origins[f.Path] = "deploy"
 		}
-		files = withDeploy
 	}
 	configs := map[string][]string{}
 	for _, f := range m.Files {
@@ -194,6 +197,34 @@ func makePlan(c *cli.Context, cmd string) (*plan, error) {
 		p.manifest = upgrade.Record(nm, generated, origins, configs)
 	}
 	return p, nil
+}
+
+// projectDeployFiles renders again what startproject's withDeployFiles wrote, from the
+// project's deployment settings as they are now (settings/deploy.go), as `appgen config`
+// run in the project would: the configurations follow the settings the user changed.
+func projectDeployFiles(dir, version string) ([]generator.File, error) {
+	p, err := deploy.ReadProject(dir)
+	if errors.Is(err, deploy.ErrNotProject) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.Dir = dir
+	extra, err := deploy.ProjectFiles(p, version)
+	var fe *deploy.FieldError
+	if errors.As(err, &fe) && fe.Field == "Dir" {
+		// startproject could not write them either (a path a config cannot carry).
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	files := make([]generator.File, 0, len(extra))
+	for _, f := range extra {
+		files = append(files, generator.File{Path: f.Path, Mode: f.Mode, Data: f.Data})
+	}
+	return files, nil
 }
 
 // deployOrigins marks the files withDeployFiles added.
