@@ -486,13 +486,13 @@ func runDiff(c *cli.Context) error {
 
 // loadTemplate reads a --template and says where it came from for the manifest.
 func loadTemplate(p string) (fs.FS, upgrade.Template, error) {
-	abs, err := filepath.Abs(p)
+	t, err := generator.LoadTemplate(p, generator.Limits{})
 	if err != nil {
 		return nil, upgrade.Template{}, err
 	}
-	t, err := generator.LoadTemplate(abs, generator.Limits{})
+	abs, err := filepath.Abs(p)
 	if err != nil {
-		return nil, upgrade.Template{}, err
+		return nil, upgrade.Template{}, fmt.Errorf("command: --template %s: %w", p, err)
 	}
 	src := upgrade.Template{Source: "archive", Path: abs}
 	if info, err := os.Stat(abs); err == nil && info.IsDir() {
