@@ -55,6 +55,9 @@ type Options struct {
 	Runtime *Runtime
 	// AppgenVersion is given to templates as .AppgenVersion. Empty means "devel".
 	AppgenVersion string
+	// SecretKey is the project's secret key as a project already has it: appgen upgrade
+	// renders the template again with the recorded key. Empty means a fresh key from Rand.
+	SecretKey string
 	// Rand is the source of the secret key. Nil means crypto/rand; tests pass
 	// SeededReader for reproducible output.
 	Rand io.Reader
@@ -103,9 +106,12 @@ func RenderContext(ctx context.Context, opts Options) ([]File, Data, error) {
 	if rnd == nil {
 		rnd = cryptoRand
 	}
-	key, err := SecretKey(rnd)
-	if err != nil {
-		return nil, Data{}, err
+	key := opts.SecretKey
+	if key == "" {
+		var err error
+		if key, err = SecretKey(rnd); err != nil {
+			return nil, Data{}, err
+		}
 	}
 	data := Data{
 		Name:           opts.Name,

@@ -37,6 +37,8 @@ func commands() []*cli.Command {
 	return []*cli.Command{
 		startprojectCommand(),
 		configCommand(),
+		upgradeCommand(),
+		diffCommand(),
 		completionCommand(),
 	}
 }

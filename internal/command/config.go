@@ -133,6 +133,10 @@ func config(c *cli.Context, target string) error {
 		if err != nil {
 			return err
 		}
+		// Inside a project, appgen upgrade renders the file again (upgrade.go).
+		if err := recordConfig(c, target, out, text); err != nil {
+			return err
+		}
 		if secret {
 			fmt.Fprintf(c.App.ErrWriter, "appgen: %s holds the AJP secret: written with mode 0600 (owner only)\n", out)
 		}

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/appgen/appgen/generator"
+	"github.com/appgen/appgen/internal/upgrade"
 	"github.com/appgen/appgen/templates"
 	"github.com/urfave/cli/v2"
 )
@@ -79,15 +80,16 @@ func startproject(c *cli.Context) error {
 		return err
 	}
 	tmpl := templates.Project
+	tmplSrc := upgrade.Template{Source: "default"}
 	if p := c.String("template"); p != "" {
 		if isURL(p) {
 			return usagef("startproject", "--template %q: URLs are not supported; download the template and give its directory, .zip or .tar.gz file", p)
 		}
-		t, err := generator.LoadTemplate(p, generator.Limits{})
+		t, src, err := loadTemplate(p)
 		if err != nil {
 			return err
 		}
-		tmpl = t
+		tmpl, tmplSrc = t, src
 	}
 	e := envFrom(c)
 	opts := generator.Options{
@@ -110,10 +112,12 @@ func startproject(c *cli.Context) error {
 		}
 		return err
 	}
+	rendered := files
 	files, note, err := withDeployFiles(files, dir, e.build.Version)
 	if err != nil {
 		return err
 	}
+	files = withManifest(files, data, tmplSrc, deployOrigins(rendered, files))
 	if err := generator.CheckTarget(dir, files); err != nil {
 		return err
 	}

@@ -19,20 +19,21 @@ import (
 )
 
 // reloadProject writes a module that serves its version with manage.Main, built against this
-// runtime module offline (it has no dependencies, so no go.sum), and builds it. It returns the module directory and the binary.
+// repository offline, and builds it. It returns the module directory and the binary.
 func reloadProject(t *testing.T) (dir, bin string) {
 	t.Helper()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Skipf("the go command is not in PATH: %v", err)
 	}
-	runtimeDir, err := filepath.Abs("..")
+	// The runtime module, which has no dependencies: no go.sum needed.
+	repo, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir = t.TempDir()
 	files := map[string]string{
-		"go.mod": "module example.com/rs\n\ngo 1.24\n\nrequire github.com/appgen/appgen/runtime v0.0.0\n\nreplace github.com/appgen/appgen/runtime => " + runtimeDir + "\n",
+		"go.mod": "module example.com/rs\n\ngo 1.24\n\nrequire github.com/appgen/appgen/runtime v0.0.0\n\nreplace github.com/appgen/appgen/runtime => " + repo + "\n",
 		"main.go": `package main
 
 import (
