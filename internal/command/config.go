@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -167,6 +168,12 @@ func configOptions(c *cli.Context, target string) (deploy.Options, error) {
 	case errors.Is(err, deploy.ErrNotProject) && !c.IsSet("project"):
 		return o, usagef("config "+target, "%v: run appgen config inside a project (or a directory below it), pass --project DIR, or describe the project with --dir (and --name)", err)
 	default:
+		var ce *deploy.ConstantError
+		if errors.As(err, &ce) {
+			if flag := constantFlags[ce.Constant]; flag != "" {
+				return o, fmt.Errorf("%v, or pass %s", err, flag)
+			}
+		}
 		return o, err
 	}
 	o.Version = envFrom(c).build.Version
@@ -232,7 +239,37 @@ func configOptions(c *cli.Context, target string) (deploy.Options, error) {
 	}
 	o.ServerNames = c.StringSlice("server-name")
 	o.Spawn = c.Bool("spawn")
+	o.Command = commandLine(c, target)
 	return o, nil
+}
+
+// commandLine is the `appgen config` command that gave these inputs, for the header: the
+// flags that shape the output, in the order help lists them (not -o, --check, --project).
+func commandLine(c *cli.Context, target string) string {
+	args := []string{"appgen", "config", target}
+	for _, f := range configFlags() {
+		name := f.Names()[0]
+		if !c.IsSet(name) || name == "output" || name == "check" || name == "project" {
+			continue
+		}
+		switch f.(type) {
+		case *cli.BoolFlag:
+			args = append(args, "--"+name)
+		case *cli.StringSliceFlag:
+			for _, v := range c.StringSlice(name) {
+				args = append(args, "--"+name, shellQuote(v))
+			}
+		case *cli.IntFlag:
+			args = append(args, "--"+name, strconv.Itoa(c.Int(name)))
+		default:
+			if name == "secret" {
+				args = append(args, "--secret", "SECRET") // never the secret itself
+				continue
+			}
+			args = append(args, "--"+name, shellQuote(c.String(name)))
+		}
+	}
+	return strings.Join(args, " ")
 }
 
 // writeNew writes data to path atomically and never replaces an existing file: it writes a
@@ -309,6 +346,12 @@ var fieldFlags = map[string]string{
 	"Prefix": "--prefix", "StaticURL": "--static-url", "StaticRoot": "--static-root",
 	"DocumentRoot": "--document-root", "Secret": "--secret", "Settings": "--settings",
 	"User": "--user", "WebGroup": "--web-group", "Spawn": "--spawn",
+}
+
+// constantFlags maps settings/deploy.go's constants to the flag that replaces each.
+var constantFlags = map[string]string{
+	"Protocol": "--protocol", "Host": "--host", "Port": "--port", "Socket": "--socket",
+	"StaticURL": "--static-url", "StaticRoot": "--static-root",
 }
 
 // projectConstants maps fields a project sets to its settings/deploy.go constant.

@@ -3,6 +3,7 @@ package command
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -179,6 +180,10 @@ func TestConfigCheck(t *testing.T) {
 	if status != 0 || !strings.Contains(stderr, "cherokee configuration checked: OK") {
 		t.Fatalf("status %d, stderr %q", status, stderr)
 	}
+	// Issue 10: without Cherokee installed, --check must say it checked the structure only.
+	if _, err := exec.LookPath("cherokee"); err != nil && !strings.Contains(stderr, "only the key structure was checked") {
+		t.Errorf("cherokee --check without cherokee: stderr %q does not say it checked the structure only", stderr)
+	}
 }
 
 // TestConfigSecretFileMode pins issue 14: -o wrote a file holding the AJP secret 0644.
@@ -195,6 +200,18 @@ func TestConfigSecretFileMode(t *testing.T) {
 	}
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "#") && strings.Contains(l, "s3cr3t") {
+			t.Errorf("a comment shows the secret: %q", l)
+		}
+	}
+	if !strings.Contains(string(data), "--protocol ajp --secret SECRET --dir /srv/mysite\n") {
+		t.Errorf("the header does not record the command line with the secret hidden:\n%s", data)
 	}
 	plain := filepath.Join(dir, "nginx.conf")
 	if status, _, stderr := runAppgen(t, dir, "config", "nginx", "--dir", "/srv/mysite", "-o", plain); status != 0 || strings.Contains(stderr, "secret") {
