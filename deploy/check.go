@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/appgen/appgen/internal/webserver"
+	"github.com/appgen/appgen/deploy/serverconf"
 	"github.com/appgen/appgen/templates"
 )
 
@@ -62,13 +62,13 @@ func checkText(ctx context.Context, r *resolved, text []byte) (notes []string, e
 	defer os.RemoveAll(dir)
 	switch r.Target {
 	case "nginx":
-		return nil, checkServer(webserver.Config{Program: webserver.Nginx, Dir: dir, Site: string(text)})
+		return nil, checkServer(serverconf.Config{Program: serverconf.Nginx, Dir: dir, Site: string(text)})
 	case "lighttpd":
-		return nil, checkServer(webserver.Config{Program: webserver.Lighttpd, Dir: dir, Port: 8080, Site: string(text)})
+		return nil, checkServer(serverconf.Config{Program: serverconf.Lighttpd, Dir: dir, Port: 8080, Site: string(text)})
 	case "apache", "apache-fcgid", "htaccess":
 		mods := append([]string{"mpm_event", "authz_core", "mime"}, strings.Fields(r.ApacheModules())...)
 		for _, m := range mods {
-			if _, err := os.Stat(filepath.Join(webserver.ApacheModuleDir, "mod_"+m+".so")); err != nil {
+			if _, err := os.Stat(filepath.Join(serverconf.ApacheModuleDir, "mod_"+m+".so")); err != nil {
 				pkg := "apache2"
 				if m == "fcgid" {
 					pkg = "libapache2-mod-fcgid"
@@ -89,7 +89,7 @@ func checkText(ctx context.Context, r *resolved, text []byte) (notes []string, e
 			// end-to-end test serves the file under AllowOverride FileInfo Options.)
 			site = "<Directory \"" + r.DocumentRoot + "\">\n" + site + "\n</Directory>\n"
 		}
-		return notes, checkServer(webserver.Config{Program: webserver.Apache, Dir: dir, Port: 8080, Modules: mods, Site: site})
+		return notes, checkServer(serverconf.Config{Program: serverconf.Apache, Dir: dir, Port: 8080, Modules: mods, Site: site})
 	case "fcgi", "restart":
 		return nil, checkCommand(ctx, "sh", "dash or bash", filepath.Join(dir, "script.sh"), text, "-n")
 	case "systemd":
@@ -176,13 +176,13 @@ func onlyMissingBinary(out, binary string) bool {
 	return complaints > 0
 }
 
-func checkServer(c webserver.Config) error {
-	if _, err := webserver.LookPath(string(c.Program)); err != nil {
+func checkServer(c serverconf.Config) error {
+	if _, err := serverconf.LookPath(string(c.Program)); err != nil {
 		pkg := string(c.Program)
 		return fmt.Errorf("deploy: %w: %s is not installed here (apt-get install %s)", ErrCheckUnavailable, c.Program, pkg)
 	}
-	if err := webserver.Check(c); err != nil {
-		if errors.Is(err, webserver.ErrCheck) {
+	if err := serverconf.Check(c); err != nil {
+		if errors.Is(err, serverconf.ErrCheck) {
 			return fmt.Errorf("deploy: %w: %v", ErrCheckFailed, err)
 		}
 		return fmt.Errorf("deploy: %w", err)
