@@ -1,0 +1,117 @@
+package deploy
+
+import (
+	"fmt"
+	"strings"
+)
+
+var apacheTarget = &target{name: "apache", summary: "Apache 2.4 virtual host proxying with mod_proxy_fcgi, mod_proxy_scgi, mod_proxy_ajp or mod_proxy_http",
+	protocols: []string{"fcgi", "scgi", "ajp", "http"}, usesBackends: true, template: "apache/apache.conf.tmpl", program: "apache2",
+	syntax: syntaxApache, check: checkApache}
+
+var apacheFcgidTarget = &target{name: "apache-fcgid", summary: "Apache 2.4 virtual host where mod_fcgid starts the app through the launcher",
+	protocols: []string{"fcgi"}, template: "apache-fcgid/apache-fcgid.conf.tmpl", program: "apache2",
+	syntax: syntaxApache, check: checkApache}
+
+var htaccessTarget = &target{name: "htaccess", summary: ".htaccess for shared hosting: mod_fcgid runs the launcher, the rest is rewritten to it",
+	protocols: []string{"fcgi"}, template: "htaccess/htaccess.tmpl", program: "apache2",
+	syntax: syntaxApache, check: checkApache}
+
+// Scheme is mod_proxy's URL scheme for the protocol.
+func (r *resolved) Scheme() string {
+	return map[string]string{"fcgi": "fcgi", "scgi": "scgi", "ajp": "ajp", "http": "http"}[r.Protocol]
+}
+
+// ListenAll is Listen as Apache's VirtualHost and Cherokee want it: "*:80" or "host:port".
+func (r *resolved) ListenAll() string {
+	if strings.Contains(r.Listen, ":") {
+		return r.Listen
+	}
+	return "*:" + r.Listen
+}
+
+// WorkerURL is mod_proxy's URL of backend i: scheme://host:port, or for a unix socket
+// "unix:/path|scheme://NAME-N", a name unique per socket so that each gets its own worker.
+func (r *resolved) WorkerURL(i int) string {
+	b := r.Backends[i]
+	if b.IsUnix() {
+		return fmt.Sprintf("unix:%s|%s://%s-%d", b.Address, r.Scheme(), r.Name, i+1)
+	}
+	return r.Scheme() + "://" + b.Address
+}
+
+// ProxyBase is where Apache sends requests: the balancer, the unix socket's worker, or the
+// backend's URL, without a trailing slash.
+func (r *resolved) ProxyBase() string {
+	switch {
+	case r.Balanced():
+		return "balancer://" + r.Name
+	case r.Backend().IsUnix():
+		return fmt.Sprintf("%s://%s-1", r.Scheme(), r.Name)
+	}
+	return r.WorkerURL(0)
+}
+
+// ProxyURL is ProxyBase with a trailing slash.
+func (r *resolved) ProxyURL() string { return r.ProxyBase() + "/" }
+
+// ApacheModules are the modules the apache targets need, as a2enmod names them.
+func (r *resolved) ApacheModules() string {
+	switch r.Target {
+	case "apache-fcgid", "htaccess":
+		return "fcgid rewrite alias"
+	}
+	mods := []string{"proxy", "proxy_" + r.Scheme()}
+	if r.Balanced() {
+		mods = append(mods, "proxy_balancer", "slotmem_shm", "lbmethod_byrequests")
+	}
+	if r.Protocol == "fcgi" || r.Protocol == "http" {
+		mods = append(mods, "rewrite")
+	}
+	mods = append(mods, "setenvif", "alias")
+	return strings.Join(mods, " ")
+}
+
+// ProxyPassURL is ProxyPass's target for the scgi and ajp targets, which name a unix socket
+// in the URL itself ("unix:/path|scgi://NAME-1/").
+func (r *resolved) ProxyPassURL() string {
+	if !r.Balanced() && r.Backend().IsUnix() {
+		return r.WorkerURL(0) + "/"
+	}
+	return r.ProxyURL()
+}
+
+// ProxyBasePrefix is ProxyBase followed by the prefix and a slash: mod_proxy_ajp and
+// mod_proxy_http send the backend the public path.
+func (r *resolved) ProxyBasePrefix() string { return r.ProxyBase() + r.Prefix + "/" }
+
+// ScriptURL is the mount point the app is told through SCRIPT_URL: the prefix, or "/".
+func (r *resolved) ScriptURL() string {
+	if r.Prefix == "" {
+		return "/"
+	}
+	return r.Prefix
+}
+
+// ApacheServerName is the name for Apache's ServerName: the first server name without a
+// wildcard, which ServerName cannot hold, or "" when every name has one.
+func (r *resolved) ApacheServerName() string {
+	for _, n := range r.ServerNames {
+		if !strings.HasPrefix(n, "*") {
+			return n
+		}
+	}
+	return ""
+}
+
+// ApacheAliases are the server names for ServerAlias: all but ApacheServerName.
+func (r *resolved) ApacheAliases() []string {
+	first := r.ApacheServerName()
+	var out []string
+	for _, n := range r.ServerNames {
+		if n != first {
+			out = append(out, n)
+		}
+	}
+	return out
+}
