@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 
 	"github.com/appgen/appgen/deploy/serverconf"
@@ -60,35 +59,6 @@ func checkText(ctx context.Context, r *resolved, text []byte) (notes []string, e
 	}
 	defer os.RemoveAll(dir)
 	return r.t.check(ctx, r, text, dir)
-}
-
-// checkApache checks an Apache target's output with apache2 -t, loading the modules it needs,
-// and notes those installed but not enabled in /etc/apache2.
-func checkApache(ctx context.Context, r *resolved, text []byte, dir string) (notes []string, err error) {
-	mods := append([]string{"mpm_event", "authz_core", "mime"}, strings.Fields(r.ApacheModules())...)
-	for _, m := range mods {
-		if _, err := os.Stat(filepath.Join(serverconf.ApacheModuleDir, "mod_"+m+".so")); err != nil {
-			pkg := "apache2"
-			if m == "fcgid" {
-				pkg = "libapache2-mod-fcgid"
-			}
-			return nil, fmt.Errorf("deploy: %w: Apache module %s is not installed (apt-get install %s)", ErrCheckUnavailable, m, pkg)
-		}
-		if m == "mpm_event" {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(apacheEnabledDir, m+".load")); err != nil {
-			notes = append(notes, fmt.Sprintf("Apache module %s is installed but not enabled: a2enmod %s", m, m))
-		}
-	}
-	site := string(text)
-	if r.Target == "htaccess" {
-		// apache2 -t never reads .htaccess files; the same directives in a <Directory>
-		// block are checked. (What AllowOverride permits is only seen by a request: the
-		// end-to-end test serves the file under AllowOverride FileInfo Options.)
-		site = "<Directory \"" + r.DocumentRoot + "\">\n" + site + "\n</Directory>\n"
-	}
-	return notes, checkServer(serverconf.Config{Program: serverconf.Apache, Dir: dir, Port: 8080, Modules: mods, Site: site})
 }
 
 // knownDirectives are, per syntax, the directives (nginx, Apache), bare words (lighttpd)

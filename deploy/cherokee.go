@@ -9,6 +9,7 @@ import (
 	"strings"
 )
 
+// The Cherokee target: cherokee.conf key paths, and their structural check.
 var cherokeeTarget = &target{name: "cherokee", summary: "Cherokee cherokee.conf: a virtual server with a static rule and a balanced default rule",
 	protocols: []string{"fcgi", "scgi"}, usesBackends: true, spawn: true, template: "cherokee/cherokee.conf.tmpl",
 	syntax: syntaxCherokee, check: checkCherokee}

@@ -169,13 +169,7 @@ func (s *site) run(t testing.TB, settings, protocol string, b deploy.Backend, en
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
+		stop(cmd, done)
 		if t.Failed() {
 			mu.Lock()
 			t.Logf("app on %s said:\n%s", b, out.String())
@@ -197,6 +191,18 @@ func (s *site) run(t testing.TB, settings, protocol string, b deploy.Backend, en
 			t.Fatalf("app on %s does not accept connections: %v", b, err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop sends the app SIGTERM, as systemd does, and kills it if it has not exited (done
+// closed) within 10 seconds.
+func stop(cmd *exec.Cmd, done <-chan struct{}) {
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 )
 
+// The lighttpd target: fastcgi.server or scgi.server, optionally spawning the app.
 var lighttpdTarget = &target{name: "lighttpd", summary: "lighttpd fastcgi.server or scgi.server, with static files and rewrites",
 	protocols: []string{"fcgi", "scgi"}, usesBackends: true, spawn: true, template: "lighttpd/lighttpd.conf.tmpl", program: "lighttpd",
 	syntax: syntaxLighttpd,

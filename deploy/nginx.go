@@ -6,6 +6,7 @@ import (
 	"strings"
 )
 
+// The nginx target: an upstream and a server block with an explicit parameter list.
 var nginxTarget = &target{name: "nginx", summary: "nginx server block with an upstream, static files and an explicit parameter list",
 	protocols: []string{"fcgi", "scgi", "http"}, usesBackends: true, template: "nginx/nginx.conf.tmpl", program: "nginx",
 	syntax: syntaxNginx,

@@ -7,6 +7,7 @@ import (
 	"strings"
 )
 
+// The systemd target: a unit running runfcgi as the site's own user.
 var systemdTarget = &target{name: "systemd", summary: "systemd unit running runfcgi in the foreground",
 	protocols: []string{"fcgi", "scgi", "ajp"}, usesBackends: true, oneBackend: true, template: "systemd/NAME.service.tmpl", program: "systemd-analyze",
 	syntax: syntaxSystemd,
