@@ -672,3 +672,38 @@ func TestWildcardServerName(t *testing.T) {
 		})
 	}
 }
+
+// TestRestartScriptSecretsStayOffArgv pins issue 14: restart.sh ran
+// `env - … APPGEN_SECRET_KEY="$APPGEN_SECRET_KEY" …`, so the secret was an argument of env,
+// which every local user sees in ps. Now the app gets its secrets from the 0600 env file,
+// read after env has cleared the environment; the script never expands one.
+func TestRestartScriptSecretsStayOffArgv(t *testing.T) {
+	webserver.RequireProgram(t, "sh")
+	dir := webserver.TempDir(t)
+	o := deploy.Options{Target: "restart", Name: "mysite", Dir: dir, Protocol: "ajp", Backends: []deploy.Backend{deploy.TCP("127.0.0.1", 8009)}}
+	text, err := deploy.Render(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"$APPGEN_SECRET_KEY", "${APPGEN_SECRET_KEY", "$APPGEN_AJP_SECRET", "${APPGEN_AJP_SECRET"} {
+		if strings.Contains(string(text), v) {
+			t.Errorf("restart.sh expands %s, which puts the secret on a command line:\n%s", v, text)
+		}
+	}
+	script := filepath.Join(dir, "restart.sh")
+	writeFile(t, script, string(text), 0o755)
+	writeFile(t, filepath.Join(dir, "mysite.env"), "APPGEN_SECRET_KEY=k3y-from-file\nAPPGEN_AJP_SECRET=ajp-from-file\n", 0o600)
+	// The "binary" reports the environment and arguments it got.
+	writeFile(t, filepath.Join(dir, "mysite"), "#!/bin/sh\nprintf '%s|%s|%s\\n' \"$APPGEN_SECRET_KEY\" \"$APPGEN_AJP_SECRET\" \"$*\" > \"$0.got\"\n", 0o755)
+	if out, err := exec.Command("sh", script).CombinedOutput(); err != nil {
+		t.Fatalf("restart.sh: %v\n%s", err, out)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "mysite.got"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.SplitN(strings.TrimSpace(string(got)), "|", 3)
+	if len(parts) != 3 || parts[0] != "k3y-from-file" || parts[1] != "ajp-from-file" || strings.Contains(parts[2], "from-file") {
+		t.Errorf("the app got %q; want both secrets from mysite.env in its environment and neither in its arguments", got)
+	}
+}
