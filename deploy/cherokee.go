@@ -12,7 +12,8 @@ import (
 // The Cherokee target: cherokee.conf key paths, and their structural check.
 var cherokeeTarget = &target{name: "cherokee", summary: "Cherokee cherokee.conf: a virtual server with a static rule and a balanced default rule",
 	protocols: []string{"fcgi", "scgi"}, usesBackends: true, spawn: true, template: "cherokee/cherokee.conf.tmpl",
-	syntax: syntaxCherokee, check: checkCherokee}
+	syntax: syntaxCherokee, check: checkCherokee,
+	fields: fieldList(baseFields, backendFields, webFields, []string{"Spawn"})}
 
 // checkCherokee runs cherokee -t where Cherokee is installed; elsewhere it checks the key
 // structure (ValidateCherokee) and says that this is all it checked.

@@ -34,6 +34,9 @@ type target struct {
 	program string
 	// syntax is the language of the output, which directives.go reads back.
 	syntax syntax
+	// fields are the Options fields that shape the output (besides Target, Version and
+	// Command, which every target uses); callers offer only the inputs that set them.
+	fields []string
 	// check runs the target's own validator on text in the throwaway directory dir and
 	// returns notes for the user (see Check).
 	check func(ctx context.Context, r *resolved, text []byte, dir string) (notes []string, err error)
@@ -45,6 +48,31 @@ type target struct {
 var targets = []*target{
 	apacheTarget, apacheFcgidTarget, htaccessTarget, fcgiTarget, lighttpdTarget,
 	cherokeeTarget, nginxTarget, restartTarget, systemdTarget,
+}
+
+// Fields every target uses, and the groups targets share.
+var (
+	baseFields    = []string{"Name", "Dir", "Binary", "Protocol", "Settings"}
+	backendFields = []string{"Backends", "WebGroup"}
+	webFields     = []string{"ServerNames", "Listen", "Prefix", "StaticURL", "StaticRoot", "DocumentRoot"}
+	// appEnvFields shape the app's environment (AppEnv) in the launcher, restart.sh and
+	// the unit: the allowed hosts and, for AJP, the forced script name.
+	appEnvFields = []string{"ServerNames", "Prefix"}
+)
+
+func fieldList(groups ...[]string) []string {
+	var out []string
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
+}
+
+// Uses reports whether target's output depends on the Options field named field, so that a
+// caller offers only the inputs that matter ("Secret" for apache, not for nginx).
+func Uses(target, field string) bool {
+	t, ok := targetByName[target]
+	return ok && slices.Contains(t.fields, field)
 }
 
 var targetByName = func() map[string]*target {

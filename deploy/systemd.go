@@ -10,7 +10,7 @@ import (
 // The systemd target: a unit running runfcgi as the site's own user.
 var systemdTarget = &target{name: "systemd", summary: "systemd unit running runfcgi in the foreground",
 	protocols: []string{"fcgi", "scgi", "ajp"}, usesBackends: true, oneBackend: true, template: "systemd/NAME.service.tmpl", program: "systemd-analyze",
-	syntax: syntaxSystemd,
+	syntax: syntaxSystemd, fields: fieldList(baseFields, appEnvFields, backendFields, []string{"User"}),
 	check: func(ctx context.Context, r *resolved, text []byte, dir string) ([]string, error) {
 		err := checkCommand(ctx, "systemd-analyze", "systemd", filepath.Join(dir, r.Name+".service"), text, "verify")
 		if err != nil && onlyMissingBinary(err.Error(), r.Binary) {

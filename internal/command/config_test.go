@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/appgen/appgen/deploy"
 )
 
 // runAppgen runs appgen with args in dir and returns its status, stdout and stderr.
@@ -57,6 +59,10 @@ func TestConfigFlags(t *testing.T) {
 		{"web group", append([]string{"config", "systemd", "--web-group", "www data"}, at...), 1, []string{`config: --web-group "www data"`}},
 		{"settings", append([]string{"config", "fcgi", "--settings", "prod'uction"}, at...), 1, []string{`config: --settings "prod'uction": want a profile name`}},
 		{"no server", []string{"config"}, 2, []string{"SERVER"}},
+		// Issue 13: a target takes only the flags its output uses, and says so.
+		{"flag not for target", append([]string{"config", "nginx", "--secret", "x"}, at...), 2, []string{"--secret does not apply to nginx: its output does not use it", "appgen help config nginx"}},
+		{"listen not for a script", append([]string{"config", "restart", "--listen", "80"}, at...), 2, []string{"--listen does not apply to restart"}},
+		{"help lists what applies", []string{"config", "systemd", "--help"}, 0, []string{"--user", "--web-group", "--socket"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,5 +225,27 @@ func TestConfigSecretFileMode(t *testing.T) {
 	}
 	if fi, err := os.Stat(plain); err != nil || fi.Mode().Perm()&0o044 == 0 {
 		t.Errorf("a file without a secret: mode %v, %v; want readable by others, as the umask says", fi.Mode(), err)
+	}
+}
+
+// TestConfigHelpListsTheTargetsFlags: each target's help offers exactly the flags whose
+// field its output uses (deploy.Uses), and the three that apply to every target.
+func TestConfigHelpListsTheTargetsFlags(t *testing.T) {
+	for _, target := range deploy.Targets() {
+		status, stdout, stderr := runAppgen(t, t.TempDir(), "config", target, "--help")
+		if status != 0 {
+			t.Fatalf("%s --help: %d %s", target, status, stderr)
+		}
+		for flag, field := range flagFields {
+			listed := strings.Contains(stdout, "--"+flag+" ")
+			if listed != deploy.Uses(target, field) {
+				t.Errorf("config %s --help lists --%s: %v; its output uses %s: %v", target, flag, listed, field, !listed)
+			}
+		}
+		for _, flag := range []string{"--output", "--check", "--project"} {
+			if !strings.Contains(stdout, flag) {
+				t.Errorf("config %s --help lacks %s", target, flag)
+			}
+		}
 	}
 }
