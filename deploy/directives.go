@@ -25,13 +25,6 @@ const (
 	syntaxSystemd  syntax = "systemd"
 )
 
-// syntaxOf is the language each target writes.
-var syntaxOf = map[string]syntax{
-	"apache": syntaxApache, "apache-fcgid": syntaxApache, "htaccess": syntaxApache,
-	"fcgi": syntaxShell, "restart": syntaxShell, "lighttpd": syntaxLighttpd,
-	"cherokee": syntaxCherokee, "nginx": syntaxNginx, "systemd": syntaxSystemd,
-}
-
 // directives returns text's directive list in its syntax.
 func directives(s syntax, text string) ([]string, error) {
 	switch s {

@@ -5,7 +5,18 @@
 // Inputs are typed (Options, Backend); Render checks them and renders one target's
 // template from templates.Deploy. Every output starts with comments recording the appgen
 // version and every input, defaults included, and ends by saying how to check and reload
-// that server. Bad input is an error that lists what is allowed.
+// that server.
+//
+// Every value passes two independent layers. validate.go checks each field against an
+// allow-list for its kind (host, port, absolute path, URL path, server name, secret, user,
+// profile, comment text; control characters never pass), and a refusal is a *FieldError
+// naming the Options field and what it wants; callers map the field to their own input (the
+// CLI to its flag: this package knows no flag names). quote.go then writes each value with
+// its target's own quoting (POSIX single quotes, nginx/Apache/lighttpd strings, systemd
+// arguments, Cherokee values), each function refusing what its syntax cannot carry.
+// directives.go reads each syntax back as its program's lexer does; Check uses it to refuse
+// any directive a target never writes before a validator sees the output, and the property
+// tests to prove a hostile value changes no directive.
 //
 // Inside a project, ReadProject reads go.mod and settings/deploy.go (with go/parser, without
 // building anything) so the output matches what `runfcgi` listens on by default, and
@@ -27,5 +38,5 @@
 // What it does not do: mod_fastcgi's FastCGIExternalServer (gone from current
 // distributions; mod_proxy_fcgi replaces it), TLS, or writing into /etc. Check (used by
 // `appgen config --check`) validates an output with the real server's own checker in a
-// throwaway directory, never the system's configuration.
+// throwaway directory (runtime/serverconf), never the system's configuration.
 package deploy

@@ -170,13 +170,7 @@ func (s *site) run(t testing.TB, settings, protocol string, b deploy.Backend, en
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
+		stop(cmd, done)
 		if t.Failed() {
 			mu.Lock()
 			t.Logf("app on %s said:\n%s", b, out.String())
@@ -198,6 +192,18 @@ func (s *site) run(t testing.TB, settings, protocol string, b deploy.Backend, en
 			t.Fatalf("app on %s does not accept connections: %v", b, err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop sends the app SIGTERM, as systemd does, and kills it if it has not exited (done
+// closed) within 10 seconds.
+func stop(cmd *exec.Cmd, done <-chan struct{}) {
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
 	}
 }
 
@@ -665,5 +671,40 @@ func TestWildcardServerName(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRestartScriptSecretsStayOffArgv pins issue 14: restart.sh ran
+// `env - … APPGEN_SECRET_KEY="$APPGEN_SECRET_KEY" …`, so the secret was an argument of env,
+// which every local user sees in ps. Now the app gets its secrets from the 0600 env file,
+// read after env has cleared the environment; the script never expands one.
+func TestRestartScriptSecretsStayOffArgv(t *testing.T) {
+	webserver.RequireProgram(t, "sh")
+	dir := webserver.TempDir(t)
+	o := deploy.Options{Target: "restart", Name: "mysite", Dir: dir, Protocol: "ajp", Backends: []deploy.Backend{deploy.TCP("127.0.0.1", 8009)}}
+	text, err := deploy.Render(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"$APPGEN_SECRET_KEY", "${APPGEN_SECRET_KEY", "$APPGEN_AJP_SECRET", "${APPGEN_AJP_SECRET"} {
+		if strings.Contains(string(text), v) {
+			t.Errorf("restart.sh expands %s, which puts the secret on a command line:\n%s", v, text)
+		}
+	}
+	script := filepath.Join(dir, "restart.sh")
+	writeFile(t, script, string(text), 0o755)
+	writeFile(t, filepath.Join(dir, "mysite.env"), "APPGEN_SECRET_KEY=k3y-from-file\nAPPGEN_AJP_SECRET=ajp-from-file\n", 0o600)
+	// The "binary" reports the environment and arguments it got.
+	writeFile(t, filepath.Join(dir, "mysite"), "#!/bin/sh\nprintf '%s|%s|%s\\n' \"$APPGEN_SECRET_KEY\" \"$APPGEN_AJP_SECRET\" \"$*\" > \"$0.got\"\n", 0o755)
+	if out, err := exec.Command("sh", script).CombinedOutput(); err != nil {
+		t.Fatalf("restart.sh: %v\n%s", err, out)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "mysite.got"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.SplitN(strings.TrimSpace(string(got)), "|", 3)
+	if len(parts) != 3 || parts[0] != "k3y-from-file" || parts[1] != "ajp-from-file" || strings.Contains(parts[2], "from-file") {
+		t.Errorf("the app got %q; want both secrets from mysite.env in its environment and neither in its arguments", got)
 	}
 }

@@ -75,7 +75,8 @@ type Options struct {
 	Spawn bool
 	// Version is the appgen version recorded in the header. Default "devel".
 	Version string
-	// Command is the command line recorded in the header. Default: one built from Options.
+	// Command is the command line recorded in the header (appgen config passes the one it
+	// was given). Default "": the header records the inputs only.
 	Command string
 }
 
@@ -342,9 +343,6 @@ func (r *resolved) fill() error {
 	if !ValidVersion(r.Version) {
 		return fieldErr("Version", KindVersion, r.Version, wants[KindVersion])
 	}
-	if r.Command == "" {
-		r.Command = r.commandLine()
-	}
 	if !ValidText(r.Command) {
 		return fieldErr("Command", KindText, r.Command, wants[KindText])
 	}
@@ -373,28 +371,6 @@ func (r *resolved) defaultBackend() Backend {
 // DefaultSocket is the unix socket a project named name listens on by default: under the
 // directory systemd's RuntimeDirectory= creates for it.
 func DefaultSocket(name string) string { return "/run/" + name + "/" + name + ".sock" }
-
-// commandLine reconstructs an `appgen config` command for the header, naming only the
-// inputs that differ from the defaults.
-func (r *resolved) commandLine() string {
-	args := []string{"appgen", "config", r.Target}
-	add := func(flag, v string) { args = append(args, flag, v) }
-	if r.Protocol != "fcgi" {
-		add("--protocol", r.Protocol)
-	}
-	if r.t.usesBackends {
-		for _, b := range r.Backends {
-			add("--backend", b.String())
-		}
-	}
-	for _, n := range r.ServerNames {
-		add("--server-name", n)
-	}
-	if r.Prefix != "" {
-		add("--prefix", r.Prefix)
-	}
-	return strings.Join(args, " ")
-}
 
 // listenPort is the port part of Listen.
 func (r *resolved) listenPort() string {

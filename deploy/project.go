@@ -45,20 +45,26 @@ const DeploySettingsFile = "settings/deploy.go"
 // settings/deploy.go.
 var ErrNotProject = errors.New("not a project directory")
 
-// constant names in settings/deploy.go and the flag that replaces each.
-var deployConstants = map[string]string{
-	"ProjectName": "",
-	"Protocol":    "--protocol",
-	"Host":        "--host",
-	"Port":        "--port",
-	"Socket":      "--socket",
-	"StaticURL":   "--static-url",
-	"StaticRoot":  "--static-root",
+// deployConstants are the constants of settings/deploy.go that ReadProject reads.
+var deployConstants = map[string]bool{
+	"ProjectName": true, "Protocol": true, "Host": true, "Port": true, "Socket": true,
+	"StaticURL": true, "StaticRoot": true,
+}
+
+// ConstantError is ReadProject's error for a constant of settings/deploy.go it cannot read
+// without building the project; callers may say which of their inputs replaces it.
+type ConstantError struct {
+	Pos      string // file:line:column
+	Constant string // "Port"
+}
+
+func (e *ConstantError) Error() string {
+	return fmt.Sprintf("deploy: %s: constant %s is not a basic literal, which appgen config reads without building the project; give the value as a literal", e.Pos, e.Constant)
 }
 
 // ReadProject reads the project in dir: the module path from go.mod and the constants of
 // settings/deploy.go, parsed (not built). A constant whose value is not a basic literal
-// is an error naming the flag to pass instead. A directory without go.mod or without
+// is a *ConstantError. A directory without go.mod or without
 // settings/deploy.go is not a project: the error wraps ErrNotProject.
 func ReadProject(dir string) (Project, error) {
 	abs, err := filepath.Abs(dir)
@@ -175,8 +181,7 @@ func parseConstants(filename string, src []byte) (map[string]literal, error) {
 		for _, spec := range gd.Specs {
 			vs := spec.(*ast.ValueSpec)
 			for i, id := range vs.Names {
-				flag, known := deployConstants[id.Name]
-				if !known {
+				if !deployConstants[id.Name] {
 					continue
 				}
 				pos := fset.Position(id.Pos()).String()
@@ -186,11 +191,7 @@ func parseConstants(filename string, src []byte) (map[string]literal, error) {
 				}
 				lit, ok := expr.(*ast.BasicLit)
 				if !ok {
-					hint := "give the value as a literal"
-					if flag != "" {
-						hint += " or pass " + flag
-					}
-					return nil, fmt.Errorf("deploy: %s: constant %s is not a basic literal, which appgen config reads without building the project; %s", pos, id.Name, hint)
+					return nil, &ConstantError{Pos: pos, Constant: id.Name}
 				}
 				out[id.Name] = literal{pos: pos, lit: lit}
 			}

@@ -205,7 +205,7 @@ func TestHostileValues(t *testing.T) {
 								}
 							}
 						}
-						have, err := directives(syntaxOf[target], string(text))
+						have, err := directives(targetByName[target].syntax, string(text))
 						if err != nil {
 							t.Errorf("%s %q: output does not read back: %v\n%s", f.field, v, err, text)
 							continue
@@ -281,7 +281,7 @@ func TestQuotingAlone(t *testing.T) {
 					if err != nil {
 						t.Fatalf("%s benign: %v", f.name, err)
 					}
-					want, err := directives(syntaxOf[target], string(text))
+					want, err := directives(targetByName[target].syntax, string(text))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -296,7 +296,7 @@ func TestQuotingAlone(t *testing.T) {
 							}
 							continue
 						}
-						have, err := directives(syntaxOf[target], string(text))
+						have, err := directives(targetByName[target].syntax, string(text))
 						if err != nil || !slices.Equal(have, want) {
 							t.Errorf("%s %q got past the quoting: %v\nhave %q\nwant %q\n%s", f.name, v, err, have, want, text)
 						}
@@ -312,7 +312,7 @@ func renderDirectives(o Options) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return directives(syntaxOf[o.Target], string(text))
+	return directives(targetByName[o.Target].syntax, string(text))
 }
 
 // TestDirectivesSeeInjections pins that the directive readers notice what the property

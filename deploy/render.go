@@ -2,10 +2,10 @@ package deploy
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -32,27 +32,47 @@ type target struct {
 	template string
 	// program is the server program --check runs ("" when there is none to run).
 	program string
+	// syntax is the language of the output, which directives.go reads back.
+	syntax syntax
+	// fields are the Options fields that shape the output (besides Target, Version and
+	// Command, which every target uses); callers offer only the inputs that set them.
+	fields []string
+	// check runs the target's own validator on text in the throwaway directory dir and
+	// returns notes for the user (see Check).
+	check func(ctx context.Context, r *resolved, text []byte, dir string) (notes []string, err error)
 }
 
+// targets are every kind of output, in the order help lists them. Each is defined in its own
+// file with what only it needs (nginx.go, apache.go, lighttpd.go, cherokee.go, scripts.go,
+// systemd.go); its template is templates/deploy/NAME/.
 var targets = []*target{
-	{name: "apache", summary: "Apache 2.4 virtual host proxying with mod_proxy_fcgi, mod_proxy_scgi, mod_proxy_ajp or mod_proxy_http",
-		protocols: []string{"fcgi", "scgi", "ajp", "http"}, usesBackends: true, template: "apache/apache.conf.tmpl", program: "apache2"},
-	{name: "apache-fcgid", summary: "Apache 2.4 virtual host where mod_fcgid starts the app through the launcher",
-		protocols: []string{"fcgi"}, template: "apache-fcgid/apache-fcgid.conf.tmpl", program: "apache2"},
-	{name: "htaccess", summary: ".htaccess for shared hosting: mod_fcgid runs the launcher, the rest is rewritten to it",
-		protocols: []string{"fcgi"}, template: "htaccess/htaccess.tmpl", program: "apache2"},
-	{name: "fcgi", summary: "the launcher NAME.fcgi that mod_fcgid or lighttpd runs; touching it restarts the app",
-		protocols: []string{"fcgi"}, template: "fcgi/NAME.fcgi.tmpl", program: "sh"},
-	{name: "lighttpd", summary: "lighttpd fastcgi.server or scgi.server, with static files and rewrites",
-		protocols: []string{"fcgi", "scgi"}, usesBackends: true, spawn: true, template: "lighttpd/lighttpd.conf.tmpl", program: "lighttpd"},
-	{name: "cherokee", summary: "Cherokee cherokee.conf: a virtual server with a static rule and a balanced default rule",
-		protocols: []string{"fcgi", "scgi"}, usesBackends: true, spawn: true, template: "cherokee/cherokee.conf.tmpl"},
-	{name: "nginx", summary: "nginx server block with an upstream, static files and an explicit parameter list",
-		protocols: []string{"fcgi", "scgi", "http"}, usesBackends: true, template: "nginx/nginx.conf.tmpl", program: "nginx"},
-	{name: "restart", summary: "shell script that stops the daemon by its pid file and starts runfcgi again",
-		protocols: []string{"fcgi", "scgi", "ajp"}, usesBackends: true, oneBackend: true, template: "restart/restart.sh.tmpl", program: "sh"},
-	{name: "systemd", summary: "systemd unit running runfcgi in the foreground",
-		protocols: []string{"fcgi", "scgi", "ajp"}, usesBackends: true, oneBackend: true, template: "systemd/NAME.service.tmpl", program: "systemd-analyze"},
+	apacheTarget, apacheFcgidTarget, htaccessTarget, fcgiTarget, lighttpdTarget,
+	cherokeeTarget, nginxTarget, restartTarget, systemdTarget,
+}
+
+// Fields every target uses, and the groups targets share.
+var (
+	baseFields    = []string{"Name", "Dir", "Binary", "Protocol", "Settings"}
+	backendFields = []string{"Backends", "WebGroup"}
+	webFields     = []string{"ServerNames", "Listen", "Prefix", "StaticURL", "StaticRoot", "DocumentRoot"}
+	// appEnvFields shape the app's environment (AppEnv) in the launcher, restart.sh and
+	// the unit: the allowed hosts and, for AJP, the forced script name.
+	appEnvFields = []string{"ServerNames", "Prefix"}
+)
+
+func fieldList(groups ...[]string) []string {
+	var out []string
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
+}
+
+// Uses reports whether target's output depends on the Options field named field, so that a
+// caller offers only the inputs that matter ("Secret" for apache, not for nginx).
+func Uses(target, field string) bool {
+	t, ok := targetByName[target]
+	return ok && slices.Contains(t.fields, field)
 }
 
 var targetByName = func() map[string]*target {
@@ -165,42 +185,11 @@ func (r *resolved) ProtocolName() string {
 	return map[string]string{"fcgi": "FastCGI", "scgi": "SCGI", "ajp": "AJP13", "http": "HTTP"}[r.Protocol]
 }
 
-// NameVar is Name as part of an nginx variable name, which no quoting can carry: it is
-// refused unless it is letters, digits and '_' once '-' is '_'.
-func (r *resolved) NameVar() (string, error) {
-	v := strings.ReplaceAll(r.Name, "-", "_")
-	if v == "" || !only(v, "_") {
-		return "", refuse("an nginx variable name", r.Name, "want letters, digits, '-' and '_'")
-	}
-	return v, nil
-}
-
 // Balanced reports whether there are several backends.
 func (r *resolved) Balanced() bool { return len(r.Backends) > 1 }
 
 // Backend is the first (for one-process targets, the only) backend.
 func (r *resolved) Backend() Backend { return r.Backends[0] }
-
-// Scheme is mod_proxy's URL scheme for the protocol.
-func (r *resolved) Scheme() string {
-	return map[string]string{"fcgi": "fcgi", "scgi": "scgi", "ajp": "ajp", "http": "http"}[r.Protocol]
-}
-
-// ListenAll is Listen as Apache's VirtualHost and Cherokee want it: "*:80" or "host:port".
-func (r *resolved) ListenAll() string {
-	if strings.Contains(r.Listen, ":") {
-		return r.Listen
-	}
-	return "*:" + r.Listen
-}
-
-// ListenHost is the host part of Listen, "" when Listen is a port.
-func (r *resolved) ListenHost() string {
-	if i := strings.LastIndexByte(r.Listen, ':'); i >= 0 {
-		return strings.Trim(r.Listen[:i], "[]")
-	}
-	return ""
-}
 
 // ListenPort is the port part of Listen.
 func (r *resolved) ListenPort() string { return r.listenPort() }
@@ -217,63 +206,9 @@ func (r *resolved) RunfcgiArgs(i int) []string {
 	return args
 }
 
-// RuntimeDirName is the unit's RuntimeDirectory=: the socket's directory relative to /run,
-// or "" when the socket is elsewhere (the operator then makes its directory).
-func (r *resolved) RuntimeDirName() string {
-	if d, ok := strings.CutPrefix(path.Dir(r.Backend().Address), "/run/"); ok && r.Backend().IsUnix() {
-		return d
-	}
-	return ""
-}
-
 // HasSecret reports whether the output holds a secret, so that it is written 0600.
 func (r *resolved) HasSecret() bool {
 	return r.Secret != "" && r.t.name == "apache" && r.Protocol == "ajp"
-}
-
-// CGIParams are the request variables nginx sends, in order, each value an nginx token.
-func (r *resolved) CGIParams() ([][2]string, error) {
-	var p [][2]string
-	if r.Protocol == "scgi" {
-		// nginx itself sends CONTENT_LENGTH first, as SCGI requires; a second one is an error.
-		p = append(p, [2]string{"SCGI", "1"})
-	}
-	p = append(p,
-		[2]string{"GATEWAY_INTERFACE", "CGI/1.1"},
-		[2]string{"SERVER_SOFTWARE", "nginx/$nginx_version"},
-		[2]string{"SERVER_PROTOCOL", "$server_protocol"},
-		[2]string{"REQUEST_METHOD", "$request_method"},
-		[2]string{"REQUEST_SCHEME", "$scheme"},
-		[2]string{"REQUEST_URI", "$request_uri"},
-		[2]string{"QUERY_STRING", "$query_string"},
-		[2]string{"CONTENT_TYPE", "$content_type"},
-	)
-	if r.Protocol == "fcgi" {
-		p = append(p, [2]string{"CONTENT_LENGTH", "$content_length"})
-	}
-	if r.Prefix != "" {
-		prefix, err := configString("an nginx string", r.Prefix, false, nil)
-		if err != nil {
-			return nil, err
-		}
-		v, err := r.NameVar()
-		if err != nil {
-			return nil, err
-		}
-		p = append(p, [2]string{"SCRIPT_NAME", prefix}, [2]string{"PATH_INFO", "$" + v + "_path_info"})
-	} else {
-		p = append(p, [2]string{"SCRIPT_NAME", `""`}, [2]string{"PATH_INFO", "$uri"})
-	}
-	p = append(p,
-		[2]string{"DOCUMENT_ROOT", "$document_root"},
-		[2]string{"REMOTE_ADDR", "$remote_addr"},
-		[2]string{"REMOTE_PORT", "$remote_port"},
-		[2]string{"SERVER_ADDR", "$server_addr"},
-		[2]string{"SERVER_PORT", "$server_port"},
-		[2]string{"SERVER_NAME", "$host"},
-		[2]string{"HTTPS", "$https if_not_empty"},
-	)
-	return p, nil
 }
 
 // InputLines describe every input, defaults included, for the header.
@@ -317,115 +252,9 @@ func orRoot(p string) string {
 	return p
 }
 
-// WorkerURL is mod_proxy's URL of backend i: scheme://host:port, or for a unix socket
-// "unix:/path|scheme://NAME-N", a name unique per socket so that each gets its own worker.
-func (r *resolved) WorkerURL(i int) string {
-	b := r.Backends[i]
-	if b.IsUnix() {
-		return fmt.Sprintf("unix:%s|%s://%s-%d", b.Address, r.Scheme(), r.Name, i+1)
-	}
-	return r.Scheme() + "://" + b.Address
-}
-
-// ProxyBase is where Apache sends requests: the balancer, the unix socket's worker, or the
-// backend's URL, without a trailing slash.
-func (r *resolved) ProxyBase() string {
-	switch {
-	case r.Balanced():
-		return "balancer://" + r.Name
-	case r.Backend().IsUnix():
-		return fmt.Sprintf("%s://%s-1", r.Scheme(), r.Name)
-	}
-	return r.WorkerURL(0)
-}
-
-// ProxyURL is ProxyBase with a trailing slash.
-func (r *resolved) ProxyURL() string { return r.ProxyBase() + "/" }
-
-// ApacheModules are the modules the apache targets need, as a2enmod names them.
-func (r *resolved) ApacheModules() string {
-	switch r.Target {
-	case "apache-fcgid", "htaccess":
-		return "fcgid rewrite alias"
-	}
-	mods := []string{"proxy", "proxy_" + r.Scheme()}
-	if r.Balanced() {
-		mods = append(mods, "proxy_balancer", "slotmem_shm", "lbmethod_byrequests")
-	}
-	if r.Protocol == "fcgi" || r.Protocol == "http" {
-		mods = append(mods, "rewrite")
-	}
-	mods = append(mods, "setenvif", "alias")
-	return strings.Join(mods, " ")
-}
-
 // funcs are the template functions beyond sprig's.
 var funcs = template.FuncMap{
 	"orRoot": orRoot,
-}
-
-// InternalURL is the URL lighttpd rewrites app requests to; its handler is keyed on it.
-func (r *resolved) InternalURL() string { return "/" + r.Name + "." + r.Protocol }
-
-// LighttpdKey is the lighttpd variable holding the backends.
-func (r *resolved) LighttpdKey() string {
-	return map[string]string{"fcgi": "fastcgi.server", "scgi": "scgi.server"}[r.Protocol]
-}
-
-// LighttpdModule is the lighttpd module that speaks the protocol.
-func (r *resolved) LighttpdModule() string {
-	return map[string]string{"fcgi": "mod_fastcgi", "scgi": "mod_scgi"}[r.Protocol]
-}
-
-// HostRegexp is lighttpd's $HTTP["host"] condition for the server names, quoted: each name
-// matched literally, "*." as one or more labels (as nginx and Apache match it), with or
-// without a port.
-func (r *resolved) HostRegexp() (string, error) {
-	alts := make([]string, len(r.ServerNames))
-	for i, n := range r.ServerNames {
-		wild := ""
-		if rest, ok := strings.CutPrefix(n, "*"); ok {
-			wild, n = ".+", rest
-		}
-		q, err := configString("a lighttpd string", n, true, nil)
-		if err != nil {
-			return "", err
-		}
-		alts[i] = wild + strings.Trim(q, `"`)
-	}
-	return `"^(` + strings.Join(alts, "|") + `)(:[0-9]+)?$"`, nil
-}
-
-// ApacheServerName is the name for Apache's ServerName: the first server name without a
-// wildcard, which ServerName cannot hold, or "" when every name has one.
-func (r *resolved) ApacheServerName() string {
-	for _, n := range r.ServerNames {
-		if !strings.HasPrefix(n, "*") {
-			return n
-		}
-	}
-	return ""
-}
-
-// ApacheAliases are the server names for ServerAlias: all but ApacheServerName.
-func (r *resolved) ApacheAliases() []string {
-	first := r.ApacheServerName()
-	var out []string
-	for _, n := range r.ServerNames {
-		if n != first {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-// VServer is the Cherokee virtual server number: 1 (the default one) when no server names
-// are given, 10 otherwise, leaving vserver!1 to the default.
-func (r *resolved) VServer() int {
-	if len(r.ServerNames) > 0 {
-		return 10
-	}
-	return 1
 }
 
 // EnvFile is the optional file of NAME=value lines that the launcher, the restart script
@@ -452,32 +281,6 @@ func (r *resolved) AppEnv() [][2]string {
 		env = append(env, [2]string{"APPGEN_FORCE_SCRIPT_NAME", r.Prefix})
 	}
 	return env
-}
-
-// ProxyPassURL is ProxyPass's target for the scgi and ajp targets, which name a unix socket
-// in the URL itself ("unix:/path|scgi://NAME-1/").
-func (r *resolved) ProxyPassURL() string {
-	if !r.Balanced() && r.Backend().IsUnix() {
-		return r.WorkerURL(0) + "/"
-	}
-	return r.ProxyURL()
-}
-
-// ProxyBasePrefix is ProxyBase followed by the prefix and a slash: mod_proxy_ajp and
-// mod_proxy_http send the backend the public path.
-func (r *resolved) ProxyBasePrefix() string { return r.ProxyBase() + r.Prefix + "/" }
-
-// ScriptURL is the mount point the app is told through SCRIPT_URL: the prefix, or "/".
-func (r *resolved) ScriptURL() string {
-	if r.Prefix == "" {
-		return "/"
-	}
-	return r.Prefix
-}
-
-// LighttpdBalance is the lighttpd variable choosing how requests spread over backends.
-func (r *resolved) LighttpdBalance() string {
-	return strings.TrimSuffix(r.LighttpdKey(), ".server") + ".balance"
 }
 
 // AnyUnix reports whether some backend is a unix socket.

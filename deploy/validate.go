@@ -19,22 +19,21 @@ type Kind string
 
 // The kinds of value Options hold.
 const (
-	KindName     Kind = "name"     // project name: letters, digits, '_', '-', starting with a letter
-	KindProfile  Kind = "profile"  // settings profile name, as KindName
-	KindHost     Kind = "host"     // host name or IP address (IPv6 without brackets)
-	KindPort     Kind = "port"     // 1-65535
-	KindPath     Kind = "path"     // absolute file system path
-	KindURLPath  Kind = "url path" // absolute URL path
-	KindServer   Kind = "server"   // server name: a host name, optionally "*." first
-	KindSecret   Kind = "secret"   // AJP secret
-	KindUser     Kind = "user"     // system user or group name
-	KindListen   Kind = "listen"   // port, or host:port
-	KindText     Kind = "text"     // free text that only reaches comments
-	KindVersion  Kind = "version"  // appgen version string
-	KindProtocol Kind = "protocol" // one of Protocols
-	KindBackend  Kind = "backend"  // host:port or an absolute socket path
-	KindTarget   Kind = "target"   // one of Targets()
-	KindCombined Kind = "combination"
+	KindName     Kind = "name"        // project name: letters, digits, '_', '-', starting with a letter
+	KindProfile  Kind = "profile"     // settings profile name, as KindName
+	KindHost     Kind = "host"        // host name or IP address (IPv6 without brackets)
+	KindPort     Kind = "port"        // 1-65535
+	KindPath     Kind = "path"        // absolute file system path
+	KindURLPath  Kind = "url path"    // absolute URL path
+	KindServer   Kind = "server"      // server name: a host name, optionally "*." first
+	KindSecret   Kind = "secret"      // AJP secret
+	KindUser     Kind = "user"        // system user or group name
+	KindListen   Kind = "listen"      // port, or host:port
+	KindText     Kind = "text"        // free text that only reaches comments
+	KindVersion  Kind = "version"     // appgen version string
+	KindProtocol Kind = "protocol"    // one of Protocols
+	KindBackend  Kind = "backend"     // host:port or an absolute socket path
+	KindCombined Kind = "combination" // valid alone, but not with another field (protocol, target)
 )
 
 // FieldError is the error for an Options field whose value is refused. Field is the Options
@@ -94,9 +93,6 @@ var wants = map[Kind]string{
 	KindText:    "printable ASCII without backslashes",
 	KindVersion: "letters, digits and any of -_.+",
 }
-
-// Want returns what a kind of value accepts, for messages.
-func Want(k Kind) string { return wants[k] }
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 func isDigit(c byte) bool  { return c >= '0' && c <= '9' }

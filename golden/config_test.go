@@ -17,13 +17,15 @@ import (
 // the default (a unix socket), TCP, several backends, a prefix mount with server names, a
 // wildcard server name, and each other protocol the target speaks.
 func configVariants(target string) [][]string {
-	v := [][]string{
-		{"default"},
-		{"tcp", "--host", "127.0.0.1", "--port", "3033"},
-		{"prefix", "--prefix", "/app", "--server-name", "example.com", "--server-name", "www.example.com", "--listen", "8080"},
+	v := [][]string{{"default"}}
+	if deploy.Uses(target, "Backends") {
+		v = append(v, []string{"tcp", "--host", "127.0.0.1", "--port", "3033"})
 	}
-	if target != "restart" && target != "systemd" && target != "fcgi" {
-		v = append(v, []string{"wildcard", "--server-name", "*.example.com", "--server-name", "example.com"})
+	if deploy.Uses(target, "Listen") {
+		v = append(v, []string{"prefix", "--prefix", "/app", "--server-name", "example.com", "--server-name", "www.example.com", "--listen", "8080"},
+			[]string{"wildcard", "--server-name", "*.example.com", "--server-name", "example.com"})
+	} else {
+		v = append(v, []string{"prefix", "--prefix", "/app", "--server-name", "example.com", "--server-name", "www.example.com"})
 	}
 	switch target {
 	case "apache", "nginx", "lighttpd", "cherokee":

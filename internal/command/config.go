@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -25,9 +26,9 @@ func configCommand() *cli.Command {
 			Name:      target,
 			Usage:     deploy.Summary(target),
 			ArgsUsage: " ",
-			Flags:     configFlags(),
+			Flags:     configFlags(target),
 			OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-				return &usageError{cmd: "config " + target, err: err}
+				return &usageError{cmd: "config " + target, err: notForTarget(target, err)}
 			},
 			HideHelpCommand: true,
 			Action:          func(c *cli.Context) error { return config(c, target) },
@@ -70,9 +71,42 @@ func configCommand() *cli.Command {
 	}
 }
 
-// configFlags are every target's flags; each target is a subcommand so that flags may
-// follow SERVER, as users write them.
-func configFlags() []cli.Flag {
+// configFlags are the flags of one target: those that set a field its output uses
+// (deploy.Uses), and -o, --check and --project. Each target is a subcommand so that flags
+// may follow SERVER, as users write them, and its help lists only what applies to it.
+func configFlags(target string) []cli.Flag {
+	var out []cli.Flag
+	for _, f := range allConfigFlags() {
+		name := f.Names()[0]
+		field, ok := flagFields[name]
+		if !ok || deploy.Uses(target, field) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// notForTarget rewords the flag parser's "flag provided but not defined: -secret" when the
+// flag is one of config's that this target does not use.
+func notForTarget(target string, err error) error {
+	name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -")
+	if _, known := flagFields[name]; ok && known {
+		return fmt.Errorf("--%s does not apply to %s: its output does not use it", name, target)
+	}
+	return err
+}
+
+// flagFields maps each flag to the Options field it sets; flags not here (-o, --check,
+// --project) apply to every target.
+var flagFields = map[string]string{
+	"protocol": "Protocol", "host": "Backends", "port": "Backends", "socket": "Backends", "backend": "Backends",
+	"server-name": "ServerNames", "listen": "Listen", "prefix": "Prefix", "static-url": "StaticURL",
+	"static-root": "StaticRoot", "document-root": "DocumentRoot", "secret": "Secret", "name": "Name",
+	"dir": "Dir", "launcher": "Launcher", "settings": "Settings", "user": "User", "web-group": "WebGroup",
+	"spawn": "Spawn",
+}
+
+func allConfigFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "protocol", Usage: "how the server talks to the app: fcgi, scgi, ajp or http (default: the project's, else fcgi)"},
 		&cli.StringFlag{Name: "host", Usage: "the app's TCP host (default: the project's, else 127.0.0.1)"},
@@ -86,8 +120,8 @@ func configFlags() []cli.Flag {
 		&cli.StringFlag{Name: "static-root", Usage: "directory of static files, relative to --dir unless absolute (default: the project's)", TakesFile: true},
 		&cli.StringFlag{Name: "document-root", Usage: "the server's document root (default: DIR/public_html)", TakesFile: true},
 		&cli.StringFlag{Name: "secret", Usage: "AJP shared secret, sent by mod_proxy_ajp and checked by runfcgi"},
-		&cli.StringFlag{Name: "name", Usage: "project name outside a project (default: the project's, else mysite)"},
-		&cli.StringFlag{Name: "dir", Usage: "the project's directory on the server (default: the project's directory, else /srv/NAME)", TakesFile: true},
+		&cli.StringFlag{Name: "name", Usage: "project name outside a project (default: the project's, else the last element of --dir)"},
+		&cli.StringFlag{Name: "dir", Usage: "the project's directory on the server (default: the project's directory; required outside a project)", TakesFile: true},
 		&cli.StringFlag{Name: "launcher", Usage: "where the FastCGI launcher lives (default: DIR/NAME.fcgi)", TakesFile: true},
 		&cli.StringFlag{Name: "settings", Usage: "settings profile the app runs with, APPGEN_SETTINGS (default: production)"},
 		&cli.StringFlag{Name: "user", Usage: "systemd only: the system user (and group) the site runs as (default: the project's name)"},
@@ -171,6 +205,12 @@ func configOptions(c *cli.Context, target string) (deploy.Options, error) {
 	case errors.Is(err, deploy.ErrNotProject) && !c.IsSet("project"):
 		return o, usagef("config "+target, "%v: run appgen config inside a project (or a directory below it), pass --project DIR, or describe the project with --dir (and --name)", err)
 	default:
+		var ce *deploy.ConstantError
+		if errors.As(err, &ce) {
+			if flag := constantFlags[ce.Constant]; flag != "" {
+				return o, fmt.Errorf("%v, or pass %s", err, flag)
+			}
+		}
 		return o, err
 	}
 	o.Version = envFrom(c).build.Version
@@ -236,7 +276,37 @@ func configOptions(c *cli.Context, target string) (deploy.Options, error) {
 	}
 	o.ServerNames = c.StringSlice("server-name")
 	o.Spawn = c.Bool("spawn")
+	o.Command = commandLine(c, target)
 	return o, nil
+}
+
+// commandLine is the `appgen config` command that gave these inputs, for the header: the
+// flags that shape the output, in the order help lists them (not -o, --check, --project).
+func commandLine(c *cli.Context, target string) string {
+	args := []string{"appgen", "config", target}
+	for _, f := range configFlags(target) {
+		name := f.Names()[0]
+		if !c.IsSet(name) || name == "output" || name == "check" || name == "project" {
+			continue
+		}
+		switch f.(type) {
+		case *cli.BoolFlag:
+			args = append(args, "--"+name)
+		case *cli.StringSliceFlag:
+			for _, v := range c.StringSlice(name) {
+				args = append(args, "--"+name, shellQuote(v))
+			}
+		case *cli.IntFlag:
+			args = append(args, "--"+name, strconv.Itoa(c.Int(name)))
+		default:
+			if name == "secret" {
+				args = append(args, "--secret", "SECRET") // never the secret itself
+				continue
+			}
+			args = append(args, "--"+name, shellQuote(c.String(name)))
+		}
+	}
+	return strings.Join(args, " ")
 }
 
 // writeNew writes data to path atomically and never replaces an existing file: it writes a
@@ -313,6 +383,12 @@ var fieldFlags = map[string]string{
 	"Prefix": "--prefix", "StaticURL": "--static-url", "StaticRoot": "--static-root",
 	"DocumentRoot": "--document-root", "Secret": "--secret", "Settings": "--settings",
 	"User": "--user", "WebGroup": "--web-group", "Spawn": "--spawn",
+}
+
+// constantFlags maps settings/deploy.go's constants to the flag that replaces each.
+var constantFlags = map[string]string{
+	"Protocol": "--protocol", "Host": "--host", "Port": "--port", "Socket": "--socket",
+	"StaticURL": "--static-url", "StaticRoot": "--static-root",
 }
 
 // projectConstants maps fields a project sets to its settings/deploy.go constant.

@@ -3,9 +3,12 @@ package command
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/appgen/appgen/deploy"
 )
 
 // runAppgen runs appgen with args in dir and returns its status, stdout and stderr.
@@ -56,6 +59,10 @@ func TestConfigFlags(t *testing.T) {
 		{"web group", append([]string{"config", "systemd", "--web-group", "www data"}, at...), 1, []string{`config: --web-group "www data"`}},
 		{"settings", append([]string{"config", "fcgi", "--settings", "prod'uction"}, at...), 1, []string{`config: --settings "prod'uction": want a profile name`}},
 		{"no server", []string{"config"}, 2, []string{"SERVER"}},
+		// Issue 13: a target takes only the flags its output uses, and says so.
+		{"flag not for target", append([]string{"config", "nginx", "--secret", "x"}, at...), 2, []string{"--secret does not apply to nginx: its output does not use it", "appgen help config nginx"}},
+		{"listen not for a script", append([]string{"config", "restart", "--listen", "80"}, at...), 2, []string{"--listen does not apply to restart"}},
+		{"help lists what applies", []string{"config", "systemd", "--help"}, 0, []string{"--user", "--web-group", "--socket"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,6 +186,10 @@ func TestConfigCheck(t *testing.T) {
 	if status != 0 || !strings.Contains(stderr, "cherokee configuration checked: OK") {
 		t.Fatalf("status %d, stderr %q", status, stderr)
 	}
+	// Issue 10: without Cherokee installed, --check must say it checked the structure only.
+	if _, err := exec.LookPath("cherokee"); err != nil && !strings.Contains(stderr, "only the key structure was checked") {
+		t.Errorf("cherokee --check without cherokee: stderr %q does not say it checked the structure only", stderr)
+	}
 }
 
 // TestConfigSecretFileMode pins issue 14: -o wrote a file holding the AJP secret 0644.
@@ -196,11 +207,45 @@ func TestConfigSecretFileMode(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
 	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "#") && strings.Contains(l, "s3cr3t") {
+			t.Errorf("a comment shows the secret: %q", l)
+		}
+	}
+	if !strings.Contains(string(data), "--protocol ajp --secret SECRET --dir /srv/mysite\n") {
+		t.Errorf("the header does not record the command line with the secret hidden:\n%s", data)
+	}
 	plain := filepath.Join(dir, "nginx.conf")
 	if status, _, stderr := runAppgen(t, dir, "config", "nginx", "--dir", "/srv/mysite", "-o", plain); status != 0 || strings.Contains(stderr, "secret") {
 		t.Fatalf("status %d, stderr %q", status, stderr)
 	}
 	if fi, err := os.Stat(plain); err != nil || fi.Mode().Perm()&0o044 == 0 {
 		t.Errorf("a file without a secret: mode %v, %v; want readable by others, as the umask says", fi.Mode(), err)
+	}
+}
+
+// TestConfigHelpListsTheTargetsFlags: each target's help offers exactly the flags whose
+// field its output uses (deploy.Uses), and the three that apply to every target.
+func TestConfigHelpListsTheTargetsFlags(t *testing.T) {
+	for _, target := range deploy.Targets() {
+		status, stdout, stderr := runAppgen(t, t.TempDir(), "config", target, "--help")
+		if status != 0 {
+			t.Fatalf("%s --help: %d %s", target, status, stderr)
+		}
+		for flag, field := range flagFields {
+			listed := strings.Contains(stdout, "--"+flag+" ")
+			if listed != deploy.Uses(target, field) {
+				t.Errorf("config %s --help lists --%s: %v; its output uses %s: %v", target, flag, listed, field, !listed)
+			}
+		}
+		for _, flag := range []string{"--output", "--check", "--project"} {
+			if !strings.Contains(stdout, flag) {
+				t.Errorf("config %s --help lacks %s", target, flag)
+			}
+		}
 	}
 }

@@ -20,10 +20,11 @@
 // the port accepts connections. The instance is stopped at test cleanup, and when the test
 // has failed its error log is copied into the test output.
 //
-// MainConfig and Check work without a running test: `appgen config --check` uses them to
-// validate a generated site in a throwaway directory with the real server's validator.
+// The main configurations and the validators are runtime/serverconf's, the code
+// `appgen config --check` ships; this package re-exports them (Config, MainConfig, Check)
+// for tests and adds what only tests need: running instances, free ports, skipping when a
+// program is missing.
 //
 // What it does not do: TLS, HTTP/2, or Apache's Debian layout (a2enmod, apache2ctl). The
-// programs must be the Debian packages' (nginx, apache2 with libapache2-mod-fcgid, lighttpd);
-// see shared/SERVERS.md for the facts these defaults come from.
+// programs must be the Debian packages' (nginx, apache2 with libapache2-mod-fcgid, lighttpd).
 package webserver

@@ -1,4 +1,4 @@
-package webserver
+package serverconf
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ func nginxMain(dir, site string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# throwaway nginx instance in %s\n", dir)
 	fmt.Fprintf(&b, "pid %s/nginx.pid;\n", dir)
-	fmt.Fprintf(&b, "error_log %s/%s info;\n", dir, errorLogName)
+	fmt.Fprintf(&b, "error_log %s/%s info;\n", dir, ErrorLogName)
 	b.WriteString("worker_processes 1;\n")
 	b.WriteString("events {\n    worker_connections 512;\n}\n")
 	b.WriteString("http {\n")
@@ -37,7 +37,7 @@ func apacheMain(dir, docroot string, port int, loadModules string, fcgid bool, s
 	fmt.Fprintf(&b, "PidFile %s/apache2.pid\n", dir)
 	fmt.Fprintf(&b, "DefaultRuntimeDir %s\n", dir)
 	fmt.Fprintf(&b, "Mutex file:%s default\n", dir)
-	fmt.Fprintf(&b, "ErrorLog %s/%s\n", dir, errorLogName)
+	fmt.Fprintf(&b, "ErrorLog %s/%s\n", dir, ErrorLogName)
 	b.WriteString("LogLevel warn\n")
 	b.WriteString(loadModules)
 	b.WriteString("TypesConfig /etc/mime.types\n")
@@ -79,7 +79,7 @@ func lighttpdMain(dir, docroot string, port int, modules []string, site string) 
 	b.WriteString("server.bind = \"127.0.0.1\"\n")
 	fmt.Fprintf(&b, "server.port = %d\n", port)
 	fmt.Fprintf(&b, "server.pid-file = %q\n", dir+"/lighttpd.pid")
-	fmt.Fprintf(&b, "server.errorlog = %q\n", dir+"/"+errorLogName)
+	fmt.Fprintf(&b, "server.errorlog = %q\n", dir+"/"+ErrorLogName)
 	b.WriteString("mimetype.assign = (\n")
 	for _, m := range lighttpdMimeTypes {
 		fmt.Fprintf(&b, "    %q => %q,\n", m[0], m[1])

@@ -1,0 +1,230 @@
+package serverconf
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Program names a web server this package can run; the value is its executable's name.
+type Program string
+
+// The servers this package knows, by their Debian executable names.
+const (
+	Nginx    Program = "nginx"
+	Apache   Program = "apache2"
+	Lighttpd Program = "lighttpd"
+)
+
+// Programs lists every Program, in the order tests usually run them.
+var Programs = []Program{Nginx, Apache, Lighttpd}
+
+// ApacheModuleDir is where Debian's apache2 package keeps its modules; MainConfig loads
+// modules from here because a self-contained configuration cannot use mods-enabled.
+const ApacheModuleDir = "/usr/lib/apache2/modules"
+
+// DefaultApacheModules are the modules MainConfig loads when Config.Modules is nil: enough
+// for every site `appgen config` writes (proxying with each protocol, balancers, rewrites,
+// static aliases and mod_fcgid).
+var DefaultApacheModules = []string{
+	"mpm_event", "authz_core", "authz_host", "alias", "dir", "mime", "env", "rewrite",
+	"setenvif", "headers", "proxy", "proxy_fcgi", "proxy_scgi", "proxy_ajp", "proxy_http",
+	"proxy_balancer", "slotmem_shm", "lbmethod_byrequests", "fcgid",
+}
+
+// DefaultLighttpdModules are the modules MainConfig loads when Config.Modules is nil.
+// mod_rewrite comes first so that rewrites happen before a handler claims the request.
+var DefaultLighttpdModules = []string{
+	"mod_access", "mod_alias", "mod_redirect", "mod_rewrite", "mod_setenv", "mod_fastcgi", "mod_scgi",
+	"mod_proxy", "mod_staticfile",
+}
+
+// Config describes one instance: where it lives, where it listens, and the site it serves.
+type Config struct {
+	// Program is the server to run. Required.
+	Program Program
+	// Dir is the instance's directory: the main configuration, pid file, logs and temp
+	// files go there. Required; it must exist (TempDir makes a suitable one).
+	Dir string
+	// Port is the loopback port the server listens on (127.0.0.1). Required for Apache and
+	// lighttpd, whose main configuration holds the listening address; nginx takes it from
+	// the site's own listen directive, so there it is used only to wait for the server.
+	Port int
+	// Site is the site part of the configuration, included from the main configuration:
+	// nginx: text at http{} level (server and upstream blocks); Apache: server-level
+	// directives (a <VirtualHost *:PORT>, or directives for the main server); lighttpd:
+	// any configuration text. Empty means a site with no directives of its own.
+	Site string
+	// Modules lists the modules to load. For Apache, names as in mods-available ("proxy_fcgi"),
+	// loaded from ApacheModuleDir; for lighttpd, plugin names ("mod_fastcgi"). Nil means
+	// DefaultApacheModules or DefaultLighttpdModules; nginx ignores it (its modules are built in).
+	Modules []string
+	// DocumentRoot is the main server's document root. Empty means Dir/htdocs, created by
+	// WriteConfig.
+	DocumentRoot string
+}
+
+// File names inside Config.Dir: the main configuration, the site it includes, and the
+// server's error log.
+const (
+	MainConfigName = "server.conf"
+	siteConfigName = "site.conf"
+	ErrorLogName   = "error.log"
+)
+
+// LookPath finds program in PATH or in /usr/sbin and /sbin, where Debian installs servers
+// but where a non-root PATH often does not look.
+func LookPath(program string) (string, error) {
+	if p, err := exec.LookPath(program); err == nil {
+		return p, nil
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/local/sbin"} {
+		p := filepath.Join(dir, program)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("serverconf: program %q not found in PATH, /usr/sbin or /sbin", program)
+}
+
+// MainConfig returns the text of a self-contained main configuration for c that includes
+// the site from Dir/site.conf. It checks that c names a known program, an existing
+// directory and a valid port, and for Apache that every module file exists.
+func MainConfig(c Config) (string, error) {
+	if err := c.validate(); err != nil {
+		return "", err
+	}
+	dir := c.Dir
+	site := filepath.Join(dir, siteConfigName)
+	docroot := c.documentRoot()
+	switch c.Program {
+	case Nginx:
+		return nginxMain(dir, site), nil
+	case Apache:
+		mods := c.Modules
+		if mods == nil {
+			mods = DefaultApacheModules
+		}
+		var load strings.Builder
+		for _, m := range mods {
+			so := filepath.Join(ApacheModuleDir, "mod_"+m+".so")
+			if _, err := os.Stat(so); err != nil {
+				return "", fmt.Errorf("serverconf: apache module %q is not installed: %s is missing", m, so)
+			}
+			fmt.Fprintf(&load, "LoadModule %s_module %s\n", m, so)
+		}
+		return apacheMain(dir, docroot, c.Port, load.String(), hasModule(mods, "fcgid"), site), nil
+	case Lighttpd:
+		mods := c.Modules
+		if mods == nil {
+			mods = DefaultLighttpdModules
+		}
+		return lighttpdMain(dir, docroot, c.Port, mods, site), nil
+	}
+	panic("unreachable: validate accepted program " + string(c.Program))
+}
+
+func hasModule(mods []string, name string) bool {
+	for _, m := range mods {
+		if m == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (c Config) validate() error {
+	switch c.Program {
+	case Nginx, Apache, Lighttpd:
+	default:
+		return fmt.Errorf("serverconf: unknown program %q, want one of nginx, apache2, lighttpd", c.Program)
+	}
+	if c.Dir == "" || !filepath.IsAbs(c.Dir) {
+		return fmt.Errorf("serverconf: directory %q must be an absolute path", c.Dir)
+	}
+	if fi, err := os.Stat(c.Dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("serverconf: directory %q does not exist", c.Dir)
+	}
+	if c.Port < 1 || c.Port > 65535 {
+		if c.Program != Nginx || c.Port != 0 {
+			return fmt.Errorf("serverconf: port %d out of range 1-65535", c.Port)
+		}
+	}
+	return nil
+}
+
+func (c Config) documentRoot() string {
+	if c.DocumentRoot != "" {
+		return c.DocumentRoot
+	}
+	return filepath.Join(c.Dir, "htdocs")
+}
+
+// WriteConfig writes the main configuration and the site into c.Dir, creates the
+// directories they name, and returns the main configuration's path.
+func WriteConfig(c Config) (string, error) {
+	text, err := MainConfig(c)
+	if err != nil {
+		return "", err
+	}
+	dirs := []string{c.documentRoot()}
+	switch c.Program {
+	case Nginx:
+		dirs = append(dirs, filepath.Join(c.Dir, "tmp"))
+	case Apache:
+		dirs = append(dirs, filepath.Join(c.Dir, "fcgid"))
+	}
+	for _, d := range dirs {
+		// 0755: nginx's workers and mod_fcgid's children may run as another user.
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return "", fmt.Errorf("serverconf: %w", err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(c.Dir, siteConfigName), []byte(c.Site), 0o644); err != nil {
+		return "", fmt.Errorf("serverconf: %w", err)
+	}
+	main := filepath.Join(c.Dir, MainConfigName)
+	if err := os.WriteFile(main, []byte(text), 0o644); err != nil {
+		return "", fmt.Errorf("serverconf: %w", err)
+	}
+	return main, nil
+}
+
+// CheckArgs returns the command line that checks the configuration at path with the
+// server's own validator.
+func CheckArgs(p Program, dir, path string) []string {
+	switch p {
+	case Nginx:
+		return []string{"-t", "-q", "-p", dir, "-c", path}
+	case Apache:
+		return []string{"-t", "-f", path}
+	default:
+		return []string{"-tt", "-f", path}
+	}
+}
+
+// ErrCheck wraps the output of a server's validator when it rejects a configuration.
+var ErrCheck = errors.New("configuration rejected")
+
+// Check writes c's configuration into c.Dir and runs the server's own validator on it
+// (`nginx -t`, `apache2 -t -f`, `lighttpd -tt -f`). A rejection is an error wrapping ErrCheck
+// and carrying the validator's output. Check does not notice everything: Apache's -t accepts
+// a proxy to a scheme whose module is not loaded, and lighttpd's -tt a misspelled key.
+func Check(c Config) error {
+	exe, err := LookPath(string(c.Program))
+	if err != nil {
+		return err
+	}
+	path, err := WriteConfig(c)
+	if err != nil {
+		return err
+	}
+	out, err := exec.Command(exe, CheckArgs(c.Program, c.Dir, path)...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("serverconf: %s %s: %w: %v\n%s", exe, strings.Join(CheckArgs(c.Program, c.Dir, path), " "), ErrCheck, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}

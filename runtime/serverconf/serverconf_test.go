@@ -1,0 +1,77 @@
+package serverconf_test
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/appgen/appgen/runtime/serverconf"
+	"github.com/appgen/appgen/runtime/testsupport/webserver"
+)
+
+func TestCheckRejectsBadSite(t *testing.T) {
+	bad := map[webserver.Program]string{
+		webserver.Nginx:    "server { listen 127.0.0.1:1; no_such_directive on; }\n",
+		webserver.Apache:   "NoSuchDirective on\n",
+		webserver.Lighttpd: "server.document-root = \n",
+	}
+	for _, p := range webserver.Programs {
+		t.Run(string(p), func(t *testing.T) {
+			webserver.Require(t, p)
+			dir := webserver.TempDir(t)
+			err := serverconf.Check(serverconf.Config{Program: p, Dir: dir, Port: webserver.FreePort(t), Site: bad[p]})
+			if !errors.Is(err, serverconf.ErrCheck) {
+				t.Fatalf("Check(bad site) = %v, want an error wrapping ErrCheck", err)
+			}
+		})
+	}
+}
+
+func TestMainConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		c    serverconf.Config
+		want string
+	}{
+		{"unknown program", serverconf.Config{Program: "httpd", Dir: dir, Port: 80}, `unknown program "httpd"`},
+		{"relative dir", serverconf.Config{Program: webserver.Nginx, Dir: "rel", Port: 80}, "must be an absolute path"},
+		{"missing dir", serverconf.Config{Program: webserver.Nginx, Dir: filepath.Join(dir, "nope"), Port: 80}, "does not exist"},
+		{"port", serverconf.Config{Program: webserver.Apache, Dir: dir, Port: 70000}, "port 70000 out of range"},
+		{"apache module", serverconf.Config{Program: webserver.Apache, Dir: dir, Port: 80, Modules: []string{"no_such_thing"}}, `apache module "no_such_thing" is not installed`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := serverconf.MainConfig(tt.c)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("MainConfig() error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestMainConfigKeepsPathsInDir(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range webserver.Programs {
+		t.Run(string(p), func(t *testing.T) {
+			text, err := serverconf.MainConfig(serverconf.Config{Program: p, Dir: dir, Port: 8080})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, system := range []string{"/var/", "/run/"} {
+				if strings.Contains(text, system) {
+					t.Errorf("main config mentions %s:\n%s", system, text)
+				}
+			}
+			// Checking must not run anything: Debian's lighttpd.conf builds its MIME types
+			// with include_shell; this one lists them.
+			if strings.Contains(text, "include_shell") {
+				t.Errorf("main config runs a shell command:\n%s", text)
+			}
+			if !strings.Contains(text, dir+"/error.log") {
+				t.Errorf("main config does not log errors into %s:\n%s", dir, text)
+			}
+		})
+	}
+}
