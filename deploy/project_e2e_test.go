@@ -83,10 +83,11 @@ func TestGeneratedProject(t *testing.T) {
 	t.Run("apache-fcgid launcher", func(t *testing.T) {
 		port := webserver.FreePort(t)
 		// The launcher is the one startproject wrote, as it is: it runs the production
-		// profile, whose allowed hosts it sets, and reads the secret key from mysite.env, as
-		// a deployment must: runfcgi refuses production with the key generated into the source.
+		// profile and reads the secret key and the allowed hosts from mysite.env, as a
+		// deployment must: runfcgi refuses production with the key generated into the
+		// source, or with no allowed hosts (the launcher never defaults them to "*").
 		launcher := filepath.Join(dir, "mysite.fcgi")
-		env := "APPGEN_SECRET_KEY=e2e-Xq7vR2mK9pL4wT8zN1cY6hB3sD5fJ0gA-uV_iO+tRyWkEa\n"
+		env := "APPGEN_SECRET_KEY=e2e-Xq7vR2mK9pL4wT8zN1cY6hB3sD5fJ0gA-uV_iO+tRyWkEa\nAPPGEN_ALLOWED_HOSTS=127.0.0.1\n"
 		if err := os.WriteFile(filepath.Join(dir, "mysite.env"), []byte(env), 0o600); err != nil {
 			t.Fatal(err)
 		}

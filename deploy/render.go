@@ -257,26 +257,27 @@ var funcs = template.FuncMap{
 	"orRoot": orRoot,
 }
 
-// EnvFile is the optional file of NAME=value lines that the launcher, the restart script
-// and the systemd unit read last, for what must not be in a config: APPGEN_SECRET_KEY.
+// EnvFile is the file of NAME=value lines (mode 0600) that the launcher, the restart script
+// and the systemd unit read last, for what must not be in a config: APPGEN_SECRET_KEY, the
+// AJP secret, and APPGEN_ALLOWED_HOSTS when no server name says the hosts.
 func (r *resolved) EnvFile() string { return filepath.Join(r.Dir, r.Name+".env") }
 
 // AppEnv is the environment the app process needs to serve this site under its settings
-// profile, in order: without APPGEN_ALLOWED_HOSTS the production profile allows no host
-// and answers 400 to everything, as Django does with DEBUG off. The hosts are the server
-// names, or "*" when none are given, since the web server then passes any host on.
+// profile. APPGEN_ALLOWED_HOSTS is the server names when there are some; without them it
+// is left to the env file, never "*": a production site that answers any Host header
+// builds its links from whatever a client sends (host header poisoning), and runfcgi
+// refuses to serve production with no allowed hosts, naming the variable to set.
 // AJP and HTTP carry no script name, so a prefix mount must be forced for them.
 func (r *resolved) AppEnv() [][2]string {
-	hosts := "*"
+	env := [][2]string{{"APPGEN_SETTINGS", r.Settings}}
 	if len(r.ServerNames) > 0 {
 		// The runtime follows Django: ".example.com" is the domain and its subdomains.
 		names := make([]string, len(r.ServerNames))
 		for i, n := range r.ServerNames {
 			names[i] = strings.TrimPrefix(n, "*")
 		}
-		hosts = strings.Join(names, ",")
+		env = append(env, [2]string{"APPGEN_ALLOWED_HOSTS", strings.Join(names, ",")})
 	}
-	env := [][2]string{{"APPGEN_SETTINGS", r.Settings}, {"APPGEN_ALLOWED_HOSTS", hosts}}
 	if r.Prefix != "" && (r.Protocol == "ajp" || r.Protocol == "http") {
 		env = append(env, [2]string{"APPGEN_FORCE_SCRIPT_NAME", r.Prefix})
 	}

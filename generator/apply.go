@@ -46,7 +46,12 @@ func Apply(ctx context.Context, dir string, writes []File, removes []string) (er
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("generator: changing %s: %w", dir, err)
 		}
-		if err := writeFile(filepath.Join(work, "new", filepath.FromSlash(f.Path)), f); err != nil {
+		staged := filepath.Join(work, "new", filepath.FromSlash(f.Path))
+		// writeFile wants its directory to exist (Write makes each once).
+		if err := os.MkdirAll(filepath.Dir(staged), 0o700); err != nil {
+			return fmt.Errorf("generator: %w", err)
+		}
+		if err := writeFile(staged, f); err != nil {
 			return err
 		}
 		op := "A"
