@@ -270,6 +270,16 @@ func (c *conn) setReadDeadline(midRecord bool) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if len(c.reqs) == 0 && !midRecord {
+		// Between requests on a kept connection, the usual case: the
+		// idle deadline runs from the last request, so it needs no clock.
+		dl := c.sc.QuietSince().Add(c.lim.idleTO)
+		if c.rdMode != deadlineIdle || dl.Sub(c.rdAt) >= deadlineSlack || c.rdAt.Sub(dl) >= deadlineSlack {
+			c.rdMode, c.rdAt = deadlineIdle, dl
+			c.sc.SetReadDeadline(dl)
+		}
+		return
+	}
 	now := time.Now()
 	mode := deadlineNone
 	if midRecord {
@@ -292,19 +302,14 @@ func (c *conn) setReadDeadline(midRecord bool) {
 			mode = deadlineRead
 		}
 	}
-	switch {
-	case mode == deadlineRead:
-		dl = serve.Earliest(dl, now.Add(c.lim.readTimeout))
-	case len(c.reqs) == 0:
-		mode = deadlineIdle
-		dl = c.sc.QuietSince().Add(c.lim.idleTO)
-	default:
+	if mode == deadlineNone {
 		if c.rdMode != deadlineNone {
 			c.rdMode = deadlineNone
 			c.sc.SetReadDeadline(time.Time{})
 		}
 		return
 	}
+	dl = serve.Earliest(dl, now.Add(c.lim.readTimeout))
 	if mode == c.rdMode && dl.Sub(c.rdAt) < deadlineSlack && c.rdAt.Sub(dl) < deadlineSlack {
 		return
 	}
@@ -737,7 +742,7 @@ func (c *conn) endRequest(r *request, appStatus uint32, status uint8) error {
 			// The reader may be waiting with no deadline; idle now, the
 			// connection gets the idle one. (A reader running a handler
 			// sets its own before it reads again.)
-			c.rdMode, c.rdAt = deadlineIdle, time.Now().Add(c.lim.idleTO)
+			c.rdMode, c.rdAt = deadlineIdle, c.sc.QuietSince().Add(c.lim.idleTO)
 			c.sc.SetReadDeadline(c.rdAt)
 		}
 	}
