@@ -40,9 +40,21 @@ func TestConsoleBlocks(t *testing.T) {
 	}
 }
 
-// builtProject runs `appgen startproject mysite` through the real entry point and builds
-// the project; it returns the project's directory.
+// builtProject is generatedProject, built with `go build -o mysite .`.
 func builtProject(t *testing.T) string {
+	t.Helper()
+	dir := generatedProject(t)
+	build := exec.Command("go", "build", "-o", "mysite", ".")
+	build.Dir = dir
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build in the generated project: %v\n%s", err, out)
+	}
+	return dir
+}
+
+// generatedProject runs `appgen startproject mysite` through the real entry point and
+// returns the project's directory.
+func generatedProject(t *testing.T) string {
 	t.Helper()
 	root := repoRoot(t)
 	dir := filepath.Join(t.TempDir(), "mysite")
@@ -50,11 +62,6 @@ func builtProject(t *testing.T) string {
 	args := []string{"appgen", "startproject", "mysite", dir}
 	if status := command.Execute(command.Build{Version: "doctest"}, os.DirFS(filepath.Join(root, "runtime")), args, &stdout, &stderr); status != 0 {
 		t.Fatalf("appgen startproject: status %d\n%s%s", status, stdout.String(), stderr.String())
-	}
-	build := exec.Command("go", "build", "-o", "mysite", ".")
-	build.Dir = dir
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build in the generated project: %v\n%s", err, out)
 	}
 	return dir
 }
