@@ -16,6 +16,14 @@ import (
 var consoleBlocks = [][2]string{
 	{"docs/project.md", "$ APPGEN_SETTINGS=nope ./mysite runserver"},
 	{"docs/settings.md", "$ APPGEN_SETTINGS=prod ./mysite runserver"},
+	// Before issue 10's follow-up the settings' Validate printed the "*" problem a second time.
+	{"docs/settings.md", "$ APPGEN_SETTINGS=production APPGEN_ALLOWED_HOSTS='*' APPGEN_SECRET_KEY=abcdeabcdeabcdeabcdeabcdeabcdeabcdeabcdeabcdeabcde ./mysite check --deploy"},
+}
+
+// projectScripts are sh blocks that TestConsoleBlocks runs as written, with sh -e, in the
+// generated project's directory, by file and first line.
+var projectScripts = [][2]string{
+	{"docs/project.md", "go test ./...            # the settings and the site, offline"},
 }
 
 // TestConsoleBlocks runs each of consoleBlocks' commands with sh in a project that
@@ -24,7 +32,7 @@ var consoleBlocks = [][2]string{
 func TestConsoleBlocks(t *testing.T) {
 	dir := builtProject(t)
 	for _, cb := range consoleBlocks {
-		t.Run(cb[0], func(t *testing.T) {
+		t.Run(cb[0]+":"+cb[1], func(t *testing.T) {
 			b := findBlock(t, cb[0], cb[1])
 			lines := strings.Split(strings.TrimRight(b.Text, "\n"), "\n")
 			cmdLine := strings.TrimPrefix(strings.TrimSpace(lines[0]), "$ ")
@@ -35,6 +43,16 @@ func TestConsoleBlocks(t *testing.T) {
 			out, _ := cmd.CombinedOutput() // these examples show a failure: the output is what counts
 			if got := strings.TrimRight(string(out), "\n"); got != want {
 				t.Errorf("%s:%d: %s printed\n%s\nthe guide shows\n%s", cb[0], b.Line, cmdLine, got, want)
+			}
+		})
+	}
+	for _, ps := range projectScripts {
+		t.Run(ps[0]+":"+ps[1], func(t *testing.T) {
+			b := findBlock(t, ps[0], ps[1])
+			cmd := exec.Command("sh", "-e", "-c", b.Text)
+			cmd.Dir = dir
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("%s:%d: %v\n%s", ps[0], b.Line, err, out)
 			}
 		})
 	}
