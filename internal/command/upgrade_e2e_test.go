@@ -68,6 +68,16 @@ func TestUpgradeRealProject(t *testing.T) {
 	os.WriteFile(readme, []byte(strings.Replace(string(data), "# mysite\n", "# mysite, our site\n", 1)), 0o666)
 
 	env := os.Environ()
+	// docs/upgrade.md's block, in its order: look, then upgrade.
+	if out := run(env, false, bin2, "upgrade", "--dry-run"); !strings.Contains(out, "added     NOTES.md\n") || !strings.Contains(out, "Dry run: nothing was written.") {
+		t.Errorf("appgen upgrade --dry-run printed\n%s\nwant the plan and the dry-run line", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "NOTES.md")); !os.IsNotExist(err) {
+		t.Errorf("appgen upgrade --dry-run wrote NOTES.md (Stat: %v)", err)
+	}
+	if out := run(env, false, bin2, "diff"); !strings.Contains(out, "+++ b/NOTES.md\n") {
+		t.Errorf("appgen diff printed\n%s\nwant the diff adding NOTES.md", out)
+	}
 	out := run(env, false, bin2, "upgrade")
 	for _, want := range []string{"added     NOTES.md\n", "merged    README.md\n", "updated   vendor/, go.sum (runtime v1.0.0 → v1.1.0: "} {
 		if !strings.Contains(out, want) {

@@ -24,6 +24,9 @@ var coverage = map[[2]string]string{
 	{"docs/deploy.md", `appgen startproject mysite "$SITE_DIR"`}: "TestDeployGuide",
 	{"docs/deploy.md", `cd "$SITE_DIR"`}:                         "TestDeployGuide",
 
+	{"docs/upgrade.md", "appgen upgrade --dry-run"}:        "TestUpgradeRealProject",
+	{"docs/upgrade.md", "appgen upgrade --template ../v2"}: "TestScripts",
+
 	{"docs/project.md", "$ APPGEN_SETTINGS=nope ./mysite runserver"}:                     "TestConsoleBlocks",
 	{"docs/project.md", "go test ./...            # the settings and the site, offline"}: "TestConsoleBlocks",
 
