@@ -46,7 +46,12 @@ func Apply(ctx context.Context, dir string, writes []File, removes []string) (er
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("generator: changing %s: %w", dir, err)
 		}
-		if err := writeFile(filepath.Join(work, "new", filepath.FromSlash(f.Path)), f); err != nil {
+		// writeFile no longer makes its directory (Write makes each one once): make it here.
+		staged := filepath.Join(work, "new", filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(staged), 0o700); err != nil {
+			return fmt.Errorf("generator: %w", err)
+		}
+		if err := writeFile(staged, f); err != nil {
 			return err
 		}
 		op := "A"
