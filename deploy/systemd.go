@@ -37,25 +37,30 @@ func Companion(o Options) (Options, bool) {
 	if !ok || t.companion == "" || o.NoSocketUnit {
 		return Options{}, false
 	}
+	if o.Name == "" {
+		if r, err := o.resolve(); err == nil {
+			o.Name = r.Name
+		}
+	}
 	o.Target = t.companion
 	return o, true
 }
 
-// CompanionFile returns where the companion of target goes when target's output is file:
-// file with the companion's extension for target's ("/etc/systemd/system/mysite.socket"
-// for "/etc/systemd/system/mysite.service"), or an error when file does not end in
-// target's extension, which is how systemd pairs the two.
-func CompanionFile(target, file string) (string, error) {
+// CompanionFile returns where the companion of target goes when target's output for the
+// project called name is file: beside it, under its own default name ("/etc/systemd/system/
+// mysite.socket" for "/etc/systemd/system/mysite.service"). file must have target's default
+// name, since the two units name each other (Requires=mysite.socket, Service=mysite.service):
+// under another name neither would find the other.
+func CompanionFile(target, name, file string) (string, error) {
 	t, ok := targetByName[target]
 	if !ok || t.companion == "" {
 		return "", fmt.Errorf("deploy: %w %q has no companion file", ErrUnknownTarget, target)
 	}
-	ext := path.Ext(DefaultFile(target, "x"))
-	base, ok := strings.CutSuffix(file, ext)
-	if !ok || filepath.Base(base) == "" || strings.HasSuffix(base, "/") {
-		return "", fmt.Errorf("deploy: %s: want a file name ending in %s, so that systemd pairs it with the %s written beside it", file, ext, path.Ext(DefaultFile(t.companion, "x")))
+	want, other := DefaultFile(target, name), DefaultFile(t.companion, name)
+	if filepath.Base(file) != want {
+		return "", fmt.Errorf("deploy: %s: want a file named %s, the unit %s (written beside it) and systemd know it by", file, want, other)
 	}
-	return base + path.Ext(DefaultFile(t.companion, "x")), nil
+	return filepath.Join(filepath.Dir(file), other), nil
 }
 
 // checkUnits runs systemd-analyze verify on the service and its socket unit together, as

@@ -160,12 +160,14 @@ func config(c *cli.Context, target string) error {
 		fmt.Fprintf(c.App.ErrWriter, "appgen: %s configuration checked: OK\n", o.Target)
 	}
 	companion, hasCompanion := deploy.Companion(o)
+	// Its header names the command that prints it alone, which appgen upgrade runs again.
+	companion.Command = commandLine(c, companion.Target)
 	if out := c.String("output"); out != "" {
 		var extra string
 		var extraText []byte
 		if hasCompanion {
 			// The socket unit goes beside the service, and neither is written unless both can be.
-			if extra, err = deploy.CompanionFile(target, out); err != nil {
+			if extra, err = deploy.CompanionFile(target, companion.Name, out); err != nil {
 				return fmt.Errorf("config: -o %s: %v (or --no-socket-unit)", out, strings.TrimPrefix(err.Error(), "deploy: "+out+": "))
 			}
 			if extraText, err = deploy.Render(companion); err != nil {

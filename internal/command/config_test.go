@@ -267,7 +267,8 @@ func TestConfigSystemdWritesSocketUnit(t *testing.T) {
 		stderr   string
 	}{
 		{name: "both units", out: "units/mysite.service", status: 0, written: []string{"units/mysite.service", "units/mysite.socket"}, stderr: "wrote units/mysite.socket beside units/mysite.service"},
-		{name: "not a .service", out: "mysite.conf", status: 1, stderr: "config: -o mysite.conf: want a file name ending in .service"},
+		{name: "not a .service", out: "mysite.conf", status: 1, stderr: "config: -o mysite.conf: want a file named mysite.service"},
+		{name: "another unit name", out: "d/prod.service", status: 1, stderr: "config: -o d/prod.service: want a file named mysite.service"},
 		{name: "socket unit exists", out: "b/mysite.service", existing: "b/mysite.socket", status: 1, written: []string{"b/mysite.socket"}, stderr: "b/mysite.socket already exists"},
 		{name: "plain service", out: "c/mysite.service", extra: []string{"--no-socket-unit"}, status: 0, written: []string{"c/mysite.service"}},
 	}
