@@ -29,9 +29,9 @@ var systemdSocketTarget = &target{name: "systemd-socket", summary: "systemd sock
 // Set here, not in the literals: checkUnits reads the target table, which holds them.
 func init() { systemdTarget.check, systemdSocketTarget.check = checkUnits, checkUnits }
 
-// Companion returns the Options of the file that goes beside o's output, named like it
-// (the socket unit beside the systemd service, with .socket for .service), and whether
-// there is one: none for other targets, nor for a service without a socket unit.
+// Companion returns the Options of the file that goes beside o's output (the socket unit
+// beside the systemd service; CompanionFile says where), and whether there is one: none for
+// other targets, nor for a service without a socket unit (NoSocketUnit).
 func Companion(o Options) (Options, bool) {
 	t, ok := targetByName[o.Target]
 	if !ok || t.companion == "" || o.NoSocketUnit {
