@@ -77,7 +77,9 @@ var knownDirectives = map[syntax][]string{
 	syntaxSystemd: {"[Unit]", "[Service]", "[Install]", "Description", "After", "Type", "User", "Group",
 		"SupplementaryGroups", "RuntimeDirectory", "RuntimeDirectoryMode", "WorkingDirectory",
 		"Environment", "EnvironmentFile", "ExecStart", "KillSignal", "TimeoutStopSec", "Restart",
-		"RestartSec", "NoNewPrivileges", "PrivateTmp", "ProtectSystem", "WantedBy"},
+		"RestartSec", "NoNewPrivileges", "PrivateTmp", "ProtectSystem", "WantedBy",
+		"Requires", "[Socket]", "ListenStream", "SocketUser", "SocketGroup", "SocketMode", "DirectoryMode",
+		"FileDescriptorName", "Service"},
 }
 
 // onlyKnownDirectives refuses an output holding a directive its target never writes.

@@ -67,6 +67,10 @@ type Options struct {
 	// and the web server cannot read each other's files. Default Name, lower-cased, with
 	// '-' as '_'.
 	User string
+	// NoSocketUnit makes the systemd unit a plain service whose runfcgi creates its own
+	// socket, without the socket unit (the systemd-socket target) that otherwise holds it.
+	// Default false: systemd holds the socket, which then outlives restarts.
+	NoSocketUnit bool
 	// WebGroup is the web server's group: the app's unix socket is created in it with mode
 	// 0660, so the web server, and no other local user, can connect. Default "www-data".
 	WebGroup string

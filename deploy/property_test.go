@@ -125,8 +125,9 @@ func hostile(rng *rand.Rand, benign string) string {
 	return v
 }
 
-// propertyBases are the Options each target is attacked with: every protocol it speaks, and
-// for apache AJP with a secret.
+// propertyBases are the Options each target is attacked with: every protocol it speaks, for
+// apache AJP with a secret, and for systemd the plain service as well as the socket-activated
+// one (whose socket unit is the systemd-socket target's, attacked on its own).
 func propertyBases(target string) []Options {
 	t := targetByName[target]
 	var out []Options
@@ -140,6 +141,10 @@ func propertyBases(target string) []Options {
 	}
 	if t.spawn {
 		out = append(out, Options{Target: target, Spawn: true, Prefix: "/app"})
+	}
+	if t.companion != "" {
+		// The plain service (no socket unit) puts the socket's path, group and mode in ExecStart.
+		out = append(out, Options{Target: target, NoSocketUnit: true, Prefix: "/app"})
 	}
 	return out
 }

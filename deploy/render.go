@@ -37,6 +37,9 @@ type target struct {
 	// fields are the Options fields that shape the output (besides Target, Version and
 	// Command, which every target uses); callers offer only the inputs that set them.
 	fields []string
+	// companion is the target whose output goes beside this one's, named after it
+	// (systemd's socket unit beside its service), or "" for none; see Companion.
+	companion string
 	// check runs the target's own validator on text in the throwaway directory dir and
 	// returns notes for the user (see Check).
 	check func(ctx context.Context, r *resolved, text []byte, dir string) (notes []string, err error)
@@ -48,6 +51,7 @@ type target struct {
 var targets = []*target{
 	apacheTarget, apacheFcgidTarget, htaccessTarget, fcgiTarget, lighttpdTarget,
 	cherokeeTarget, nginxTarget, restartTarget, systemdTarget,
+	systemdSocketTarget,
 }
 
 // Fields every target uses, and the groups targets share.
@@ -227,7 +231,7 @@ func (r *resolved) InputLines() []string {
 	} else {
 		lines = append(lines, "launcher: "+r.Launcher)
 	}
-	if r.Target != "restart" && r.Target != "systemd" && r.Target != "fcgi" {
+	if r.Target != "restart" && r.Target != "systemd" && r.Target != "systemd-socket" && r.Target != "fcgi" {
 		names := "any host"
 		if len(r.ServerNames) > 0 {
 			names = strings.Join(r.ServerNames, ", ")

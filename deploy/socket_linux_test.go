@@ -19,7 +19,7 @@ import (
 	"github.com/appgen/appgen/runtime/testsupport/webserver"
 )
 
-// TestSocketDeploymentSeparateUsers runs what the generated systemd unit runs, as the unit
+// TestSocketDeploymentSeparateUsers runs what the plain systemd unit (--no-socket-unit) runs, as the unit
 // runs it (issue 10's "run as its own user" and "unix socket daemon", issue 14's trust
 // boundary): the app as its own throwaway system user with the web server's group as a
 // supplementary group, its socket in a directory of its own (what RuntimeDirectory= makes),
@@ -70,7 +70,7 @@ func TestSocketDeploymentSeparateUsers(t *testing.T) {
 	}
 	sock := filepath.Join(runDir, "mysite.sock")
 	o := deploy.Options{Target: "systemd", Name: "mysite", Dir: s.dir, Backends: []deploy.Backend{deploy.Unix(sock)},
-		User: name, WebGroup: "nogroup", Settings: "e2e", Version: "e2e"}
+		User: name, WebGroup: "nogroup", Settings: "e2e", Version: "e2e", NoSocketUnit: true}
 	unit, err := deploy.Render(o)
 	if err != nil {
 		t.Fatal(err)
@@ -213,4 +213,120 @@ func systemdSplit(t *testing.T, v string) []string {
 		t.Fatalf("empty ExecStart")
 	}
 	return words
+}
+
+// TestSocketActivation runs the default systemd deployment as systemd would: the socket
+// unit's ListenStream=, SocketMode=, SocketGroup= and FileDescriptorName= made by
+// systemd-socket-activate (systemd's own tool for socket activation), which starts the
+// service's ExecStart= line on the first connection with the socket passed (LISTEN_FDS);
+// nginx, from `appgen config nginx`, in front. The ExecStart line names no socket: the page
+// is served only if runfcgi took the one systemd passed. It needs no root; as root, nginx's
+// workers run as nobody:nogroup and reach the app through SocketGroup=.
+func TestSocketActivation(t *testing.T) {
+	webserver.Require(t, webserver.Nginx)
+	activate := webserver.RequireProgram(t, "systemd-socket-activate")
+	s := newSite(t)
+	runDir := filepath.Join(s.dir, "run")
+	if err := os.Mkdir(runDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(runDir, "mysite.sock")
+	web := "nogroup"
+	if _, err := user.LookupGroup(web); err != nil {
+		t.Skipf("no group nogroup, the group nginx's workers run in: %v", err)
+	}
+	o := deploy.Options{Target: "systemd", Name: "mysite", Dir: s.dir, Backends: []deploy.Backend{deploy.Unix(sock)},
+		WebGroup: web, Settings: "e2e", Version: "e2e"}
+	service, err := deploy.Render(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	so, ok := deploy.Companion(o)
+	if !ok || so.Target != "systemd-socket" {
+		t.Fatalf("Companion(systemd) = %v, %v; want the systemd-socket target", so.Target, ok)
+	}
+	socketUnit, err := deploy.Render(so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, skt := unitSettings(t, string(service)), unitSettings(t, string(socketUnit))
+	for key, want := range map[string]string{"Requires": "mysite.socket", "After": "mysite.socket network.target"} {
+		if svc[key] != want {
+			t.Errorf("service %s=%q, want %q", key, svc[key], want)
+		}
+	}
+	for _, key := range []string{"RuntimeDirectory", "SupplementaryGroups"} {
+		if v, ok := svc[key]; ok {
+			t.Errorf("service %s=%q: with a socket unit systemd holds the socket (a RuntimeDirectory= would be removed with it at each stop)", key, v)
+		}
+	}
+	for key, want := range map[string]string{"ListenStream": sock, "SocketUser": "mysite", "SocketGroup": web, "SocketMode": "0660", "FileDescriptorName": "mysite"} {
+		if skt[key] != want {
+			t.Errorf("socket unit %s=%q, want %q", key, skt[key], want)
+		}
+	}
+	args := systemdSplit(t, svc["ExecStart"])
+	for _, a := range args {
+		if strings.HasPrefix(a, "socket=") || strings.HasPrefix(a, "host=") || strings.HasPrefix(a, "method=") {
+			t.Errorf("ExecStart passes %s: the socket comes from systemd and the model is runfcgi's default", a)
+		}
+	}
+
+	activateArgs := []string{"--listen=" + skt["ListenStream"], "--fdname=" + skt["FileDescriptorName"], "--setenv=APPGEN_SETTINGS=e2e", "--setenv=PATH=/usr/bin:/bin"}
+	cmd := exec.Command(activate, append(activateArgs, args...)...)
+	cmd.Dir = s.dir
+	out := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		stop(cmd, done)
+		if t.Failed() {
+			t.Logf("systemd-socket-activate and the app said:\n%s", out)
+		}
+	})
+	for i := 0; ; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if i == 250 {
+			t.Fatalf("no socket %s after 5 s: %v\n%s", sock, err, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// What SocketMode= and SocketGroup= make systemd do to the socket it creates.
+	mode, err := strconv.ParseUint(skt["SocketMode"], 8, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := user.LookupGroup(skt["SocketGroup"])
+	gid, _ := strconv.Atoi(g.Gid)
+	if err := os.Chown(sock, -1, gid); err != nil && os.Geteuid() == 0 {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(sock, os.FileMode(mode)); err != nil {
+		t.Fatal(err)
+	}
+
+	port := webserver.FreePort(t)
+	no := s.options("nginx", port)
+	no.Backends, no.WebGroup = []deploy.Backend{deploy.Unix(sock)}, web
+	conf, err := deploy.Render(no)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := webserver.Start(t, webserver.Config{Program: webserver.Nginx, Dir: s.serverDir(t), Port: port, Site: string(conf), DocumentRoot: s.docroot})
+	for _, path := range []string{"/x", "/y"} {
+		if r := do(t, "GET", inst.URL+path, "", ""); r.status != 200 || r.app["pid"] == "" {
+			t.Errorf("GET %s through nginx to the activated app: status %d, app %v; want the app", path, r.status, r.app)
+		}
+	}
+	// systemd-socket-activate started the app on nginx's first connection: the socket existed
+	// before the app did, as it does under systemd.
+	if !strings.Contains(out.String(), "Execing "+args[0]) {
+		t.Errorf("systemd-socket-activate did not start the app:\n%s", out)
+	}
 }

@@ -48,6 +48,8 @@ func configVariants(target string) [][]string {
 	switch target {
 	case "lighttpd", "cherokee":
 		v = append(v, []string{"spawn", "--spawn"})
+	case "systemd":
+		v = append(v, []string{"no-socket-unit", "--no-socket-unit"})
 	case "fcgi":
 		v = append(v, []string{"shared-hosting", "--launcher", "/home/user/public_html/mysite.fcgi", "--settings", "shared"})
 	}

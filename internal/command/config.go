@@ -103,7 +103,7 @@ var flagFields = map[string]string{
 	"server-name": "ServerNames", "listen": "Listen", "prefix": "Prefix", "static-url": "StaticURL",
 	"static-root": "StaticRoot", "document-root": "DocumentRoot", "secret": "Secret", "name": "Name",
 	"dir": "Dir", "launcher": "Launcher", "settings": "Settings", "user": "User", "web-group": "WebGroup",
-	"spawn": "Spawn",
+	"spawn": "Spawn", "no-socket-unit": "NoSocketUnit",
 }
 
 func allConfigFlags() []cli.Flag {
@@ -126,6 +126,7 @@ func allConfigFlags() []cli.Flag {
 		&cli.StringFlag{Name: "settings", Usage: "settings profile the app runs with, APPGEN_SETTINGS (default: production)"},
 		&cli.StringFlag{Name: "user", Usage: "systemd only: the system user (and group) the site runs as (default: the project's name)"},
 		&cli.StringFlag{Name: "web-group", Usage: "the web server's group, which alone may open the app's unix socket (default: www-data)"},
+		&cli.BoolFlag{Name: "no-socket-unit", Usage: "systemd only: a plain service whose runfcgi creates its own socket (default: systemd holds it in NAME.socket, written beside the service with -o, so it outlives restarts)"},
 		&cli.BoolFlag{Name: "spawn", Usage: "lighttpd and cherokee only: the web server starts the app itself"},
 		&cli.StringFlag{Name: "project", Usage: "read the project in this directory (default: the current directory, if it is one)", TakesFile: true},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to FILE instead of standard output; never overwrites", TakesFile: true},
@@ -158,7 +159,24 @@ func config(c *cli.Context, target string) error {
 		}
 		fmt.Fprintf(c.App.ErrWriter, "appgen: %s configuration checked: OK\n", o.Target)
 	}
+	companion, hasCompanion := deploy.Companion(o)
+	// Its header names the command that prints it alone, which appgen upgrade runs again.
+	companion.Command = commandLine(c, companion.Target)
 	if out := c.String("output"); out != "" {
+		var extra string
+		var extraText []byte
+		if hasCompanion {
+			// The socket unit goes beside the service, and neither is written unless both can be.
+			if extra, err = deploy.CompanionFile(target, companion.Name, out); err != nil {
+				return fmt.Errorf("config: -o %s: %v (or --no-socket-unit)", out, strings.TrimPrefix(err.Error(), "deploy: "+out+": "))
+			}
+			if extraText, err = deploy.Render(companion); err != nil {
+				return inputError(c, err)
+			}
+			if _, err := os.Lstat(extra); err == nil {
+				return fmt.Errorf("config: %s already exists; appgen never overwrites a file (remove it or choose another -o)", extra)
+			}
+		}
 		secret := deploy.HoldsSecret(o)
 		made, err := writeNew(out, text, secret)
 		if made != "" {
@@ -167,14 +185,30 @@ func config(c *cli.Context, target string) error {
 		if err != nil {
 			return err
 		}
+		if extra != "" {
+			if _, err := writeNew(extra, extraText, false); err != nil {
+				os.Remove(out)
+				return err
+			}
+			fmt.Fprintf(c.App.ErrWriter, "appgen: wrote %s beside %s\n", extra, out)
+		}
 		// Inside a project, appgen upgrade renders the file again (upgrade.go).
 		if err := recordConfig(c, target, out, text); err != nil {
 			return err
+		}
+		if extra != "" {
+			if err := recordConfig(c, companion.Target, extra, extraText); err != nil {
+				return err
+			}
 		}
 		if secret {
 			fmt.Fprintf(c.App.ErrWriter, "appgen: %s holds the AJP secret: written with mode 0600 (owner only)\n", out)
 		}
 		return nil
+	}
+	if hasCompanion {
+		fmt.Fprintf(c.App.ErrWriter, "appgen: note: this unit takes its socket from %s, which `appgen config %s` prints; -o DIR/%s writes both\n",
+			deploy.DefaultFile(companion.Target, companion.Name), companion.Target, deploy.DefaultFile(target, companion.Name))
 	}
 	_, err = c.App.Writer.Write(text)
 	return err
@@ -276,6 +310,7 @@ func configOptions(c *cli.Context, target string) (deploy.Options, error) {
 	}
 	o.ServerNames = c.StringSlice("server-name")
 	o.Spawn = c.Bool("spawn")
+	o.NoSocketUnit = c.Bool("no-socket-unit")
 	o.Command = commandLine(c, target)
 	return o, nil
 }
@@ -382,7 +417,7 @@ var fieldFlags = map[string]string{
 	"Protocol": "--protocol", "ServerNames": "--server-name", "Listen": "--listen",
 	"Prefix": "--prefix", "StaticURL": "--static-url", "StaticRoot": "--static-root",
 	"DocumentRoot": "--document-root", "Secret": "--secret", "Settings": "--settings",
-	"User": "--user", "WebGroup": "--web-group", "Spawn": "--spawn",
+	"User": "--user", "WebGroup": "--web-group", "Spawn": "--spawn", "NoSocketUnit": "--no-socket-unit",
 }
 
 // constantFlags maps settings/deploy.go's constants to the flag that replaces each.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -247,5 +248,67 @@ func TestConfigHelpListsTheTargetsFlags(t *testing.T) {
 				t.Errorf("config %s --help lacks %s", target, flag)
 			}
 		}
+	}
+}
+
+// TestConfigSystemdWritesSocketUnit: -o NAME.service writes the socket unit NAME.socket beside
+// it (systemd pairs the two by name); a name that is not NAME.service, or a socket unit that
+// exists already, is refused with nothing written; --no-socket-unit writes the service alone.
+func TestConfigSystemdWritesSocketUnit(t *testing.T) {
+	dir := t.TempDir()
+	base := []string{"config", "systemd", "--dir", "/srv/mysite"}
+	tests := []struct {
+		name     string
+		out      string
+		extra    []string
+		existing string
+		status   int
+		written  []string
+		stderr   string
+	}{
+		{name: "both units", out: "units/mysite.service", status: 0, written: []string{"units/mysite.service", "units/mysite.socket"}, stderr: "wrote units/mysite.socket beside units/mysite.service"},
+		{name: "not a .service", out: "mysite.conf", status: 1, stderr: "config: -o mysite.conf: want a file named mysite.service"},
+		{name: "another unit name", out: "d/prod.service", status: 1, stderr: "config: -o d/prod.service: want a file named mysite.service"},
+		{name: "socket unit exists", out: "b/mysite.service", existing: "b/mysite.socket", status: 1, written: []string{"b/mysite.socket"}, stderr: "b/mysite.socket already exists"},
+		{name: "plain service", out: "c/mysite.service", extra: []string{"--no-socket-unit"}, status: 0, written: []string{"c/mysite.service"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.existing != "" {
+				if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(tt.existing)), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, tt.existing), []byte("mine\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			status, _, stderr := runAppgen(t, dir, append(append(base, tt.extra...), "-o", tt.out)...)
+			if status != tt.status || !strings.Contains(stderr, tt.stderr) {
+				t.Fatalf("status %d, stderr %q; want %d and %q", status, stderr, tt.status, tt.stderr)
+			}
+			sub := filepath.Dir(tt.out)
+			var have []string
+			entries, _ := os.ReadDir(filepath.Join(dir, sub))
+			for _, e := range entries {
+				if !e.IsDir() {
+					have = append(have, filepath.Join(sub, e.Name()))
+				}
+			}
+			if sub == "." {
+				have = slices.DeleteFunc(have, func(p string) bool { return !strings.HasPrefix(p, "mysite") })
+			}
+			if !slices.Equal(have, tt.written) {
+				t.Errorf("files %v, want %v", have, tt.written)
+			}
+			if tt.existing != "" {
+				if b, _ := os.ReadFile(filepath.Join(dir, tt.existing)); string(b) != "mine\n" {
+					t.Errorf("%s was changed: %q", tt.existing, b)
+				}
+			}
+		})
+	}
+	status, stdout, stderr := runAppgen(t, dir, base...)
+	if status != 0 || !strings.Contains(stdout, "Requires=mysite.socket") || !strings.Contains(stderr, "appgen config systemd-socket") {
+		t.Errorf("to standard output: status %d, stderr %q; want the service and a note naming its socket unit", status, stderr)
 	}
 }
