@@ -74,6 +74,9 @@ var knownDirectives = map[syntax][]string{
 	syntaxLighttpd: {"$HTTP", "server.document-root", "alias.url", "fastcgi.server", "scgi.server",
 		"fastcgi.balance", "scgi.balance", "setenv.add-environment", "url.rewrite-once", "url.redirect",
 		"url.rewrite-if-not-file"},
+	syntaxCaddy: {"Q", "bind", "root", "route", "handle_path", "file_server", "redir", "@docroot_file", "file",
+		"not", "handle", "reverse_proxy", "transport", "env", "lb_policy", "lb_try_duration", "fail_duration",
+		"max_fails", "unhealthy_status"},
 	syntaxSystemd: {"[Unit]", "[Service]", "[Install]", "Description", "After", "Type", "User", "Group",
 		"SupplementaryGroups", "RuntimeDirectory", "RuntimeDirectoryMode", "WorkingDirectory",
 		"Environment", "EnvironmentFile", "ExecStart", "KillSignal", "TimeoutStopSec", "Restart",
@@ -96,7 +99,7 @@ func onlyKnownDirectives(target, text string) error {
 		if i := strings.LastIndexByte(d, '/'); i >= 0 {
 			name = d[:i]
 		}
-		if d == "}" || s == syntaxNginx && name == "K" || s == syntaxNginx && name == "default" {
+		if d == "}" || s == syntaxCaddy && name == "}" || s == syntaxNginx && name == "K" || s == syntaxNginx && name == "default" {
 			continue // a block's end, a map's entries
 		}
 		if s == syntaxLighttpd && (strings.IndexFunc(name, func(r rune) bool { return r < '0' || r > '9' }) < 0 || len(name) <= 2 && strings.Trim(name, "(){}[],=+!:~>") == "" || name == "S") {
@@ -142,6 +145,11 @@ func checkServer(c serverconf.Config) error {
 
 // checkCommand writes text to file and runs program with args and the file's name.
 func checkCommand(ctx context.Context, program, pkg, file string, text []byte, args ...string) error {
+	return checkCommandEnv(ctx, nil, program, pkg, file, text, args...)
+}
+
+// checkCommandEnv is checkCommand with env added to the program's environment.
+func checkCommandEnv(ctx context.Context, env []string, program, pkg, file string, text []byte, args ...string) error {
 	exe, err := exec.LookPath(program)
 	if err != nil {
 		return fmt.Errorf("deploy: %w: %s is not installed here (it comes with %s)", ErrCheckUnavailable, program, pkg)
@@ -149,7 +157,11 @@ func checkCommand(ctx context.Context, program, pkg, file string, text []byte, a
 	if err := os.WriteFile(file, text, 0o644); err != nil {
 		return fmt.Errorf("deploy: %w", err)
 	}
-	out, err := exec.CommandContext(ctx, exe, append(args, file)...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, exe, append(args, file)...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("deploy: %w: %s %s: %v\n%s", ErrCheckFailed, program, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}

@@ -339,6 +339,10 @@ func TestDirectivesSeeInjections(t *testing.T) {
 		{syntaxSystemd, `ExecStart="/a" "b"`, `ExecStart="/a" "%h"`},
 		{syntaxSystemd, `ExecStart="/a" "b"`, "ExecStart=\"/a\" \"b\"\nExecStartPre=/bin/id"},
 		{syntaxCherokee, "a!b = c", "a!b = c\nd!e = f"},
+		{syntaxCaddy, `root * "/srv/x"`, "root * \"/srv/x\"\nimport /etc/passwd"},
+		{syntaxCaddy, `root * "/srv/x"`, `root * "/srv/x" y`},
+		{syntaxCaddy, `root * "/srv/x"`, `root * "/srv/{$HOME}"`},
+		{syntaxCaddy, `root * "/srv/x"`, `root * "/srv/{http.request.uri}"`},
 	}
 	for i, tt := range tests {
 		t.Run(fmt.Sprintf("%s-%d", tt.syntax, i), func(t *testing.T) {
@@ -372,6 +376,7 @@ func TestCheckRefusesUnknownDirectives(t *testing.T) {
 		{"apache", "RewriteMap m \"prg:/bin/touch /tmp/appgen-pwned\"\n"},
 		{"nginx", "include /etc/passwd;\n"},
 		{"systemd", "[Service]\nExecStartPre=/bin/touch /tmp/appgen-pwned\n"},
+		{"caddy", "import /etc/passwd\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {
