@@ -24,6 +24,7 @@ const (
 	syntaxShell    syntax = "sh"
 	syntaxSystemd  syntax = "systemd"
 	syntaxCaddy    syntax = "caddyfile"
+	syntaxHAProxy  syntax = "haproxy"
 )
 
 // directives returns text's directive list in its syntax.
@@ -43,6 +44,8 @@ func directives(s syntax, text string) ([]string, error) {
 		return systemdSettings(text)
 	case syntaxCaddy:
 		return caddyLines(text)
+	case syntaxHAProxy:
+		return haproxyLines(text)
 	}
 	return nil, fmt.Errorf("deploy: no directive reader for %q", s)
 }
@@ -576,5 +579,76 @@ func caddyLines(text string) ([]string, error) {
 		}
 	}
 	flush()
+	return out, nil
+}
+
+// haproxyLines follows haproxy.cfg's line parser: one directive a line; words split at
+// spaces and tabs; '#' outside quotes comments out the rest of the line; '...' quotes
+// everything up to the next '; "..." quotes with backslash escapes and expands
+// environment variables ($NAME, ${NAME}); outside quotes a backslash escapes the next
+// character. Each entry is "NAME/ARGS", ARGS one letter per further word: 'Q' for a word
+// made only of one single-quoted string, 'E' for one holding '$' outside single quotes,
+// '%' (a sample expression in log-format arguments) or a backslash, 'W' for any other.
+func haproxyLines(text string) ([]string, error) {
+	var out []string
+	for n, line := range strings.Split(text, "\n") {
+		var words []string
+		for i := 0; i < len(line); {
+			c := line[i]
+			if c == ' ' || c == '\t' || c == '\r' {
+				i++
+				continue
+			}
+			if c == '#' {
+				break
+			}
+			kind, single := "W", c == '\''
+			for i < len(line) && line[i] != ' ' && line[i] != '\t' && line[i] != '\r' && line[i] != '#' {
+				switch line[i] {
+				case '\'':
+					j := strings.IndexByte(line[i+1:], '\'')
+					if j < 0 {
+						return nil, fmt.Errorf("deploy: haproxy: line %d: unterminated '", n+1)
+					}
+					if strings.IndexByte(line[i+1:i+1+j], '%') >= 0 {
+						kind = "E"
+					}
+					i += j + 2
+				case '"':
+					j := i + 1
+					for ; j < len(line) && line[j] != '"'; j++ {
+						if line[j] == '\\' {
+							j++
+						}
+					}
+					if j >= len(line) {
+						return nil, fmt.Errorf("deploy: haproxy: line %d: unterminated \"", n+1)
+					}
+					single = false
+					if strings.ContainsAny(line[i+1:j], "$%\\") {
+						kind = "E"
+					}
+					i = j + 1
+				case '\\', '$', '%':
+					kind, single = "E", false
+					i += 2
+				default:
+					single = false
+					i++
+				}
+			}
+			if kind == "W" && single {
+				kind = "Q"
+			}
+			if len(words) == 0 && kind == "W" {
+				words = append(words, line[strings.LastIndexAny(line[:i], " \t")+1:i])
+				continue
+			}
+			words = append(words, kind)
+		}
+		if len(words) > 0 {
+			out = append(out, words[0]+"/"+strings.Join(words[1:], ""))
+		}
+	}
 	return out, nil
 }

@@ -340,6 +340,10 @@ func TestDirectivesSeeInjections(t *testing.T) {
 		{syntaxSystemd, `ExecStart="/a" "b"`, "ExecStart=\"/a\" \"b\"\nExecStartPre=/bin/id"},
 		{syntaxCherokee, "a!b = c", "a!b = c\nd!e = f"},
 		{syntaxCaddy, `root * "/srv/x"`, "root * \"/srv/x\"\nimport /etc/passwd"},
+		{syntaxHAProxy, `docroot '/srv/x'`, "docroot '/srv/x'\nexternal-check command /bin/sh"},
+		{syntaxHAProxy, `docroot '/srv/x'`, `docroot '/srv/x' y`},
+		{syntaxHAProxy, `docroot '/srv/x'`, `docroot "/srv/$X"`},
+		{syntaxHAProxy, `docroot '/srv/x'`, `docroot '/srv/%[src]'`},
 		{syntaxCaddy, `root * "/srv/x"`, `root * "/srv/x" y`},
 		{syntaxCaddy, `root * "/srv/x"`, `root * "/srv/{$HOME}"`},
 		{syntaxCaddy, `root * "/srv/x"`, `root * "/srv/{http.request.uri}"`},
@@ -377,6 +381,7 @@ func TestCheckRefusesUnknownDirectives(t *testing.T) {
 		{"nginx", "include /etc/passwd;\n"},
 		{"systemd", "[Service]\nExecStartPre=/bin/touch /tmp/appgen-pwned\n"},
 		{"caddy", "import /etc/passwd\n"},
+		{"haproxy", "global\n    external-check\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {

@@ -28,6 +28,8 @@ var quoteFuncs = template.FuncMap{
 	"lighttpdre": func(v string, lit ...string) (string, error) { return configString("a lighttpd string", v, true, lit) },
 	"cherokee":   cherokeeValue,
 	"caddy":      func(v string, lit ...string) (string, error) { return caddyToken(v, lit) },
+	"haproxy":    func(v string, lit ...string) (string, error) { return haproxyArg(v, false, lit) },
+	"haproxyre":  func(v string, lit ...string) (string, error) { return haproxyArg(v, true, lit) },
 	"unitarg":    systemdArg,
 	"unitval":    systemdValue,
 	"unitenv":    systemdEnv,
@@ -95,6 +97,29 @@ func caddyToken(v string, lit []string) (string, error) {
 		return "", err
 	}
 	return `"` + pre + v + post + `"`, nil
+}
+
+// haproxyArg writes v as one single-quoted haproxy.cfg word, between the template's literal
+// text lit[0] and lit[1]. Inside single quotes HAProxy takes everything as it is (no
+// escapes, no environment variables, no comments) up to the next "'": so v may hold no
+// "'" and no control character, and no '%', which starts a sample expression in the
+// arguments HAProxy reads as log-format strings (a redirect's location). With re, v is
+// written as a regular expression matching itself.
+func haproxyArg(v string, re bool, lit []string) (string, error) {
+	if controlChar(v) >= 0 {
+		return "", refuse("a haproxy.cfg word", v, "control character")
+	}
+	if strings.ContainsAny(v, "'%") {
+		return "", refuse("a haproxy.cfg word", v, `"'" ends the quotes and '%' starts a sample expression`)
+	}
+	if re {
+		v = regexp.QuoteMeta(v)
+	}
+	pre, post, err := literals("a haproxy.cfg word", lit)
+	if err != nil {
+		return "", err
+	}
+	return "'" + pre + v + post + "'", nil
 }
 
 // literals splits a quoting function's optional literal text into what goes before and

@@ -48,7 +48,7 @@ type target struct {
 var targets = []*target{
 	apacheTarget, apacheFcgidTarget, htaccessTarget, fcgiTarget, lighttpdTarget,
 	cherokeeTarget, nginxTarget, restartTarget, systemdTarget,
-	caddyTarget,
+	caddyTarget, haproxyTarget,
 }
 
 // Fields every target uses, and the groups targets share.

@@ -142,6 +142,12 @@ func FuzzQuote(f *testing.F) {
 				t.Fatalf("caddy %q -> %s reads as %q, %v", s, q, have, err)
 			}
 		}
+		if q, err := haproxyArg(s, false, nil); err == nil {
+			have, err := directives(syntaxHAProxy, "docroot "+q)
+			if want := []string{"docroot/Q"}; err != nil || !slices.Equal(have, want) {
+				t.Fatalf("haproxy %q -> %s reads as %q, %v", s, q, have, err)
+			}
+		}
 		if q, err := cherokeeValue(s); err == nil {
 			have, err := directives(syntaxCherokee, "a!b = "+q)
 			if err != nil || len(have) != 1 {
@@ -166,6 +172,26 @@ func FuzzCaddyLines(f *testing.F) {
 			i := strings.LastIndexByte(d, '/')
 			if i <= 0 || strings.Trim(d[i+1:], "QWE{}") != "" {
 				t.Fatalf("caddyLines(%q) gave %q: want NAME/ARGS", s, list)
+			}
+		}
+	})
+}
+
+// FuzzHAProxyLines checks that the haproxy.cfg reader never panics and writes every
+// directive as a name, '/', and one letter per argument, whatever it reads.
+func FuzzHAProxyLines(f *testing.F) {
+	for _, s := range []string{"docroot '/srv'\n", "bind \"$X\"", "acl a b -i 'x' # c", "'", "a \\'b", "server 'a''b' c%d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		list, err := haproxyLines(s)
+		if err != nil {
+			return
+		}
+		for _, d := range list {
+			i := strings.LastIndexByte(d, '/')
+			if i <= 0 || strings.Trim(d[i+1:], "QWE") != "" {
+				t.Fatalf("haproxyLines(%q) gave %q: want NAME/ARGS", s, list)
 			}
 		}
 	})

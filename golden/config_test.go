@@ -29,7 +29,7 @@ func configVariants(target string) [][]string {
 	}
 	switch target {
 	case "apache", "nginx", "lighttpd", "cherokee",
-		"caddy":
+		"caddy", "haproxy":
 		v = append(v, []string{"balanced", "--backend", "127.0.0.1:3033", "--backend", "127.0.0.1:3034", "--backend", "unix:/run/mysite/3.sock"})
 	}
 	for _, p := range deploy.ProtocolsFor(target) {
