@@ -155,6 +155,9 @@ func (s *site) run(t testing.TB, settings, protocol string, b deploy.Backend, en
 		if v, ok := strings.CutPrefix(e, "secret="); ok {
 			args = append(args, "secret="+v)
 		}
+		if v, ok := strings.CutPrefix(e, "runfcgi:"); ok { // another runfcgi key=value
+			args = append(args, v)
+		}
 	}
 	cmd := exec.Command(s.binary, args...)
 	cmd.Dir = s.dir
