@@ -27,10 +27,11 @@ var apacheEnabledDir = "/etc/apache2/mods-enabled"
 // Check renders o and validates the result with the real server's own checker in a
 // throwaway directory: `nginx -t`, `apache2 -t -f`, `lighttpd -tt -f` on a minimal main
 // configuration that includes it, `sh -n` for scripts, `systemd-analyze verify` for units,
-// and `cherokee -t` (or, where Cherokee is not installed, its documented key structure) for
-// cherokee. It returns notes worth telling the user even when the check passes (a module
-// installed but not enabled in /etc/apache2, a structure-only check). It never reads or
-// changes the system's server configuration.
+// `cherokee -t` (or, where Cherokee is not installed, its documented key structure) for
+// cherokee, `caddy validate` for the Caddyfile and `haproxy -c` for haproxy.cfg. It returns
+// notes worth telling the user even when the check passes (a module installed but not
+// enabled in /etc/apache2, a structure-only check). It never reads or changes the system's
+// server configuration.
 //
 // Check takes Options, not text, so that what it hands a validator is always appgen's own
 // rendering of checked, quoted values; and before running anything it reads the output back
