@@ -80,7 +80,7 @@ var knownDirectives = map[syntax][]string{
 		"max_fails", "unhealthy_status"},
 	syntaxHAProxy: {"global", "maxconn", "defaults", "mode", "timeout", "fcgi-app", "docroot", "path-info",
 		"option", "frontend", "bind", "acl", "http-request", "default_backend", "backend", "use-fcgi-app",
-		"balance", "retries", "retry-on", "default-server", "server", "http-reuse"},
+		"balance", "retries", "retry-on", "default-server", "server", "http-reuse", "user", "group"},
 	syntaxSystemd: {"[Unit]", "[Service]", "[Install]", "Description", "After", "Type", "User", "Group",
 		"SupplementaryGroups", "RuntimeDirectory", "RuntimeDirectoryMode", "WorkingDirectory",
 		"Environment", "EnvironmentFile", "ExecStart", "KillSignal", "TimeoutStopSec", "Restart",

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,10 +19,22 @@ import (
 	"github.com/appgen/appgen/runtime/testsupport/webserver"
 )
 
-// runHAProxy runs `haproxy -db -f F` (the foreground form of `haproxy -f F`) on text.
+// runHAProxy runs `haproxy -db -f F` (the foreground form of `haproxy -f F`) on text. As
+// root it runs text as it is, dropping to the haproxy user; any other user cannot change
+// user or group, so the two lines that would are left out.
 func runHAProxy(t *testing.T, dir string, port int, text []byte) *process {
 	t.Helper()
 	exe := webserver.RequireProgram(t, "haproxy")
+	if os.Geteuid() != 0 {
+		t.Log("not root: running without the global section's user and group")
+		var kept []string
+		for _, l := range strings.Split(string(text), "\n") {
+			if f := strings.Fields(l); len(f) == 0 || f[0] != "user" && f[0] != "group" {
+				kept = append(kept, l)
+			}
+		}
+		text = []byte(strings.Join(kept, "\n"))
+	}
 	file := filepath.Join(dir, "haproxy.cfg")
 	writeFile(t, file, string(text), 0o644)
 	return runServer(t, dir, port, nil, exe, "-db", "-f", file)
