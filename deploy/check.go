@@ -27,10 +27,11 @@ var apacheEnabledDir = "/etc/apache2/mods-enabled"
 // Check renders o and validates the result with the real server's own checker in a
 // throwaway directory: `nginx -t`, `apache2 -t -f`, `lighttpd -tt -f` on a minimal main
 // configuration that includes it, `sh -n` for scripts, `systemd-analyze verify` for units,
-// and `cherokee -t` (or, where Cherokee is not installed, its documented key structure) for
-// cherokee. It returns notes worth telling the user even when the check passes (a module
-// installed but not enabled in /etc/apache2, a structure-only check). It never reads or
-// changes the system's server configuration.
+// `cherokee -t` (or, where Cherokee is not installed, its documented key structure) for
+// cherokee, `caddy validate` for the Caddyfile and `haproxy -c` for haproxy.cfg. It returns
+// notes worth telling the user even when the check passes (a module installed but not
+// enabled in /etc/apache2, a structure-only check). It never reads or changes the system's
+// server configuration.
 //
 // Check takes Options, not text, so that what it hands a validator is always appgen's own
 // rendering of checked, quoted values; and before running anything it reads the output back
@@ -74,6 +75,12 @@ var knownDirectives = map[syntax][]string{
 	syntaxLighttpd: {"$HTTP", "server.document-root", "alias.url", "fastcgi.server", "scgi.server",
 		"fastcgi.balance", "scgi.balance", "setenv.add-environment", "url.rewrite-once", "url.redirect",
 		"url.rewrite-if-not-file"},
+	syntaxCaddy: {"Q", "bind", "root", "route", "handle_path", "file_server", "redir", "@docroot_file", "file",
+		"not", "handle", "reverse_proxy", "transport", "env", "lb_policy", "lb_try_duration", "fail_duration",
+		"max_fails", "unhealthy_status"},
+	syntaxHAProxy: {"global", "maxconn", "defaults", "mode", "timeout", "fcgi-app", "docroot", "path-info",
+		"option", "frontend", "bind", "acl", "http-request", "default_backend", "backend", "use-fcgi-app",
+		"balance", "retries", "retry-on", "default-server", "server", "http-reuse", "user", "group"},
 	syntaxSystemd: {"[Unit]", "[Service]", "[Install]", "Description", "After", "Type", "User", "Group",
 		"SupplementaryGroups", "RuntimeDirectory", "RuntimeDirectoryMode", "WorkingDirectory",
 		"Environment", "EnvironmentFile", "ExecStart", "KillSignal", "TimeoutStopSec", "Restart",
@@ -98,7 +105,7 @@ func onlyKnownDirectives(target, text string) error {
 		if i := strings.LastIndexByte(d, '/'); i >= 0 {
 			name = d[:i]
 		}
-		if d == "}" || s == syntaxNginx && name == "K" || s == syntaxNginx && name == "default" {
+		if d == "}" || s == syntaxCaddy && name == "}" || s == syntaxNginx && name == "K" || s == syntaxNginx && name == "default" {
 			continue // a block's end, a map's entries
 		}
 		if s == syntaxLighttpd && (strings.IndexFunc(name, func(r rune) bool { return r < '0' || r > '9' }) < 0 || len(name) <= 2 && strings.Trim(name, "(){}[],=+!:~>") == "" || name == "S") {
@@ -144,6 +151,11 @@ func checkServer(c serverconf.Config) error {
 
 // checkCommand writes text to file and runs program with args and the file's name.
 func checkCommand(ctx context.Context, program, pkg, file string, text []byte, args ...string) error {
+	return checkCommandEnv(ctx, nil, program, pkg, file, text, args...)
+}
+
+// checkCommandEnv is checkCommand with env added to the program's environment.
+func checkCommandEnv(ctx context.Context, env []string, program, pkg, file string, text []byte, args ...string) error {
 	exe, err := exec.LookPath(program)
 	if err != nil {
 		return fmt.Errorf("deploy: %w: %s is not installed here (it comes with %s)", ErrCheckUnavailable, program, pkg)
@@ -151,7 +163,11 @@ func checkCommand(ctx context.Context, program, pkg, file string, text []byte, a
 	if err := os.WriteFile(file, text, 0o644); err != nil {
 		return fmt.Errorf("deploy: %w", err)
 	}
-	out, err := exec.CommandContext(ctx, exe, append(args, file)...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, exe, append(args, file)...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("deploy: %w: %s %s: %v\n%s", ErrCheckFailed, program, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}

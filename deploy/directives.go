@@ -23,6 +23,8 @@ const (
 	syntaxCherokee syntax = "cherokee"
 	syntaxShell    syntax = "sh"
 	syntaxSystemd  syntax = "systemd"
+	syntaxCaddy    syntax = "caddyfile"
+	syntaxHAProxy  syntax = "haproxy"
 )
 
 // directives returns text's directive list in its syntax.
@@ -40,6 +42,10 @@ func directives(s syntax, text string) ([]string, error) {
 		return shellCommands(text)
 	case syntaxSystemd:
 		return systemdSettings(text)
+	case syntaxCaddy:
+		return caddyLines(text)
+	case syntaxHAProxy:
+		return haproxyLines(text)
 	}
 	return nil, fmt.Errorf("deploy: no directive reader for %q", s)
 }
@@ -494,4 +500,155 @@ func systemdWords(v string, dollar bool) (int, string, error) {
 		}
 	}
 	return n, marks, nil
+}
+
+// caddyLines follows the Caddyfile lexer: tokens split at whitespace; a '#' that starts a
+// token comments out the rest of the line; a '"' that starts a token quotes up to the next
+// unescaped '"' (a backslash escapes the next character, newlines included); a line's
+// tokens are one directive, '{' and '}' open and close blocks. Each entry is "NAME/ARGS":
+// NAME is the first token ("Q" when quoted, as a site address is), ARGS one letter per
+// further token: 'Q' quoted, 'W' a bare word, 'E' a token holding an environment variable
+// or placeholder ('{' inside it, or one of "{$"), '{' and '}' themselves.
+func caddyLines(text string) ([]string, error) {
+	var out []string
+	var line []string
+	flush := func() {
+		if len(line) > 0 {
+			out = append(out, line[0]+"/"+strings.Join(line[1:], ""))
+			line = nil
+		}
+	}
+	for i := 0; i < len(text); {
+		c := text[i]
+		switch {
+		case c == '\n':
+			flush()
+			i++
+		case c == ' ' || c == '\t' || c == '\r':
+			i++
+		case c == '#':
+			for i < len(text) && text[i] != '\n' {
+				i++
+			}
+		case c == '"':
+			j := i + 1
+			for ; ; j++ {
+				if j >= len(text) {
+					return nil, fmt.Errorf("deploy: caddyfile: unterminated quoted token")
+				}
+				if text[j] == '\\' {
+					j++
+					continue
+				}
+				if text[j] == '"' {
+					break
+				}
+			}
+			kind := "Q"
+			if strings.ContainsAny(text[i+1:j], "{}\\\n") {
+				kind = "E"
+			}
+			i = j + 1
+			if i < len(text) && strings.IndexByte(" \t\r\n", text[i]) < 0 {
+				return nil, fmt.Errorf("deploy: caddyfile: a quoted token runs on into %q", text[i])
+			}
+			if len(line) == 0 {
+				line = append(line, kind)
+			} else {
+				line = append(line, kind)
+			}
+		default:
+			j := i
+			for j < len(text) && strings.IndexByte(" \t\r\n", text[j]) < 0 {
+				j++
+			}
+			w := text[i:j]
+			i = j
+			switch {
+			case len(line) == 0 && strings.Contains(w, "{$"):
+				line = append(line, "E")
+			case len(line) == 0:
+				line = append(line, w)
+			case w == "{" || w == "}":
+				line = append(line, w)
+			case strings.Contains(w, "{$"):
+				line = append(line, "E")
+			default:
+				line = append(line, "W")
+			}
+		}
+	}
+	flush()
+	return out, nil
+}
+
+// haproxyLines follows haproxy.cfg's line parser: one directive a line; words split at
+// spaces and tabs; '#' outside quotes comments out the rest of the line; '...' quotes
+// everything up to the next '; "..." quotes with backslash escapes and expands
+// environment variables ($NAME, ${NAME}); outside quotes a backslash escapes the next
+// character. Each entry is "NAME/ARGS", ARGS one letter per further word: 'Q' for a word
+// made only of one single-quoted string, 'E' for one holding '$' outside single quotes,
+// '%' (a sample expression in log-format arguments) or a backslash, 'W' for any other.
+func haproxyLines(text string) ([]string, error) {
+	var out []string
+	for n, line := range strings.Split(text, "\n") {
+		var words []string
+		for i := 0; i < len(line); {
+			c := line[i]
+			if c == ' ' || c == '\t' || c == '\r' {
+				i++
+				continue
+			}
+			if c == '#' {
+				break
+			}
+			kind, single := "W", c == '\''
+			for i < len(line) && line[i] != ' ' && line[i] != '\t' && line[i] != '\r' && line[i] != '#' {
+				switch line[i] {
+				case '\'':
+					j := strings.IndexByte(line[i+1:], '\'')
+					if j < 0 {
+						return nil, fmt.Errorf("deploy: haproxy: line %d: unterminated '", n+1)
+					}
+					if strings.IndexByte(line[i+1:i+1+j], '%') >= 0 {
+						kind = "E"
+					}
+					i += j + 2
+				case '"':
+					j := i + 1
+					for ; j < len(line) && line[j] != '"'; j++ {
+						if line[j] == '\\' {
+							j++
+						}
+					}
+					if j >= len(line) {
+						return nil, fmt.Errorf("deploy: haproxy: line %d: unterminated \"", n+1)
+					}
+					single = false
+					if strings.ContainsAny(line[i+1:j], "$%\\") {
+						kind = "E"
+					}
+					i = j + 1
+				case '\\', '$', '%':
+					kind, single = "E", false
+					i += 2
+				default:
+					single = false
+					i++
+				}
+			}
+			if kind == "W" && single {
+				kind = "Q"
+			}
+			if len(words) == 0 && kind == "W" {
+				words = append(words, line[strings.LastIndexAny(line[:i], " \t")+1:i])
+				continue
+			}
+			words = append(words, kind)
+		}
+		if len(words) > 0 {
+			out = append(out, words[0]+"/"+strings.Join(words[1:], ""))
+		}
+	}
+	return out, nil
 }

@@ -344,6 +344,14 @@ func TestDirectivesSeeInjections(t *testing.T) {
 		{syntaxSystemd, `ExecStart="/a" "b"`, `ExecStart="/a" "%h"`},
 		{syntaxSystemd, `ExecStart="/a" "b"`, "ExecStart=\"/a\" \"b\"\nExecStartPre=/bin/id"},
 		{syntaxCherokee, "a!b = c", "a!b = c\nd!e = f"},
+		{syntaxCaddy, `root * "/srv/x"`, "root * \"/srv/x\"\nimport /etc/passwd"},
+		{syntaxHAProxy, `docroot '/srv/x'`, "docroot '/srv/x'\nexternal-check command /bin/sh"},
+		{syntaxHAProxy, `docroot '/srv/x'`, `docroot '/srv/x' y`},
+		{syntaxHAProxy, `docroot '/srv/x'`, `docroot "/srv/$X"`},
+		{syntaxHAProxy, `docroot '/srv/x'`, `docroot '/srv/%[src]'`},
+		{syntaxCaddy, `root * "/srv/x"`, `root * "/srv/x" y`},
+		{syntaxCaddy, `root * "/srv/x"`, `root * "/srv/{$HOME}"`},
+		{syntaxCaddy, `root * "/srv/x"`, `root * "/srv/{http.request.uri}"`},
 	}
 	for i, tt := range tests {
 		t.Run(fmt.Sprintf("%s-%d", tt.syntax, i), func(t *testing.T) {
@@ -377,6 +385,8 @@ func TestCheckRefusesUnknownDirectives(t *testing.T) {
 		{"apache", "RewriteMap m \"prg:/bin/touch /tmp/appgen-pwned\"\n"},
 		{"nginx", "include /etc/passwd;\n"},
 		{"systemd", "[Service]\nExecStartPre=/bin/touch /tmp/appgen-pwned\n"},
+		{"caddy", "import /etc/passwd\n"},
+		{"haproxy", "global\n    external-check\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {

@@ -27,6 +27,9 @@ var quoteFuncs = template.FuncMap{
 	"lighttpd":   func(v string, lit ...string) (string, error) { return configString("a lighttpd string", v, false, lit) },
 	"lighttpdre": func(v string, lit ...string) (string, error) { return configString("a lighttpd string", v, true, lit) },
 	"cherokee":   cherokeeValue,
+	"caddy":      func(v string, lit ...string) (string, error) { return caddyToken(v, lit) },
+	"haproxy":    func(v string, lit ...string) (string, error) { return haproxyArg(v, false, lit) },
+	"haproxyre":  func(v string, lit ...string) (string, error) { return haproxyArg(v, true, lit) },
 	"unitarg":    systemdArg,
 	"unitval":    systemdValue,
 	"unitenv":    systemdEnv,
@@ -69,7 +72,59 @@ func configString(syntax, v string, re bool, lit []string) (string, error) {
 	if re {
 		v = regexp.QuoteMeta(v)
 	}
-	var pre, post string
+	pre, post, err := literals(syntax, lit)
+	if err != nil {
+		return "", err
+	}
+	return `"` + pre + v + post + `"`, nil
+}
+
+// caddyToken writes v as one double-quoted Caddyfile token, between the template's literal
+// text lit[0] and lit[1]. Inside double quotes Caddy's lexer takes '\' as an escape and
+// '"' as the end; before lexing it replaces {$VAR} anywhere in the file with the
+// environment's value, and most directives expand {placeholders} in their arguments at
+// run time: so v may hold none of '"', '\', '{', '}', nor a control character (a newline
+// inside quotes would be carried, but no value needs one).
+func caddyToken(v string, lit []string) (string, error) {
+	if controlChar(v) >= 0 {
+		return "", refuse("a Caddyfile token", v, "control character")
+	}
+	if strings.ContainsAny(v, `"\{}`) {
+		return "", refuse("a Caddyfile token", v, `'"', '\', '{' and '}' end a token, escape, or expand`)
+	}
+	pre, post, err := literals("a Caddyfile token", lit)
+	if err != nil {
+		return "", err
+	}
+	return `"` + pre + v + post + `"`, nil
+}
+
+// haproxyArg writes v as one single-quoted haproxy.cfg word, between the template's literal
+// text lit[0] and lit[1]. Inside single quotes HAProxy takes everything as it is (no
+// escapes, no environment variables, no comments) up to the next "'": so v may hold no
+// "'" and no control character, and no '%', which starts a sample expression in the
+// arguments HAProxy reads as log-format strings (a redirect's location). With re, v is
+// written as a regular expression matching itself.
+func haproxyArg(v string, re bool, lit []string) (string, error) {
+	if controlChar(v) >= 0 {
+		return "", refuse("a haproxy.cfg word", v, "control character")
+	}
+	if strings.ContainsAny(v, "'%") {
+		return "", refuse("a haproxy.cfg word", v, `"'" ends the quotes and '%' starts a sample expression`)
+	}
+	if re {
+		v = regexp.QuoteMeta(v)
+	}
+	pre, post, err := literals("a haproxy.cfg word", lit)
+	if err != nil {
+		return "", err
+	}
+	return "'" + pre + v + post + "'", nil
+}
+
+// literals splits a quoting function's optional literal text into what goes before and
+// after the value.
+func literals(syntax string, lit []string) (pre, post string, err error) {
 	switch len(lit) {
 	case 0:
 	case 1:
@@ -77,9 +132,9 @@ func configString(syntax, v string, re bool, lit []string) (string, error) {
 	case 2:
 		pre, post = lit[0], lit[1]
 	default:
-		return "", fmt.Errorf("deploy: %s: want a value and at most two literals, got %d", syntax, len(lit))
+		return "", "", fmt.Errorf("deploy: %s: want a value and at most two literals, got %d", syntax, len(lit))
 	}
-	return `"` + pre + v + post + `"`, nil
+	return pre, post, nil
 }
 
 // cherokeeValue writes s as the value of a cherokee.conf "key = value" line, which runs to

@@ -47,11 +47,12 @@ type target struct {
 
 // targets are every kind of output, in the order help lists them. Each is defined in its own
 // file with what only it needs (nginx.go, apache.go, lighttpd.go, cherokee.go, scripts.go,
-// systemd.go); its template is templates/deploy/NAME/.
+// systemd.go, caddy.go, haproxy.go); its template is templates/deploy/NAME/.
 var targets = []*target{
 	apacheTarget, apacheFcgidTarget, htaccessTarget, fcgiTarget, lighttpdTarget,
 	cherokeeTarget, nginxTarget, restartTarget, systemdTarget,
 	systemdSocketTarget,
+	caddyTarget, haproxyTarget,
 }
 
 // Fields every target uses, and the groups targets share.

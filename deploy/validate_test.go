@@ -136,10 +136,62 @@ func FuzzQuote(f *testing.F) {
 				t.Fatalf("systemd value %q -> %s reads as %q, %v", s, q, have, err)
 			}
 		}
+		if q, err := caddyToken(s, nil); err == nil {
+			have, err := directives(syntaxCaddy, "root * "+q)
+			if want := []string{"root/WQ"}; err != nil || !slices.Equal(have, want) {
+				t.Fatalf("caddy %q -> %s reads as %q, %v", s, q, have, err)
+			}
+		}
+		if q, err := haproxyArg(s, false, nil); err == nil {
+			have, err := directives(syntaxHAProxy, "docroot "+q)
+			if want := []string{"docroot/Q"}; err != nil || !slices.Equal(have, want) {
+				t.Fatalf("haproxy %q -> %s reads as %q, %v", s, q, have, err)
+			}
+		}
 		if q, err := cherokeeValue(s); err == nil {
 			have, err := directives(syntaxCherokee, "a!b = "+q)
 			if err != nil || len(have) != 1 {
 				t.Fatalf("cherokee %q -> %s reads as %q, %v", s, q, have, err)
+			}
+		}
+	})
+}
+
+// FuzzCaddyLines checks that the Caddyfile reader never panics and writes every directive
+// as a name, '/', and one letter or brace per argument, whatever it reads.
+func FuzzCaddyLines(f *testing.F) {
+	for _, s := range []string{"root * \"/srv\"\n", "\"http://:80\" {\n\tbind \"::1\"\n}\n", "a \"b\\\"c\" # x\n", "\"", "{$HOME} x", "a \"b\"c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		list, err := caddyLines(s)
+		if err != nil {
+			return
+		}
+		for _, d := range list {
+			i := strings.LastIndexByte(d, '/')
+			if i <= 0 || strings.Trim(d[i+1:], "QWE{}") != "" {
+				t.Fatalf("caddyLines(%q) gave %q: want NAME/ARGS", s, list)
+			}
+		}
+	})
+}
+
+// FuzzHAProxyLines checks that the haproxy.cfg reader never panics and writes every
+// directive as a name, '/', and one letter per argument, whatever it reads.
+func FuzzHAProxyLines(f *testing.F) {
+	for _, s := range []string{"docroot '/srv'\n", "bind \"$X\"", "acl a b -i 'x' # c", "'", "a \\'b", "server 'a''b' c%d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		list, err := haproxyLines(s)
+		if err != nil {
+			return
+		}
+		for _, d := range list {
+			i := strings.LastIndexByte(d, '/')
+			if i <= 0 || strings.Trim(d[i+1:], "QWE") != "" {
+				t.Fatalf("haproxyLines(%q) gave %q: want NAME/ARGS", s, list)
 			}
 		}
 	})

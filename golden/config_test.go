@@ -28,7 +28,8 @@ func configVariants(target string) [][]string {
 		v = append(v, []string{"prefix", "--prefix", "/app", "--server-name", "example.com", "--server-name", "www.example.com"})
 	}
 	switch target {
-	case "apache", "nginx", "lighttpd", "cherokee":
+	case "apache", "nginx", "lighttpd", "cherokee",
+		"caddy", "haproxy":
 		v = append(v, []string{"balanced", "--backend", "127.0.0.1:3033", "--backend", "127.0.0.1:3034", "--backend", "unix:/run/mysite/3.sock"})
 	}
 	for _, p := range deploy.ProtocolsFor(target) {

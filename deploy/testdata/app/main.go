@@ -3,6 +3,9 @@
 // can check the script name, path, query and body the application receives, its pid, and
 // a value that changes whenever a new process image starts (after the launcher is touched).
 //
+// A query parameter sleep=DURATION makes the handler wait that long (at most 1s) before it
+// answers, so that load tests keep requests in flight at the same time.
+//
 // APP_SCRIPT_NAME, when set, is the project's ForceScriptName; APP_LABEL tells two apps apart.
 package main
 
@@ -37,6 +40,9 @@ func main() {
 }
 
 func report(w http.ResponseWriter, r *http.Request) {
+	if d, err := time.ParseDuration(r.URL.Query().Get("sleep")); err == nil && d > 0 && d <= time.Second {
+		time.Sleep(d)
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
