@@ -308,6 +308,9 @@ func TestValidateCherokee(t *testing.T) {
 		// Issue 13: --server-name wrote only vserver!10, and Cherokee refused to start.
 		{"no default vserver", strings.ReplaceAll(strings.Replace(good, "nick = default", "nick = example.com", 1), "vserver!1!", "vserver!10!"), `nick must be "default"`},
 		{"lowest not default", strings.ReplaceAll(good, "vserver!1!", "vserver!20!") + "vserver!5!nick = other\nvserver!5!document_root = /o\nvserver!5!rule!1!match = default\nvserver!5!rule!1!handler = file\n", "vserver!5 is the lowest-numbered"},
+		// cherokee -t would read the named file: --check must refuse it before running Cherokee.
+		{"include", good + "include = /etc/shadow\n", "unknown key path include"},
+		{"try_include", good + "try_include = /etc/shadow\n", "unknown key path try_include"},
 		{"custom_error without code", good + "vserver!1!rule!9!match = exists\nvserver!1!rule!9!handler = custom_error\n", "needs handler!error"},
 	}
 	for _, tt := range tests {
