@@ -22,7 +22,12 @@ var cherokeeTarget = &target{name: "cherokee", summary: "Cherokee cherokee.conf:
 // Cherokee is found as serverconf.LookPath finds it: $APPGEN_CHEROKEE, then PATH and the
 // sbin directories, then /opt/cherokee/sbin. Only where none holds it does the key check
 // stand alone, and the note says so.
-func checkCherokee(ctx context.Context, _ *resolved, text []byte, dir string) ([]string, error) {
+//
+// With --spawn, cherokee -t refuses a source whose interpreter program does not exist, and
+// stops there, before the virtual servers. Where the project's binary is not installed yet,
+// the check stands Cherokee's own path in for it (a file that exists; -t never runs it), so
+// that the rest is still checked, and a note says the binary is missing.
+func checkCherokee(ctx context.Context, r *resolved, text []byte, dir string) ([]string, error) {
 	if err := ValidateCherokee(text); err != nil {
 		return nil, err
 	}
@@ -33,7 +38,20 @@ func checkCherokee(ctx context.Context, _ *resolved, text []byte, dir string) ([
 		}
 		return []string{"Cherokee is not installed here (not in $" + serverconf.CherokeeEnv + ", PATH or /opt/cherokee/sbin): only the key structure was checked, against the keys and values Cherokee 1.2 reads, not by cherokee -t"}, nil
 	}
-	return nil, checkCommand(ctx, exe, "Cherokee", filepath.Join(dir, "cherokee.conf"), text, "-t", "-C")
+	var notes []string
+	if r.Spawn && !isFile(r.Binary) {
+		notes = append(notes, "the configuration is valid, but "+r.Binary+" is not installed here yet: Cherokee will not start until it is")
+		text = []byte(strings.ReplaceAll(string(text), "!interpreter = "+r.Binary+" ", "!interpreter = "+exe+" "))
+	}
+	if err := checkCommand(ctx, exe, "Cherokee", filepath.Join(dir, "cherokee.conf"), text, "-t", "-C"); err != nil {
+		return nil, err
+	}
+	return notes, nil
+}
+
+func isFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.IsDir()
 }
 
 // cherokeeKey describes one key path of cherokee.conf that appgen writes, from Cherokee
