@@ -3,28 +3,55 @@ package deploy
 import (
 	"context"
 	"fmt"
-	"os/exec"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/appgen/appgen/runtime/serverconf"
 )
 
 // The Cherokee target: cherokee.conf key paths, and their structural check.
 var cherokeeTarget = &target{name: "cherokee", summary: "Cherokee cherokee.conf: a virtual server with a static rule and a balanced default rule",
-	protocols: []string{"fcgi", "scgi"}, usesBackends: true, spawn: true, template: "cherokee/cherokee.conf.tmpl",
+	protocols: []string{"fcgi", "scgi"}, usesBackends: true, spawn: true, template: "cherokee/cherokee.conf.tmpl", program: "cherokee",
 	syntax: syntaxCherokee, check: checkCherokee,
 	fields: fieldList(baseFields, backendFields, webFields, []string{"Spawn"})}
 
-// checkCherokee runs cherokee -t where Cherokee is installed; elsewhere it checks the key
-// structure (ValidateCherokee) and says that this is all it checked.
-func checkCherokee(ctx context.Context, _ *resolved, text []byte, dir string) ([]string, error) {
+// checkCherokee runs `cherokee -t -C` on the output as it is, after the key check (which
+// refuses any key appgen never writes, such as include, before Cherokee reads the file).
+// Cherokee is found as serverconf.LookPath finds it: $APPGEN_CHEROKEE, then PATH and the
+// sbin directories, then /opt/cherokee/sbin. Only where none holds it does the key check
+// stand alone, and the note says so.
+//
+// With --spawn, cherokee -t refuses a source whose interpreter program does not exist, and
+// stops there, before the virtual servers. Where the project's binary is not installed yet,
+// the check stands Cherokee's own path in for it (a file that exists; -t never runs it), so
+// that the rest is still checked, and a note says the binary is missing.
+func checkCherokee(ctx context.Context, r *resolved, text []byte, dir string) ([]string, error) {
 	if err := ValidateCherokee(text); err != nil {
 		return nil, err
 	}
-	if _, err := exec.LookPath("cherokee"); err != nil {
-		return []string{"Cherokee is not installed here: only the key structure was checked (against Cherokee 1.2's documented keys), not by cherokee -t"}, nil
+	exe, err := serverconf.LookPath(string(serverconf.Cherokee))
+	if err != nil {
+		if os.Getenv(serverconf.CherokeeEnv) != "" {
+			return nil, fmt.Errorf("deploy: %w: %v", ErrCheckUnavailable, err)
+		}
+		return []string{"Cherokee is not installed here (not in $" + serverconf.CherokeeEnv + ", PATH or /opt/cherokee/sbin): only the key structure was checked, against the keys and values Cherokee 1.2 reads, not by cherokee -t"}, nil
 	}
-	return nil, checkCommand(ctx, "cherokee", "cherokee", filepath.Join(dir, "cherokee.conf"), text, "-t", "-C")
+	var notes []string
+	if r.Spawn && !isFile(r.Binary) {
+		notes = append(notes, "the configuration is valid, but "+r.Binary+" is not installed here yet: Cherokee will not start until it is")
+		text = []byte(strings.ReplaceAll(string(text), "!interpreter = "+r.Binary+" ", "!interpreter = "+exe+" "))
+	}
+	if err := checkCommand(ctx, exe, "Cherokee", filepath.Join(dir, "cherokee.conf"), text, "-t", "-C"); err != nil {
+		return nil, err
+	}
+	return notes, nil
+}
+
+func isFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.IsDir()
 }
 
 // cherokeeKey describes one key path of cherokee.conf that appgen writes, from Cherokee
@@ -48,7 +75,8 @@ var cherokeeKeys = []cherokeeKey{
 	{"vserver!N!rule!N!match!final", []string{"0", "1"}},
 	{"vserver!N!rule!N!match!match_any", []string{"0", "1"}},
 	{"vserver!N!rule!N!document_root", nil},
-	{"vserver!N!rule!N!handler", []string{"file", "common", "fcgi", "scgi", "proxy", "redir"}},
+	{"vserver!N!rule!N!handler", []string{"file", "common", "fcgi", "scgi", "proxy", "redir", "custom_error"}},
+	{"vserver!N!rule!N!handler!error", []string{"403", "404"}},
 	{"vserver!N!rule!N!handler!check_file", []string{"0", "1"}},
 	{"vserver!N!rule!N!handler!error_handler", []string{"0", "1"}},
 	{"vserver!N!rule!N!handler!pass_req_headers", []string{"0", "1"}},
@@ -65,7 +93,8 @@ var cherokeeKeys = []cherokeeKey{
 // since no Cherokee is packaged to run it: every line is "key = value" with a known key
 // path and an allowed value; every rule has a match and a handler; a balancer names sources
 // that exist; every source has a nick, a type and a host, and an interpreter when its type
-// says so; and each virtual server has exactly one default rule.
+// says so; each virtual server has exactly one default rule; and the lowest-numbered
+// virtual server is nicknamed "default", without which Cherokee refuses to start.
 func ValidateCherokee(text []byte) error {
 	values := map[string]string{}
 	var order []string
@@ -121,6 +150,9 @@ func ValidateCherokee(text []byte) error {
 			vservers[strings.Join(strings.Split(rule, "!")[:2], "!")]++
 		}
 		h := values[rule+"!handler"]
+		if h == "custom_error" && values[rule+"!handler!error"] == "" {
+			return fmt.Errorf("deploy: cherokee %s: handler custom_error needs handler!error", rule)
+		}
 		if h == "fcgi" || h == "scgi" {
 			if values[rule+"!handler!balancer"] == "" {
 				return fmt.Errorf("deploy: cherokee %s: handler %s needs a balancer", rule, h)
@@ -146,6 +178,16 @@ func ValidateCherokee(text []byte) error {
 		if defaults != 1 {
 			return fmt.Errorf("deploy: cherokee %s has %d default rules, want exactly 1", vs, defaults)
 		}
+	}
+	lowest, lowestN := "", 0
+	for vs := range vservers {
+		n, _ := strconv.Atoi(strings.TrimPrefix(vs, "vserver!"))
+		if lowest == "" || n < lowestN {
+			lowest, lowestN = vs, n
+		}
+	}
+	if lowest != "" && values[lowest+"!nick"] != "default" {
+		return fmt.Errorf("deploy: cherokee %s is the lowest-numbered virtual server, so its nick must be \"default\" (Cherokee refuses to start otherwise), not %q", lowest, values[lowest+"!nick"])
 	}
 	for src := range sources {
 		for _, k := range []string{"nick", "type", "host"} {

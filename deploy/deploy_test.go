@@ -270,6 +270,21 @@ func TestCheckRejectsBrokenOutput(t *testing.T) {
 	}
 }
 
+// TestCherokeeVariantsPassKeyCheck pins issue 13 where Cherokee is absent (with it,
+// TestCheckEveryVariant runs cherokee -t): --server-name wrote only vserver!10, and Cherokee
+// refuses to start unless its lowest-numbered virtual server is nicknamed "default".
+func TestCherokeeVariantsPassKeyCheck(t *testing.T) {
+	for _, o := range variants("cherokee") {
+		text, err := Render(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ValidateCherokee(text); err != nil {
+			t.Errorf("%+v: %v\n%s", o, err, text)
+		}
+	}
+}
+
 func TestValidateCherokee(t *testing.T) {
 	good := "vserver!1!nick = default\nvserver!1!document_root = /srv\n" +
 		"vserver!1!rule!1!match = default\nvserver!1!rule!1!handler = fcgi\n" +
@@ -290,6 +305,13 @@ func TestValidateCherokee(t *testing.T) {
 		{"not key value", good + "just words\n", `want "key!path = value"`},
 		{"twice", good + "source!1!nick = b\n", "set twice"},
 		{"no handler", good + "vserver!1!rule!5!match = exists\n", "has no handler"},
+		// Issue 13: --server-name wrote only vserver!10, and Cherokee refused to start.
+		{"no default vserver", strings.ReplaceAll(strings.Replace(good, "nick = default", "nick = example.com", 1), "vserver!1!", "vserver!10!"), `nick must be "default"`},
+		{"lowest not default", strings.ReplaceAll(good, "vserver!1!", "vserver!20!") + "vserver!5!nick = other\nvserver!5!document_root = /o\nvserver!5!rule!1!match = default\nvserver!5!rule!1!handler = file\n", "vserver!5 is the lowest-numbered"},
+		// cherokee -t would read the named file: --check must refuse it before running Cherokee.
+		{"include", good + "include = /etc/shadow\n", "unknown key path include"},
+		{"try_include", good + "try_include = /etc/shadow\n", "unknown key path try_include"},
+		{"custom_error without code", good + "vserver!1!rule!9!match = exists\nvserver!1!rule!9!handler = custom_error\n", "needs handler!error"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

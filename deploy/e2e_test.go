@@ -230,14 +230,24 @@ type reply struct {
 
 func do(t *testing.T, method, rawURL, host, body string) reply {
 	t.Helper()
-	req, err := http.NewRequest(method, rawURL, strings.NewReader(body))
+	if body == "" {
+		return doReader(t, method, rawURL, host, nil)
+	}
+	return doReader(t, method, rawURL, host, strings.NewReader(body))
+}
+
+// doReader is do with a body reader: one whose length the client cannot know goes out
+// chunked.
+func doReader(t *testing.T, method, rawURL, host string, body io.Reader) reply {
+	t.Helper()
+	req, err := http.NewRequest(method, rawURL, body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if host != "" {
 		req.Host = host
 	}
-	if body != "" {
+	if body != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	client := &http.Client{
@@ -256,6 +266,7 @@ func do(t *testing.T, method, rawURL, host, body string) reply {
 	}
 	r := reply{status: resp.StatusCode, body: string(data), app: map[string]string{}}
 	sc := bufio.NewScanner(strings.NewReader(r.body))
+	sc.Buffer(nil, len(r.body)+1) // the app's "body=" line may be as long as a 10 MB upload
 	for sc.Scan() {
 		if kv, ok := strings.CutPrefix(sc.Text(), "app "); ok {
 			k, v, _ := strings.Cut(kv, "=")
@@ -369,6 +380,11 @@ func TestProxiedDeployments(t *testing.T) {
 		{name: "lighttpd fcgi tcp", target: "lighttpd", program: webserver.Lighttpd, protocol: "fcgi", backends: "tcp", docrootFiles: true},
 		{name: "lighttpd fcgi unix prefix", target: "lighttpd", program: webserver.Lighttpd, protocol: "fcgi", backends: "unix", prefix: "/app", docrootFiles: true},
 		{name: "lighttpd scgi balanced", target: "lighttpd", program: webserver.Lighttpd, protocol: "scgi", backends: "two", docrootFiles: true},
+		{name: "cherokee fcgi tcp", target: "cherokee", program: webserver.Cherokee, protocol: "fcgi", backends: "tcp", docrootFiles: true},
+		{name: "cherokee fcgi unix prefix", target: "cherokee", program: webserver.Cherokee, protocol: "fcgi", backends: "unix", prefix: "/app"},
+		{name: "cherokee fcgi balanced", target: "cherokee", program: webserver.Cherokee, protocol: "fcgi", backends: "two", docrootFiles: true},
+		{name: "cherokee scgi tcp", target: "cherokee", program: webserver.Cherokee, protocol: "scgi", backends: "tcp", docrootFiles: true},
+		{name: "cherokee scgi unix prefix", target: "cherokee", program: webserver.Cherokee, protocol: "scgi", backends: "unix", prefix: "/app"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -402,6 +418,9 @@ func TestProxiedDeployments(t *testing.T) {
 			inst := webserver.Start(t, webserver.Config{Program: c.program, Dir: s.serverDir(t), Port: port, Site: string(text), DocumentRoot: s.docroot})
 			m := matrix{base: inst.URL, prefix: c.prefix, scriptName: c.prefix, docrootFiles: c.docrootFiles, staticURL: c.prefix + "/static/"}
 			m.run(t)
+			if c.program == webserver.Cherokee {
+				cherokeeRequests(t, m, c.protocol)
+			}
 			if c.backends == "two" {
 				// Both members of the group answer.
 				pids := map[string]bool{}
@@ -414,6 +433,46 @@ func TestProxiedDeployments(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cherokeeRequests sends what Cherokee passes on differently from the other servers (issue
+// 13): a chunked body, which its FastCGI handler forwards still chunk-encoded with
+// CONTENT_TRANSFER_ENCODING=chunked and no CONTENT_LENGTH; a path holding %25, which it
+// sends in REQUEST_URI decoded; a 10 MB body.
+func cherokeeRequests(t *testing.T, m matrix, protocol string) {
+	t.Helper()
+	if protocol == "fcgi" {
+		// Over SCGI Cherokee sends CONTENT_LENGTH=0 for a chunked body and none of it, and
+		// now and then (1 run in 3 here) never answers the client at all: no test can pin
+		// that; docs/servers/cherokee.md says to send Content-Length through Cherokee.
+		t.Run("chunked POST", func(t *testing.T) {
+			// 2 KB: larger ones, whose body Cherokee reads in several pieces, come out of
+			// its FastCGI handler misframed (records whose length does not match what
+			// follows); docs/servers/cherokee.md says so.
+			body := "name=caf%C3%A9&text=" + strings.Repeat("y", 2000)
+			// A reader of unknown length makes the client send Transfer-Encoding: chunked.
+			r := doReader(t, "POST", m.base+m.prefix+"/chunked/", m.host, io.MultiReader(strings.NewReader(body)))
+			m.wantApp(t, r, "/chunked/", "")
+			if r.app["body"] != body {
+				t.Errorf("app saw a body of %d bytes, want %d", len(r.app["body"]), len(body))
+			}
+		})
+	}
+	t.Run("path with %25", func(t *testing.T) {
+		r := do(t, "GET", m.base+m.prefix+"/100%25/a%20b?q=a+b", m.host, "")
+		m.wantApp(t, r, "/100%/a b", "q=a+b")
+		if want := m.prefix + "/100%25/a%20b?q=a+b"; r.app["request_uri"] != want {
+			t.Errorf("app saw RequestURI %q, want %q (rebuilt from Cherokee's decoded REQUEST_URI)", r.app["request_uri"], want)
+		}
+	})
+	t.Run("10 MB POST", func(t *testing.T) {
+		body := "text=" + strings.Repeat("z", 10<<20)
+		r := do(t, "POST", m.base+m.prefix+"/big/", m.host, body)
+		m.wantApp(t, r, "/big/", "")
+		if r.app["body"] != body {
+			t.Errorf("app saw a body of %d bytes, want %d", len(r.app["body"]), len(body))
+		}
+	})
 }
 
 // spawned describes a deployment where the web server starts the app through the launcher.
@@ -648,9 +707,12 @@ func TestRestartScriptRefusesBadPidFile(t *testing.T) {
 // TestWildcardServerName pins issue 14: --server-name '*.example.com' must give a
 // configuration each server loads and matches subdomains with (nginx natively, Apache
 // through ServerAlias, lighttpd through an escaped regular expression).
+//
+// Cherokee (issue 13): with --server-name it refused to start, its lowest virtual server not
+// being "default"; now the default one is written too and answers other host names: 404.
 func TestWildcardServerName(t *testing.T) {
-	for _, p := range []webserver.Program{webserver.Nginx, webserver.Apache, webserver.Lighttpd} {
-		target := map[webserver.Program]string{webserver.Nginx: "nginx", webserver.Apache: "apache", webserver.Lighttpd: "lighttpd"}[p]
+	for _, p := range []webserver.Program{webserver.Nginx, webserver.Apache, webserver.Lighttpd, webserver.Cherokee} {
+		target := map[webserver.Program]string{webserver.Nginx: "nginx", webserver.Apache: "apache", webserver.Lighttpd: "lighttpd", webserver.Cherokee: "cherokee"}[p]
 		t.Run(target, func(t *testing.T) {
 			webserver.Require(t, p)
 			s := newSite(t)
@@ -667,6 +729,11 @@ func TestWildcardServerName(t *testing.T) {
 			for _, host := range []string{"www.example.test", "a.b.example.test:" + strconv.Itoa(port)} {
 				if r := do(t, "GET", inst.URL+"/x", host, ""); r.status != 200 || r.app["pid"] == "" {
 					t.Errorf("Host %s: status %d, app %v; want the app", host, r.status, r.app)
+				}
+			}
+			if target == "cherokee" {
+				if r := do(t, "GET", inst.URL+"/x", "other.test", ""); r.status != 404 || r.app["pid"] != "" {
+					t.Errorf("Host other.test: status %d, app %v; want the default virtual server's 404", r.status, r.app)
 				}
 			}
 			if target == "lighttpd" {

@@ -194,6 +194,12 @@ func (c *conn) readLoop() error {
 		if _, err := io.ReadFull(c.br, c.hdr[:]); err != nil {
 			return err
 		}
+		if c.hdr == ([headerLen]byte{}) && c.awaitingStdin() {
+			// Cherokee 1.2.104 sends the eight zero bytes it reserves for a
+			// STDIN header as they are when the client's body has not come
+			// yet. They carry nothing; the body's rate deadline still runs.
+			continue
+		}
 		h := parseHeader(&c.hdr)
 		if err := h.check(); err != nil {
 			return &protocolError{err.Error()}
@@ -595,10 +601,16 @@ func (c *conn) startRequest(r *request) error {
 		return c.reject(r, http.StatusBadRequest)
 	}
 	length, chunked := req.ContentLength, false
-	if length == 0 && !c.stdinEndsNext(r.id) {
+	if length == 0 {
 		// Zero from an absent CONTENT_LENGTH, and STDIN not seen to end:
-		// the body is what STDIN carries (a web server streaming it).
-		length, chunked = bodyFraming(pairs)
+		// the body is what STDIN carries (a web server streaming it). A
+		// chunked one is, whatever comes next: Cherokee sends an empty
+		// STDIN record before the body it passes on still chunk-encoded.
+		var framed int64
+		framed, chunked = bodyFraming(pairs)
+		if framed < 0 && (chunked || !c.stdinEndsNext(r.id)) {
+			length = framed
+		}
 	}
 	if length > c.lim.maxBody {
 		return c.reject(r, http.StatusRequestEntityTooLarge)
@@ -615,6 +627,7 @@ func (c *conn) startRequest(r *request) error {
 		req.ContentLength = -1
 		if chunked {
 			// Cherokee passes a chunked body on as it came.
+			r.chunked = true
 			req.Body = &chunkedBody{httputil.NewChunkedReader(&r.body), &r.body}
 			req.TransferEncoding = []string{"chunked"}
 		}
@@ -648,6 +661,18 @@ func (c *conn) startRequest(r *request) error {
 		return c.endRequest(r, 0, statusOverloaded)
 	}
 	return nil
+}
+
+// awaitingStdin reports whether a request's STDIN is still open.
+func (c *conn) awaitingStdin() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range c.reqs {
+		if r.paramsDone && !r.inputDone {
+			return true
+		}
+	}
+	return false
 }
 
 // stdinEndsNext reports whether the next record, already buffered, is the
@@ -761,6 +786,12 @@ func (c *conn) stdin(h header) error {
 	n := int(h.contentLength)
 	c.mu.Lock()
 	r := c.reqs[h.id]
+	if r != nil && r.paramsDone && n == 0 && r.chunked && r.stdinBytes == 0 {
+		// Cherokee's empty record ahead of a chunked body, which is never
+		// empty (its last chunk, "0\r\n", at least): not the end of STDIN.
+		c.mu.Unlock()
+		return nil
+	}
 	if r != nil && r.paramsDone && n == 0 {
 		// The end of STDIN, looked up and marked under one lock.
 		r.inputDone = true

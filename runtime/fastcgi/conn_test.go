@@ -52,6 +52,18 @@ func TestRequests(t *testing.T) {
 		{"CONTENT_TRANSFER_ENCODING=chunked is decoded", join(begin(1, roleResponder, flagKeepConn),
 			paramsRec(1, "REQUEST_METHOD=POST", "REQUEST_URI=/x", "CONTENT_TRANSFER_ENCODING=chunked"), endParams(1),
 			stdinRec(1, "3\r\nabc\r\n"), stdinRec(1, "4\r\ndefg\r\n0\r\n\r\n"), endStdin(1)), 200, "POST /x body=abcdefg"},
+		// Regression (issue 13, seen on a real Cherokee 1.2.104): its FastCGI
+		// handler sends an empty STDIN record right after the params, then
+		// the chunked body (without the final CRLF), then another empty one.
+		// The first was taken for the end: the handler saw an empty body.
+		{"Cherokee's empty STDIN ahead of a chunked body", join(begin(1, roleResponder, flagKeepConn),
+			paramsRec(1, "REQUEST_METHOD=POST", "REQUEST_URI=/x", "CONTENT_TRANSFER_ENCODING=chunked"), endParams(1),
+			endStdin(1), stdinRec(1, "5\r\nhello\r\n3\r\nabc\r\n0\r\n"), endStdin(1)), 200, "POST /x body=helloabc"},
+		// And, when the client's body has not come yet, the zeroed header it
+		// reserves for a STDIN record, sent as it is.
+		{"Cherokee's zeroed header inside a chunked body", join(begin(1, roleResponder, flagKeepConn),
+			paramsRec(1, "REQUEST_METHOD=POST", "REQUEST_URI=/x", "CONTENT_TRANSFER_ENCODING=chunked"), endParams(1),
+			endStdin(1), make([]byte, headerLen), stdinRec(1, "5\r\nhello\r\n"), make([]byte, headerLen), stdinRec(1, "0\r\n"), endStdin(1)), 200, "POST /x body=hello"},
 		{"chunked body cut short fails the read", join(begin(1, roleResponder, flagKeepConn),
 			paramsRec(1, "REQUEST_METHOD=POST", "REQUEST_URI=/x", "CONTENT_TRANSFER_ENCODING=chunked"), endParams(1),
 			stdinRec(1, "9\r\nabc"), endStdin(1)), 499, "body: unexpected EOF\n"},
@@ -101,6 +113,15 @@ func TestRequests(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestZeroHeaderOutsideBody: the zeroed header Cherokee sends is skipped only while a
+// request's STDIN is open; anywhere else it is the protocol error it always was.
+func TestZeroHeaderOutsideBody(t *testing.T) {
+	h := newHarness(t, &Server{Handler: echo})
+	c := h.dial()
+	c.send(make([]byte, headerLen), get(1, "/"))
+	c.expectClosed()
 }
 
 func TestKeepConn(t *testing.T) {

@@ -43,7 +43,11 @@
 //     fastcgi_request_buffering off, Cherokee) the body is what STDIN
 //     carries up to its empty record, with r.ContentLength -1; when the web
 //     server says CONTENT_TRANSFER_ENCODING=chunked (Cherokee passes chunked
-//     bodies on still encoded), the handler reads it decoded.
+//     bodies on still encoded), the handler reads it decoded. Cherokee 1.2.104
+//     sends an empty STDIN record before such a body and, while the client's
+//     body has not come, eight zero bytes in place of a record header: the
+//     first is not taken for the body's end, the second is skipped while a
+//     STDIN is open (anywhere else it is a protocol error).
 //   - Limits (see Server): params beyond MaxHeaderBytes get 431, a
 //     CONTENT_LENGTH beyond MaxBodyBytes gets 413, a body that does not fit
 //     in MaxSpillBytes 503, a request beyond MaxRequests, beyond

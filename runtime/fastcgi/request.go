@@ -25,6 +25,7 @@ type request struct {
 
 	paramsDone bool // the empty FCGI_PARAMS arrived
 	inputDone  bool // the empty FCGI_STDIN arrived
+	chunked    bool // STDIN carries a body still in chunked framing
 	started    bool // the handler was started
 	ended      bool // FCGI_END_REQUEST was written (or the connection died)
 	aborted    atomic.Bool
@@ -63,6 +64,7 @@ func newRequest(c *conn, id uint16, keepConn bool) *request {
 	r.conn, r.id, r.keepConn = c, id, keepConn
 	r.acquired = false
 	r.paramsDone, r.inputDone, r.started, r.ended = false, false, false, false
+	r.chunked = false
 	r.aborted.Store(false)
 	r.headBy, r.bodyFrom, r.stdinBytes = time.Time{}, time.Time{}, 0
 	r.params = r.params[:0]

@@ -1,6 +1,6 @@
-// Package serverconf writes self-contained main configurations for nginx, Apache and
-// lighttpd around a site, and runs each server's own validator on them (`nginx -t`,
-// `apache2 -t -f`, `lighttpd -tt -f`) in a throwaway directory.
+// Package serverconf writes self-contained main configurations for nginx, Apache, lighttpd
+// and Cherokee around a site, and runs each server's own validator on them (`nginx -t`,
+// `apache2 -t -f`, `lighttpd -tt -f`, `cherokee -t -C`) in a throwaway directory.
 //
 // It is the checking code `appgen config --check` ships (package deploy uses it), and the
 // test harness runtime/testsupport/webserver builds its running instances on it: the harness imports
@@ -13,4 +13,10 @@
 // explicit (Debian's main configuration builds it with include_shell, which a checked
 // configuration must never run), and nothing under /etc is read except the servers' own
 // mime.types.
+//
+// No distribution packages Cherokee, so LookPath finds it by $APPGEN_CHEROKEE (CherokeeEnv)
+// when that is set, else in PATH and the sbin directories, else at CherokeeDefault
+// (/opt/cherokee/sbin/cherokee, where the project's CI builds it). Cherokee's main file
+// holds only the pid file, the 127.0.0.1 bind and an include of the site: the site brings
+// the virtual servers, the "default" one among them.
 package serverconf

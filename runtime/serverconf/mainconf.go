@@ -88,3 +88,18 @@ func lighttpdMain(dir, docroot string, port int, modules []string, site string) 
 	fmt.Fprintf(&b, "include %q\n", site)
 	return b.String()
 }
+
+// cherokeeMain binds 127.0.0.1:port and keeps the pid file in dir (Cherokee's launcher reads
+// server!pid_file from the main file only, not from an included one). The site, included,
+// holds the virtual servers; it may repeat the bind keys with the same values. Cherokee has
+// no server-wide error log: without a virtual server's error_writer it writes errors to
+// stderr, which the test harness keeps.
+func cherokeeMain(dir string, port int, site string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# throwaway Cherokee instance in %s\n", dir)
+	fmt.Fprintf(&b, "server!pid_file = %s/cherokee.pid\n", dir)
+	fmt.Fprintf(&b, "server!bind!1!port = %d\n", port)
+	b.WriteString("server!bind!1!interface = 127.0.0.1\n")
+	fmt.Fprintf(&b, "include = %s\n", site)
+	return b.String()
+}

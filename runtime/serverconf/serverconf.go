@@ -17,10 +17,21 @@ const (
 	Nginx    Program = "nginx"
 	Apache   Program = "apache2"
 	Lighttpd Program = "lighttpd"
+	// Cherokee is not packaged by Debian: LookPath finds it through CherokeeEnv, PATH or
+	// CherokeeDefault.
+	Cherokee Program = "cherokee"
 )
 
 // Programs lists every Program, in the order tests usually run them.
-var Programs = []Program{Nginx, Apache, Lighttpd}
+var Programs = []Program{Nginx, Apache, Lighttpd, Cherokee}
+
+// CherokeeEnv names the environment variable that, when set, is the path of the cherokee
+// program LookPath returns (and nothing else: a wrong path is an error, not a fallback).
+const CherokeeEnv = "APPGEN_CHEROKEE"
+
+// CherokeeDefault is where LookPath looks for cherokee last: the prefix Cherokee's own
+// build installs into when told `--prefix=/opt/cherokee`, as this project's CI does.
+const CherokeeDefault = "/opt/cherokee/sbin/cherokee"
 
 // ApacheModuleDir is where Debian's apache2 package keeps its modules; MainConfig loads
 // modules from here because a self-contained configuration cannot use mods-enabled.
@@ -49,14 +60,15 @@ type Config struct {
 	// Dir is the instance's directory: the main configuration, pid file, logs and temp
 	// files go there. Required; it must exist (TempDir makes a suitable one).
 	Dir string
-	// Port is the loopback port the server listens on (127.0.0.1). Required for Apache and
-	// lighttpd, whose main configuration holds the listening address; nginx takes it from
+	// Port is the loopback port the server listens on (127.0.0.1). Required for Apache,
+	// lighttpd and Cherokee, whose main configuration holds the listening address; nginx takes it from
 	// the site's own listen directive, so there it is used only to wait for the server.
 	Port int
 	// Site is the site part of the configuration, included from the main configuration:
 	// nginx: text at http{} level (server and upstream blocks); Apache: server-level
 	// directives (a <VirtualHost *:PORT>, or directives for the main server); lighttpd:
-	// any configuration text. Empty means a site with no directives of its own.
+	// any configuration text; Cherokee: cherokee.conf keys, with at least the virtual
+	// server nicknamed "default" (Cherokee refuses to start without one). Empty means a site with no directives of its own.
 	Site string
 	// Modules lists the modules to load. For Apache, names as in mods-available ("proxy_fcgi"),
 	// loaded from ApacheModuleDir; for lighttpd, plugin names ("mod_fastcgi"). Nil means
@@ -76,18 +88,38 @@ const (
 )
 
 // LookPath finds program in PATH or in /usr/sbin and /sbin, where Debian installs servers
-// but where a non-root PATH often does not look.
+// but where a non-root PATH often does not look. For cherokee, which no Debian package
+// provides, $APPGEN_CHEROKEE (CherokeeEnv) comes first and CherokeeDefault last.
 func LookPath(program string) (string, error) {
+	if program == string(Cherokee) {
+		if env := os.Getenv(CherokeeEnv); env != "" {
+			if !isExecutable(env) {
+				return "", fmt.Errorf("serverconf: %s=%q: want the path of an executable cherokee program", CherokeeEnv, env)
+			}
+			return env, nil
+		}
+	}
 	if p, err := exec.LookPath(program); err == nil {
 		return p, nil
 	}
 	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/local/sbin"} {
 		p := filepath.Join(dir, program)
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+		if isExecutable(p) {
 			return p, nil
 		}
 	}
+	if program == string(Cherokee) {
+		if isExecutable(CherokeeDefault) {
+			return CherokeeDefault, nil
+		}
+		return "", fmt.Errorf("serverconf: program %q not found in $%s, PATH, /usr/sbin, /sbin or %s", program, CherokeeEnv, filepath.Dir(CherokeeDefault))
+	}
 	return "", fmt.Errorf("serverconf: program %q not found in PATH, /usr/sbin or /sbin", program)
+}
+
+func isExecutable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
 }
 
 // MainConfig returns the text of a self-contained main configuration for c that includes
@@ -123,6 +155,8 @@ func MainConfig(c Config) (string, error) {
 			mods = DefaultLighttpdModules
 		}
 		return lighttpdMain(dir, docroot, c.Port, mods, site), nil
+	case Cherokee:
+		return cherokeeMain(dir, c.Port, site), nil
 	}
 	panic("unreachable: validate accepted program " + string(c.Program))
 }
@@ -138,9 +172,9 @@ func hasModule(mods []string, name string) bool {
 
 func (c Config) validate() error {
 	switch c.Program {
-	case Nginx, Apache, Lighttpd:
+	case Nginx, Apache, Lighttpd, Cherokee:
 	default:
-		return fmt.Errorf("serverconf: unknown program %q, want one of nginx, apache2, lighttpd", c.Program)
+		return fmt.Errorf("serverconf: unknown program %q, want one of nginx, apache2, lighttpd, cherokee", c.Program)
 	}
 	if c.Dir == "" || !filepath.IsAbs(c.Dir) {
 		return fmt.Errorf("serverconf: directory %q must be an absolute path", c.Dir)
@@ -201,6 +235,8 @@ func CheckArgs(p Program, dir, path string) []string {
 		return []string{"-t", "-q", "-p", dir, "-c", path}
 	case Apache:
 		return []string{"-t", "-f", path}
+	case Cherokee:
+		return []string{"-t", "-C", path}
 	default:
 		return []string{"-tt", "-f", path}
 	}
@@ -210,7 +246,7 @@ func CheckArgs(p Program, dir, path string) []string {
 var ErrCheck = errors.New("configuration rejected")
 
 // Check writes c's configuration into c.Dir and runs the server's own validator on it
-// (`nginx -t`, `apache2 -t -f`, `lighttpd -tt -f`). A rejection is an error wrapping ErrCheck
+// (`nginx -t`, `apache2 -t -f`, `lighttpd -tt -f`, `cherokee -t -C`). A rejection is an error wrapping ErrCheck
 // and carrying the validator's output. Check does not notice everything: Apache's -t accepts
 // a proxy to a scheme whose module is not loaded, and lighttpd's -tt a misspelled key.
 func Check(c Config) error {

@@ -2,6 +2,7 @@ package serverconf_test
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +16,9 @@ func TestCheckRejectsBadSite(t *testing.T) {
 		webserver.Nginx:    "server { listen 127.0.0.1:1; no_such_directive on; }\n",
 		webserver.Apache:   "NoSuchDirective on\n",
 		webserver.Lighttpd: "server.document-root = \n",
+		// Issue 13: what `appgen config cherokee --server-name` wrote, a lone vserver!10.
+		webserver.Cherokee: "vserver!10!nick = example.com\nvserver!10!document_root = /srv\n" +
+			"vserver!10!rule!1!match = default\nvserver!10!rule!1!handler = file\n",
 	}
 	for _, p := range webserver.Programs {
 		t.Run(string(p), func(t *testing.T) {
@@ -69,8 +73,45 @@ func TestMainConfigKeepsPathsInDir(t *testing.T) {
 			if strings.Contains(text, "include_shell") {
 				t.Errorf("main config runs a shell command:\n%s", text)
 			}
-			if !strings.Contains(text, dir+"/error.log") {
+			// Cherokee has no server-wide error log (errors go to stderr, which the harness keeps).
+			if p != webserver.Cherokee && !strings.Contains(text, dir+"/error.log") {
 				t.Errorf("main config does not log errors into %s:\n%s", dir, text)
+			}
+		})
+	}
+}
+
+// TestLookPathCherokeeEnv: $APPGEN_CHEROKEE names the program when set, and a wrong value is
+// an error naming the variable, not a quiet fall back to another cherokee.
+func TestLookPathCherokeeEnv(t *testing.T) {
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "my-cherokee")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	plain := filepath.Join(dir, "not-executable")
+	if err := os.WriteFile(plain, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		env, want, wantErr string
+	}{
+		{exe, exe, ""},
+		{plain, "", serverconf.CherokeeEnv + "="},
+		{filepath.Join(dir, "missing"), "", "want the path of an executable cherokee program"},
+	}
+	for _, tt := range tests {
+		t.Run(filepath.Base(tt.env), func(t *testing.T) {
+			t.Setenv(serverconf.CherokeeEnv, tt.env)
+			got, err := serverconf.LookPath("cherokee")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("LookPath = %q, %v; want an error containing %q", got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("LookPath = %q, %v; want %q", got, err, tt.want)
 			}
 		})
 	}

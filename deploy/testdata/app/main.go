@@ -51,6 +51,7 @@ func report(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintf(w, "app script_name=%s\n", gateway.ScriptName(r))
 	fmt.Fprintf(w, "app path=%s\n", r.URL.Path)
+	fmt.Fprintf(w, "app request_uri=%s\n", r.RequestURI)
 	fmt.Fprintf(w, "app query=%s\n", r.URL.RawQuery)
 	fmt.Fprintf(w, "app method=%s\n", r.Method)
 	fmt.Fprintf(w, "app body=%s\n", body)

@@ -1,4 +1,4 @@
-// Package webserver starts throwaway nginx, Apache and lighttpd instances for tests.
+// Package webserver starts throwaway nginx, Apache, lighttpd and Cherokee instances for tests.
 //
 // Each instance runs in its own temporary directory on a free loopback port, from a
 // configuration text: the caller writes the site part (what `appgen config` prints, or a
@@ -26,5 +26,7 @@
 // program is missing.
 //
 // What it does not do: TLS, HTTP/2, or Apache's Debian layout (a2enmod, apache2ctl). The
-// programs must be the Debian packages' (nginx, apache2 with libapache2-mod-fcgid, lighttpd).
+// programs must be the Debian packages' (nginx, apache2 with libapache2-mod-fcgid, lighttpd),
+// and Cherokee 1.2.104 built from source (found as serverconf.LookPath says: $APPGEN_CHEROKEE,
+// PATH, /opt/cherokee/sbin); a Cherokee instance gets TMPDIR inside its directory.
 package webserver

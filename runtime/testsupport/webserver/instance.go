@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/appgen/appgen/runtime/serverconf"
 	"github.com/appgen/appgen/runtime/testsupport/logbuf"
 )
 
@@ -45,6 +46,11 @@ var packages = map[string]string{
 	"wrk":        "wrk",
 }
 
+// notPackaged says how to get a program Debian does not package, for the skip message.
+var notPackaged = map[string]string{
+	"cherokee": "Debian has no Cherokee package: build Cherokee 1.2.104 into /opt/cherokee, as .ci/run does, or set " + serverconf.CherokeeEnv + " to its sbin/cherokee",
+}
+
 // RequireProgram is Require for any executable (cgi-fcgi, spawn-fcgi, wrk, ...).
 func RequireProgram(t TB, program string) string {
 	t.Helper()
@@ -57,6 +63,9 @@ func RequireProgram(t TB, program string) string {
 		pkg = program
 	}
 	msg := fmt.Sprintf("%s is not installed (apt-get install %s)", program, pkg)
+	if how, ok := notPackaged[program]; ok {
+		msg = fmt.Sprintf("%s is not installed (%v; %s)", program, err, how)
+	}
 	if os.Getenv("CI") == "true" {
 		t.Fatalf("%s; CI=true requires it", msg)
 	}
@@ -148,6 +157,10 @@ func start(exe string, c Config) (*Instance, error) {
 	path := filepath.Join(c.Dir, mainConfigName)
 	cmd := exec.Command(exe, RunArgs(c.Program, c.Dir, path)...)
 	cmd.Dir = c.Dir
+	if c.Program == Cherokee {
+		// Cherokee keeps its temporary files (large request bodies) under $TMPDIR.
+		cmd.Env = append(os.Environ(), "TMPDIR="+c.Dir)
+	}
 	out := &logbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	// Its own process group, so that Stop also reaches the children it spawned (mod_fcgid's

@@ -21,6 +21,7 @@ const (
 	Nginx    = serverconf.Nginx
 	Apache   = serverconf.Apache
 	Lighttpd = serverconf.Lighttpd
+	Cherokee = serverconf.Cherokee
 )
 
 // Programs lists every Program, in the order tests usually run them.
@@ -67,6 +68,9 @@ func RunArgs(p Program, dir, path string) []string {
 	case Apache:
 		// -X: one process in the foreground, so stopping it stops everything it started.
 		return []string{"-X", "-f", path}
+	case Cherokee:
+		// Without -d Cherokee stays in the foreground.
+		return []string{"-C", path}
 	default:
 		return []string{"-D", "-f", path}
 	}

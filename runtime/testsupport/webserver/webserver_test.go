@@ -11,13 +11,17 @@ import (
 	"github.com/appgen/appgen/runtime/testsupport/webserver"
 )
 
-// site returns, per program, a site that serves DocumentRoot at the root.
-func site(p webserver.Program, port int) string {
+// site returns, per program, a site that serves root (the DocumentRoot) at the root.
+func site(p webserver.Program, port int, root string) string {
 	switch p {
 	case webserver.Nginx:
 		return fmt.Sprintf("server {\n    listen 127.0.0.1:%d;\n}\n", port)
 	case webserver.Apache:
 		return "DirectoryIndex index.html\n"
+	case webserver.Cherokee:
+		// Cherokee has no main server: the lowest virtual server, "default", is it.
+		return "vserver!1!nick = default\nvserver!1!document_root = " + root + "\n" +
+			"vserver!1!rule!1!match = default\nvserver!1!rule!1!handler = file\n"
 	default:
 		return "index-file.names = (\"index.html\")\n"
 	}
@@ -29,7 +33,7 @@ func TestStartServesStaticFile(t *testing.T) {
 			webserver.Require(t, p)
 			dir := webserver.TempDir(t)
 			port := webserver.FreePort(t)
-			c := webserver.Config{Program: p, Dir: dir, Port: port, Site: site(p, port)}
+			c := webserver.Config{Program: p, Dir: dir, Port: port}
 			if p == webserver.Nginx {
 				// nginx's default root is relative to its prefix: html under Dir.
 				c.DocumentRoot = filepath.Join(dir, "html")
@@ -38,6 +42,7 @@ func TestStartServesStaticFile(t *testing.T) {
 			if root == "" {
 				root = filepath.Join(dir, "htdocs")
 			}
+			c.Site = site(p, port, root)
 			if err := os.MkdirAll(root, 0o755); err != nil {
 				t.Fatal(err)
 			}
