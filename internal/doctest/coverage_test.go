@@ -56,6 +56,11 @@ var coverage = map[[2]string]string{
 	{"docs/servers/lighttpd.md", "cd ~/mysite"}:                                                                                                       "TestGuides",
 	{"docs/servers/lighttpd.md", "(cd ~/site1 && appgen config lighttpd --server-name www.example1.com)  > /etc/lighttpd/conf-enabled/50-site1.conf"}: "TestGuides",
 	{"docs/servers/lighttpd.md", "# ~/mysite/mysite.fcgi is the launcher startproject wrote (appgen config fcgi writes another)"}:                     "TestGuides",
+	{"docs/servers/caddy.md", "cd ~/mysite"}:                                                                                                          "TestGuides",
+	{"docs/servers/caddy.md", "appgen config caddy --listen 127.0.0.1:8080 > Caddyfile"}:                                                              "TestGuides",
+	{"docs/servers/cherokee.md", "appgen config cherokee --server-name example.com --check"}:                                                          "TestGuides",
+	{"docs/servers/haproxy.md", "cd ~/mysite"}:                                                                                                        "TestGuides",
+	{"docs/servers/haproxy.md", "appgen config haproxy --listen 127.0.0.1:8080 > haproxy.cfg"}:                                                        "TestGuides",
 	{"docs/servers/nginx.md", "cd ~/mysite"}:                                                                                                          "TestGuides",
 	{"docs/servers/shared-hosting.md", "GOOS=linux GOARCH=amd64 go build -o mysite .          # on your machine"}:                                     "TestGuides",
 }
