@@ -142,7 +142,7 @@ type peer struct {
 }
 
 // Each nginx site sets every parameter itself: Debian's fastcgi_params sets HTTP_HOST from
-// $host (dropping the port) and SCRIPT_NAME to the whole path (shared/SERVERS.md).
+// $host (dropping the port) and SCRIPT_NAME to the whole path, as seen with nginx 1.22 (docs/variables.md).
 const nginxCommonFastCGI = `
         fastcgi_param QUERY_STRING $query_string;
         fastcgi_param REQUEST_METHOD $request_method;
@@ -208,7 +208,7 @@ func nginxSCGI(web, backend int, _ string) string {
 // apacheProxy mounts the backend at prefix with mod_proxy_<scheme>. env, when set, is a
 // variable set with SetEnvIf (SetEnv in a <Location> would run too late): for mod_proxy_fcgi,
 // proxy-fcgi-pathinfo=unescape splits SCRIPT_NAME and PATH_INFO at the mount
-// (shared/SERVERS.md).
+// (docs/variables.md).
 func apacheProxy(scheme, backendPath, options, env string) func(int, int, string) string {
 	return func(web, backend int, _ string) string {
 		site := fmt.Sprintf("ProxyPass \"%s/\" \"%s://127.0.0.1:%d%s\" %s\nProxyPreserveHost On\n", prefix, scheme, backend, backendPath, options)
