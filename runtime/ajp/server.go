@@ -174,15 +174,7 @@ func (s *Server) headerTimeout() time.Duration {
 	return orDefault(s.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 }
 
-func (s *Server) minBodyRate() int {
-	switch {
-	case s.MinBodyRate < 0:
-		return 0
-	case s.MinBodyRate == 0:
-		return DefaultMinBodyRate
-	}
-	return s.MinBodyRate
-}
+func (s *Server) minBodyRate() int            { return serve.MinBodyRate(s.MinBodyRate) }
 func (s *Server) writeTimeout() time.Duration { return orDefault(s.WriteTimeout, DefaultWriteTimeout) }
 func (s *Server) idleTimeout() time.Duration  { return orDefault(s.IdleTimeout, DefaultIdleTimeout) }
 

@@ -145,10 +145,7 @@ func (s *Server) init() {
 			maxSpill:     orDefault(s.MaxSpillBytes, DefaultMaxSpillBytes),
 
 			headerTimeout: orDefault(s.ReadHeaderTimeout, DefaultReadHeaderTimeout),
-			minBodyRate:   orDefault(s.MinBodyRate, DefaultMinBodyRate),
-		}
-		if s.MinBodyRate < 0 {
-			s.limits.minBodyRate = 0
+			minBodyRate:   serve.MinBodyRate(s.MinBodyRate),
 		}
 		s.cfg.ForceScriptName = s.ForceScriptName
 		s.srv.Protocol = "fastcgi"

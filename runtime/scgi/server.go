@@ -146,15 +146,7 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-func (s *Server) minBodyRate() int {
-	switch {
-	case s.MinBodyRate < 0:
-		return 0
-	case s.MinBodyRate == 0:
-		return DefaultMinBodyRate
-	}
-	return s.MinBodyRate
-}
+func (s *Server) minBodyRate() int { return serve.MinBodyRate(s.MinBodyRate) }
 
 func (s *Server) maxConns() int {
 	if s.MaxConns <= 0 {

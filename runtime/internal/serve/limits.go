@@ -21,6 +21,19 @@ const (
 	DefaultMaxSpillBytes = 1 << 30
 )
 
+// MinBodyRate is the rate a server enforces for its MinBodyRate field:
+// 0 means DefaultMinBodyRate, a negative value no minimum (0 here, which
+// BodyDeadline takes for none).
+func MinBodyRate(field int) int {
+	switch {
+	case field < 0:
+		return 0
+	case field == 0:
+		return DefaultMinBodyRate
+	}
+	return field
+}
+
 // BodyDeadline is when a read of a body that began arriving at start and
 // has delivered n bytes so far fails for being slower than rate bytes a
 // second on average (after BodyRateGrace). A rate of 0 or less means no
