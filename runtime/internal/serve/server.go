@@ -51,6 +51,7 @@ type Server struct {
 	slots     chan struct{} // MaxConns tokens, made on first Serve
 	wake      chan struct{} // a connection went Idle while Serve waits for room
 
+	closed   bool // Close was called (under mu): nothing more is served
 	closing  atomic.Bool
 	waiting  atomic.Bool  // Serve waits for room: SetIdle signals wake
 	evicting atomic.Int32 // connections evicted whose goroutine has not ended
@@ -128,7 +129,7 @@ func (s *Server) Serve(l net.Listener, serveConn func(c *Conn)) error {
 		c := &Conn{Conn: nc, srv: s, accepted: now}
 		c.idleSince.Store(now.UnixNano())
 		s.mu.Lock()
-		if s.closing.Load() {
+		if s.closed {
 			s.mu.Unlock()
 			nc.Close()
 			if s.slots != nil {
@@ -136,6 +137,12 @@ func (s *Server) Serve(l net.Listener, serveConn func(c *Conn)) error {
 			}
 			return http.ErrServerClosed
 		}
+		// After Shutdown the connection is served all the same: Accept
+		// took it from the kernel's queue, where its client had put a
+		// request it waits for (a SIGHUP hand-over or a retiring prefork
+		// worker would otherwise fail it). Shutdown gives it newConnGrace
+		// to begin, and waits for this loop to end before it reports
+		// nothing left; the next Accept, on the closed listener, ends it.
 		s.conns[c] = struct{}{}
 		s.mu.Unlock()
 		go c.serve(serveConn)
@@ -252,6 +259,7 @@ func (s *Server) Close() error {
 	err := s.stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closed = true
 	for c := range s.conns {
 		c.state.Store(int32(stateClosed))
 		c.Conn.Close()
@@ -277,7 +285,8 @@ func (s *Server) stop() error {
 }
 
 // closeIdle closes the idle connections, and the new ones that have sent
-// nothing for newConnGrace, and reports whether none is left.
+// nothing for newConnGrace, and reports whether none is left and no Serve
+// loop is still running.
 func (s *Server) closeIdle() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -293,7 +302,9 @@ func (s *Server) closeIdle() bool {
 			c.Conn.Close()
 		}
 	}
-	return len(s.conns) == 0
+	// A Serve loop still running may hold a connection it accepted before
+	// its listener closed and has yet to register.
+	return len(s.conns) == 0 && len(s.listeners) == 0
 }
 
 // idleGrace is how long a connection must have stayed idle before Shutdown

@@ -140,6 +140,56 @@ func TestShutdownLetsNewConnectionsBegin(t *testing.T) {
 	}
 }
 
+// lateListener hands out one connection only once it is closed: the
+// connection the kernel had queued, which Accept returns just as Shutdown
+// closes the listener.
+type lateListener struct {
+	chanListener
+	late      chan net.Conn
+	accepting chan struct{} // closed when Serve first waits in Accept
+	once      sync.Once
+}
+
+func (l *lateListener) Accept() (net.Conn, error) {
+	l.once.Do(func() { close(l.accepting) })
+	<-l.closed
+	select {
+	case c := <-l.late:
+		return c, nil
+	default:
+		return nil, net.ErrClosed
+	}
+}
+
+// Regression test: a connection Accept returned just as Shutdown closed the
+// listener was closed unserved, so the request its client had queued failed
+// ("connection closed without a response" for one request in a few hundred
+// across threaded SIGHUP hand-overs, where the successor shares the socket).
+func TestShutdownServesConnectionAcceptedAsItBegins(t *testing.T) {
+	defer func(d time.Duration) { newConnGrace = d }(newConnGrace)
+	newConnGrace = 300 * time.Millisecond
+
+	s := &Server{Protocol: "test", ErrorLog: log.New(io.Discard, "", 0)}
+	l := &lateListener{chanListener: *newChanListener(), late: make(chan net.Conn, 1), accepting: make(chan struct{})}
+	client, server := net.Pipe()
+	l.late <- server
+	served := serveInBackground(s, l, lineServer(nil))
+	<-l.accepting
+
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown(context.Background()) }()
+	client.SetDeadline(time.Now().Add(10 * time.Second))
+	send(t, client, "work")
+	send(t, client, "done")
+	client.Close()
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown = %v, want nil", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		t.Errorf("Serve = %v, want http.ErrServerClosed", err)
+	}
+}
+
 // Regression test: Shutdown closed an idle kept connection at once, so a
 // request nginx had just sent on it failed (a prefork worker's drain lost a
 // few requests in 100,000 under load).
