@@ -100,6 +100,16 @@ func bigPost(t *testing.T, base, prefix string) {
 // TestCaddyDeployments runs the Caddyfile `appgen config caddy --listen` writes, as it is,
 // in front of the app: TCP, a unix socket under a prefix, and three balanced backends.
 func TestCaddyDeployments(t *testing.T) {
+	testDeployments(t, "caddy", runCaddy, func(base, prefix string) matrix {
+		return matrix{base: base, prefix: prefix, scriptName: prefix, docrootFiles: true, staticURL: prefix + "/static/"}
+	})
+}
+
+// testDeployments runs what `appgen config TARGET --listen` writes for a FastCGI app, as
+// it is, with start (which runs the server TARGET names), in front of the app: over TCP,
+// over a unix socket under a prefix, and balanced over three backends. Each carries the
+// request matrix withMatrix gives, a 10 MB POST, and, balanced, traffic to every backend.
+func testDeployments(t *testing.T, target string, start func(t *testing.T, dir string, port int, text []byte) *process, withMatrix func(base, prefix string) matrix) {
 	for _, c := range []struct {
 		name, prefix string
 		backends     int
@@ -110,10 +120,10 @@ func TestCaddyDeployments(t *testing.T) {
 		{name: "balanced", backends: 3},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			webserver.RequireProgram(t, "caddy")
+			webserver.RequireProgram(t, target)
 			s := newSite(t)
 			port := webserver.FreePort(t)
-			o := s.options("caddy", port)
+			o := s.options(target, port)
 			o.Prefix = c.prefix
 			for i := range c.backends {
 				if c.unix {
@@ -132,9 +142,9 @@ func TestCaddyDeployments(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			runCaddy(t, s.serverDir(t), port, text)
+			start(t, s.serverDir(t), port, text)
 			base := "http://127.0.0.1:" + strconv.Itoa(port)
-			matrix{base: base, prefix: c.prefix, scriptName: c.prefix, docrootFiles: true, staticURL: c.prefix + "/static/"}.run(t)
+			withMatrix(base, c.prefix).run(t)
 			bigPost(t, base, c.prefix)
 			if c.backends > 1 {
 				pids := map[string]bool{}

@@ -1,7 +1,6 @@
 package deploy_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -44,53 +43,9 @@ func runHAProxy(t *testing.T, dir string, port int, text []byte) *process {
 // it is, in front of the app. HAProxy serves no files, so the static file is not part of
 // its matrix (the guide says where they come from).
 func TestHAProxyDeployments(t *testing.T) {
-	for _, c := range []struct {
-		name, prefix string
-		backends     int
-		unix         bool
-	}{
-		{name: "tcp", backends: 1},
-		{name: "unix prefix", prefix: "/app", backends: 1, unix: true},
-		{name: "balanced", backends: 3},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			webserver.RequireProgram(t, "haproxy")
-			s := newSite(t)
-			port := webserver.FreePort(t)
-			o := s.options("haproxy", port)
-			o.Prefix = c.prefix
-			for i := range c.backends {
-				if c.unix {
-					o.Backends = append(o.Backends, deploy.Unix(filepath.Join(s.dir, fmt.Sprintf("mysite-%d.sock", i))))
-				} else {
-					o.Backends = append(o.Backends, deploy.TCP("127.0.0.1", webserver.FreePort(t)))
-				}
-			}
-			for _, b := range o.Backends {
-				s.runApp(t, "fcgi", b)
-			}
-			if _, err := deploy.Check(context.Background(), o); err != nil {
-				t.Fatalf("--check: %v", err)
-			}
-			text, err := deploy.Render(o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			runHAProxy(t, s.serverDir(t), port, text)
-			base := "http://127.0.0.1:" + strconv.Itoa(port)
-			matrix{base: base, prefix: c.prefix, scriptName: c.prefix}.run(t)
-			bigPost(t, base, c.prefix)
-			if c.backends > 1 {
-				pids := map[string]bool{}
-				for range 12 {
-					pids[do(t, "GET", base+c.prefix+"/lb", "", "").app["pid"]] = true
-				}
-				if len(pids) != c.backends {
-					t.Errorf("12 requests reached %d app processes, want all %d backends (%v)", len(pids), c.backends, pids)
-				}
-			}
-		})
-	}
+	testDeployments(t, "haproxy", runHAProxy, func(base, prefix string) matrix {
+		return matrix{base: base, prefix: prefix, scriptName: prefix}
+	})
 }
 
 // countingRelay forwards every TCP connection it accepts to target and counts them: it
