@@ -42,7 +42,7 @@ func startAdmin(addr string, o *ops, logf func(string, ...any)) (*admin, error) 
 		plain(w, http.StatusOK, "ready\n")
 	})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
+		w.Header().Set("Content-Type", openMetricsType)
 		io.WriteString(w, adminMetrics(o.current()))
 	})
 	a := &admin{l: l, srv: &http.Server{
@@ -73,6 +73,10 @@ func plain(w http.ResponseWriter, code int, body string) {
 	w.WriteHeader(code)
 	io.WriteString(w, body)
 }
+
+// openMetricsType is the Content-Type of the OpenMetrics text format, which
+// /metrics and the status page's ?openmetrics both answer in.
+const openMetricsType = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
 // adminMetrics is /metrics in the OpenMetrics text format.
 func adminMetrics(v poolView) string {

@@ -179,7 +179,7 @@ func writeStatus(w http.ResponseWriter, req *http.Request, v poolView) {
 		h.Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(statusJSON(v, full, now))
 	case q.Has("openmetrics"):
-		h.Set("Content-Type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
+		h.Set("Content-Type", openMetricsType)
 		io.WriteString(w, statusOpenMetrics(v, now))
 	default:
 		h.Set("Content-Type", "text/plain; charset=utf-8")
