@@ -14,17 +14,17 @@ import (
 // starts it (apache-fcgid), and the .htaccess of shared hosting (htaccess).
 
 var apacheTarget = &target{name: "apache", summary: "Apache 2.4 virtual host proxying with mod_proxy_fcgi, mod_proxy_scgi, mod_proxy_ajp or mod_proxy_http",
-	protocols: []string{"fcgi", "scgi", "ajp", "http"}, usesBackends: true, template: "apache/apache.conf.tmpl", program: "apache2",
+	protocols: []string{"fcgi", "scgi", "ajp", "http"}, usesBackends: true, template: "apache.conf.tmpl", program: "apache2",
 	syntax: syntaxApache, check: checkApache,
 	fields: fieldList(baseFields, backendFields, webFields, []string{"Secret"})}
 
 var apacheFcgidTarget = &target{name: "apache-fcgid", summary: "Apache 2.4 virtual host where mod_fcgid starts the app through the launcher",
-	protocols: []string{"fcgi"}, template: "apache-fcgid/apache-fcgid.conf.tmpl", program: "apache2",
+	protocols: []string{"fcgi"}, template: "apache-fcgid.conf.tmpl", program: "apache2",
 	syntax: syntaxApache, check: checkApache,
 	fields: fieldList(baseFields, webFields, []string{"Launcher"})}
 
 var htaccessTarget = &target{name: "htaccess", summary: ".htaccess for shared hosting: mod_fcgid runs the launcher, the rest is rewritten to it",
-	protocols: []string{"fcgi"}, template: "htaccess/htaccess.tmpl", program: "apache2",
+	protocols: []string{"fcgi"}, template: "htaccess.tmpl", program: "apache2",
 	syntax: syntaxApache, check: checkApache,
 	fields: fieldList(baseFields, webFields)}
 

@@ -8,7 +8,7 @@ import (
 
 // The caddy target: a Caddyfile site whose reverse_proxy speaks FastCGI to the app.
 var caddyTarget = &target{name: "caddy", summary: "Caddyfile site: reverse_proxy with the fastcgi transport, file_server for static files",
-	protocols: []string{"fcgi"}, usesBackends: true, template: "caddy/Caddyfile.tmpl", program: "caddy",
+	protocols: []string{"fcgi"}, usesBackends: true, template: "Caddyfile.tmpl", program: "caddy",
 	syntax: syntaxCaddy, fields: fieldList(baseFields, backendFields, webFields),
 	check: func(ctx context.Context, _ *resolved, text []byte, dir string) ([]string, error) {
 		// Caddy keeps state under HOME and the XDG directories: give it the throwaway ones.

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/appgen/appgen/runtime/serverconf"
-	"github.com/appgen/appgen/templates"
 )
 
 // ErrCheckUnavailable is returned (wrapped) by Check when the validator a target needs is
@@ -43,7 +42,7 @@ func Check(ctx context.Context, o Options) (notes []string, err error) {
 	if err != nil {
 		return nil, err
 	}
-	text, err := renderWith(templates.Deploy, r)
+	text, err := renderWith(templateFS, r)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ import (
 
 // The Cherokee target: cherokee.conf key paths, and their structural check.
 var cherokeeTarget = &target{name: "cherokee", summary: "Cherokee cherokee.conf: a virtual server with a static rule and a balanced default rule",
-	protocols: []string{"fcgi", "scgi"}, usesBackends: true, spawn: true, template: "cherokee/cherokee.conf.tmpl", program: "cherokee",
+	protocols: []string{"fcgi", "scgi"}, usesBackends: true, spawn: true, template: "cherokee.conf.tmpl", program: "cherokee",
 	syntax: syntaxCherokee, check: checkCherokee,
 	fields: fieldList(baseFields, backendFields, webFields, []string{"Spawn"})}
 

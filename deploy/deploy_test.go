@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/appgen/appgen/runtime/testsupport/webserver"
-	"github.com/appgen/appgen/templates"
 )
 
 // TestRenderErrors pins that each refused input is a *FieldError naming its Options field
@@ -140,16 +139,16 @@ func TestEveryTemplateParses(t *testing.T) {
 	seen := map[string]bool{}
 	for _, target := range targets {
 		seen[target.template] = true
-		if _, err := parse(templates.Deploy, target.template); err != nil {
+		if _, err := parse(templateFS, target.template); err != nil {
 			t.Errorf("%s: %v", target.name, err)
 		}
 	}
-	err := fs.WalkDir(templates.Deploy, ".", func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(templateFS, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if !d.IsDir() && p != "common.tmpl" && !seen[p] {
-			t.Errorf("templates/deploy/%s belongs to no target", p)
+			t.Errorf("deploy/%s belongs to no target", p)
 		}
 		return nil
 	})

@@ -3,7 +3,7 @@
 // library behind `appgen config`.
 //
 // Inputs are typed (Options, Backend); Render checks them and renders one target's
-// template from templates.Deploy. Every output starts with comments recording the appgen
+// template, which sits beside the target's Go file (nginx.go, nginx.conf.tmpl). Every output starts with comments recording the appgen
 // version and every input, defaults included, and ends by saying how to check and reload
 // that server.
 //

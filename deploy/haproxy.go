@@ -8,7 +8,7 @@ import (
 
 // The haproxy target: a complete haproxy.cfg whose fcgi-app multiplexes FastCGI requests.
 var haproxyTarget = &target{name: "haproxy", summary: "complete haproxy.cfg: fcgi-app with multiplexed connections, health-checked backends",
-	protocols: []string{"fcgi"}, usesBackends: true, template: "haproxy/haproxy.cfg.tmpl", program: "haproxy",
+	protocols: []string{"fcgi"}, usesBackends: true, template: "haproxy.cfg.tmpl", program: "haproxy",
 	syntax: syntaxHAProxy, fields: fieldList(baseFields, backendFields, webFields),
 	check: func(ctx context.Context, _ *resolved, text []byte, dir string) ([]string, error) {
 		return nil, checkCommand(ctx, "haproxy", "the haproxy package", filepath.Join(dir, "haproxy.cfg"), text, "-c", "-f")

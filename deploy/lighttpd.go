@@ -8,7 +8,7 @@ import (
 
 // The lighttpd target: fastcgi.server or scgi.server, optionally spawning the app.
 var lighttpdTarget = &target{name: "lighttpd", summary: "lighttpd fastcgi.server or scgi.server, with static files and rewrites",
-	protocols: []string{"fcgi", "scgi"}, usesBackends: true, spawn: true, template: "lighttpd/lighttpd.conf.tmpl", program: "lighttpd",
+	protocols: []string{"fcgi", "scgi"}, usesBackends: true, spawn: true, template: "lighttpd.conf.tmpl", program: "lighttpd",
 	syntax: syntaxLighttpd, fields: fieldList(baseFields, backendFields, webFields, []string{"Launcher", "Spawn"}),
 	check: func(_ context.Context, _ *resolved, text []byte, dir string) ([]string, error) {
 		return nil, checkServer(serverconf.Config{Program: serverconf.Lighttpd, Dir: dir, Port: 8080, Site: string(text)})

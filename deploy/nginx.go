@@ -8,7 +8,7 @@ import (
 
 // The nginx target: an upstream and a server block with an explicit parameter list.
 var nginxTarget = &target{name: "nginx", summary: "nginx server block with an upstream, static files and an explicit parameter list",
-	protocols: []string{"fcgi", "scgi", "http"}, usesBackends: true, template: "nginx/nginx.conf.tmpl", program: "nginx",
+	protocols: []string{"fcgi", "scgi", "http"}, usesBackends: true, template: "nginx.conf.tmpl", program: "nginx",
 	syntax: syntaxNginx, fields: fieldList(baseFields, backendFields, webFields),
 	check: func(_ context.Context, _ *resolved, text []byte, dir string) ([]string, error) {
 		return nil, checkServer(serverconf.Config{Program: serverconf.Nginx, Dir: dir, Site: string(text)})

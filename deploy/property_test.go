@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/appgen/appgen/runtime/testsupport/webserver"
-	"github.com/appgen/appgen/templates"
 )
 
 // The property of issue 14: for every target and every field, a hostile value is either
@@ -282,7 +281,7 @@ func TestQuotingAlone(t *testing.T) {
 					}
 					benign := *r
 					f.set(&benign, "plain")
-					text, err := renderWith(templates.Deploy, &benign)
+					text, err := renderWith(templateFS, &benign)
 					if err != nil {
 						t.Fatalf("%s benign: %v", f.name, err)
 					}
@@ -294,7 +293,7 @@ func TestQuotingAlone(t *testing.T) {
 						v := hostile(rng, "plain")
 						h := *r
 						f.set(&h, v)
-						text, err := renderWith(templates.Deploy, &h)
+						text, err := renderWith(templateFS, &h)
 						if err != nil {
 							if !errors.Is(err, ErrTemplate) || !strings.Contains(err.Error(), "cannot carry") {
 								t.Errorf("%s %q: %v, want a quoting refusal", f.name, v, err)

@@ -3,6 +3,7 @@ package deploy
 import (
 	"bytes"
 	"context"
+	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,9 +13,12 @@ import (
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
-
-	"github.com/appgen/appgen/templates"
 )
+
+// templateFS holds every target's template and common.tmpl, the header they share.
+//
+//go:embed *.tmpl
+var templateFS embed.FS
 
 // target is one kind of output: which server it is for and what it can do.
 type target struct {
@@ -27,8 +31,9 @@ type target struct {
 	oneBackend bool
 	// spawn: the server can start the app itself (Options.Spawn).
 	spawn bool
-	// template is the file under templates.Deploy; its base name without .tmpl (with
-	// "NAME" replaced by the project name) is the file ProjectFiles writes under deploy/.
+	// template is the target's template file, beside its Go file in this package; its name
+	// without .tmpl (with "NAME" replaced by the project name) is the file ProjectFiles
+	// writes under deploy/.
 	template string
 	// program is the server program --check runs ("" when there is none to run).
 	program string
@@ -47,7 +52,8 @@ type target struct {
 
 // targets are every kind of output, in the order help lists them. Each is defined in its own
 // file with what only it needs (nginx.go, apache.go, lighttpd.go, cherokee.go, scripts.go,
-// systemd.go, caddy.go, haproxy.go); its template is templates/deploy/NAME/.
+// systemd.go, caddy.go, haproxy.go) with its template beside it (nginx.conf.tmpl, ...);
+// common.tmpl is the header every output shares.
 var targets = []*target{
 	apacheTarget, apacheFcgidTarget, htaccessTarget, fcgiTarget, lighttpdTarget,
 	cherokeeTarget, nginxTarget, restartTarget, systemdTarget,
@@ -133,7 +139,7 @@ func Render(o Options) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return renderWith(templates.Deploy, r)
+	return renderWith(templateFS, r)
 }
 
 func renderWith(fsys fs.FS, r *resolved) ([]byte, error) {

@@ -9,11 +9,11 @@ import (
 // parses without running anything.
 
 var fcgiTarget = &target{name: "fcgi", summary: "the launcher NAME.fcgi that mod_fcgid or lighttpd runs; touching it restarts the app",
-	protocols: []string{"fcgi"}, template: "fcgi/NAME.fcgi.tmpl", program: "sh",
+	protocols: []string{"fcgi"}, template: "NAME.fcgi.tmpl", program: "sh",
 	syntax: syntaxShell, check: checkScript, fields: fieldList(baseFields, appEnvFields, []string{"Launcher"})}
 
 var restartTarget = &target{name: "restart", summary: "shell script that stops the daemon by its pid file and starts runfcgi again",
-	protocols: []string{"fcgi", "scgi", "ajp"}, usesBackends: true, oneBackend: true, template: "restart/restart.sh.tmpl", program: "sh",
+	protocols: []string{"fcgi", "scgi", "ajp"}, usesBackends: true, oneBackend: true, template: "restart.sh.tmpl", program: "sh",
 	syntax: syntaxShell, check: checkScript, fields: fieldList(baseFields, appEnvFields, backendFields)}
 
 func checkScript(ctx context.Context, _ *resolved, text []byte, dir string) ([]string, error) {

@@ -7,21 +7,19 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-
-	"github.com/appgen/appgen/templates"
 )
 
 // The systemd target: a unit running runfcgi as the site's own user. By default systemd
 // holds its socket in a socket unit written beside it (systemd-socket), so the socket
 // outlives restarts: connections wait in its backlog while a new build starts.
 var systemdTarget = &target{name: "systemd", summary: "systemd unit running runfcgi in the foreground",
-	protocols: []string{"fcgi", "scgi", "ajp"}, usesBackends: true, oneBackend: true, template: "systemd/NAME.service.tmpl", program: "systemd-analyze",
+	protocols: []string{"fcgi", "scgi", "ajp"}, usesBackends: true, oneBackend: true, template: "NAME.service.tmpl", program: "systemd-analyze",
 	syntax: syntaxSystemd, fields: fieldList(baseFields, appEnvFields, backendFields, []string{"User", "NoSocketUnit"}),
 	companion: "systemd-socket"}
 
 // The systemd-socket target: the socket unit of the systemd target's service.
 var systemdSocketTarget = &target{name: "systemd-socket", summary: "systemd socket unit holding the systemd unit's socket",
-	protocols: []string{"fcgi", "scgi", "ajp"}, usesBackends: true, oneBackend: true, template: "systemd/NAME.socket.tmpl", program: "systemd-analyze",
+	protocols: []string{"fcgi", "scgi", "ajp"}, usesBackends: true, oneBackend: true, template: "NAME.socket.tmpl", program: "systemd-analyze",
 	// It takes the service's inputs (those that do not shape it are ignored), so that one
 	// command line, recorded once, makes both units.
 	syntax: syntaxSystemd, fields: fieldList(baseFields, appEnvFields, backendFields, []string{"User"})}
@@ -74,7 +72,7 @@ func checkUnits(ctx context.Context, r *resolved, text []byte, dir string) ([]st
 			}
 			other := *r
 			other.t, other.Target = t, t.name
-			data, err := renderWith(templates.Deploy, &other)
+			data, err := renderWith(templateFS, &other)
 			if err != nil {
 				return nil, err
 			}

@@ -1,8 +1,8 @@
 // Package templates holds the templates appgen renders, embedded in the appgen binary.
 //
-// Project is the default project template that `appgen startproject` renders; Deploy holds the
-// server configuration templates that `appgen config` renders. docs/design.md describes their
-// conventions: files named *.tmpl are rendered with text/template and lose the suffix, paths
+// Project is the default project template that `appgen startproject` renders (the server
+// configuration templates live beside their targets' code in package deploy). docs/design.md
+// describes their conventions: files named *.tmpl are rendered with text/template and lose the suffix, paths
 // are rendered too, and other files are copied as they are. The project template gets the
 // generator's hermetic subset of sprig's functions, as a user's --template does.
 package templates
@@ -17,14 +17,8 @@ import (
 //go:embed all:project
 var project embed.FS
 
-//go:embed all:deploy
-var deploy embed.FS
-
 // Project is the default project template, rooted at the project directory.
 var Project = mustSub(project, "project")
-
-// Deploy is the tree of server configuration templates, one folder per target.
-var Deploy = mustSub(deploy, "deploy")
 
 func mustSub(fsys fs.FS, dir string) fs.FS {
 	sub, err := fs.Sub(fsys, dir)

@@ -2,7 +2,6 @@ package templates_test
 
 import (
 	"io/fs"
-	"path"
 	"slices"
 	"strings"
 	"testing"
@@ -57,34 +56,5 @@ func TestProjectTemplatesParse(t *testing.T) {
 func TestProjectTemplateKeepsDotfiles(t *testing.T) {
 	if _, err := fs.Stat(templates.Project, ".gitignore.tmpl"); err != nil {
 		t.Errorf("templates.Project has no .gitignore.tmpl: %v", err)
-	}
-}
-
-// TestDeployTemplatesRender renders every deploy target with its defaults: each folder of
-// templates.Deploy must be a target, and each target must parse and execute.
-func TestDeployTemplatesRender(t *testing.T) {
-	targets := deploy.Targets()
-	entries, err := fs.ReadDir(templates.Deploy, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.IsDir() && !slices.Contains(targets, e.Name()) {
-			t.Errorf("templates/deploy/%s is not a deploy target (targets: %v)", e.Name(), targets)
-		}
-		if !e.IsDir() && path.Ext(e.Name()) != ".tmpl" {
-			t.Errorf("templates/deploy/%s is neither a target folder nor a shared template", e.Name())
-		}
-	}
-	for _, target := range targets {
-		t.Run(target, func(t *testing.T) {
-			out, err := deploy.Render(deploy.Options{Target: target})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(out) == 0 {
-				t.Error("rendered nothing")
-			}
-		})
 	}
 }
