@@ -134,7 +134,11 @@ func throughput(r *runner, bin string, c benchCase, opts wrk.Options, warmup tim
 	backend := startBackend(r, bin, c.Backend, backendPort)
 	dir := webserver.TempDir(r)
 	webPort := webserver.FreePort(r)
-	inst := webserver.Start(r, webserver.Config{Program: c.Server, Dir: dir, Port: webPort, Site: c.Site(webPort, backendPort)})
+	site, err := c.Site(dir, webPort, backendPort)
+	if err != nil {
+		r.Fatalf("rendering the site: %v", err)
+	}
+	inst := webserver.Start(r, webserver.Config{Program: c.Server, Dir: dir, Port: webPort, Site: site})
 	opts.URL = inst.URL + "/"
 	if warmup > 0 {
 		w := opts

@@ -16,7 +16,11 @@ func TestSites(t *testing.T) {
 			webserver.Require(t, c.Server)
 			dir := webserver.TempDir(t)
 			web := webserver.FreePort(t)
-			if err := webserver.Check(webserver.Config{Program: c.Server, Dir: dir, Port: web, Site: c.Site(web, 9)}); err != nil {
+			site, err := c.Site(dir, web, 9)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := webserver.Check(webserver.Config{Program: c.Server, Dir: dir, Port: web, Site: site}); err != nil {
 				t.Fatal(err)
 			}
 		})
