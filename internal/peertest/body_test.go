@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -26,7 +25,10 @@ func TestSCGIChunkedBodyUnbuffered(t *testing.T) {
 	backend, _ := startBackend(t, "scgi", "", false)
 	dir := webserver.TempDir(t)
 	web := webserver.FreePort(t)
-	site := strings.Replace(nginxSCGI(web, backend, ""), "scgi_pass", "scgi_request_buffering off;\n        scgi_pass", 1)
+	site, err := rendered("nginx", "scgi", "scgi_request_buffering off;\n")(dir, web, backend, "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	inst := webserver.Start(t, webserver.Config{Program: webserver.Nginx, Dir: dir, Port: web, Site: site})
 
 	const size = 300_000

@@ -20,12 +20,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/appgen/appgen/deploy"
 	"github.com/appgen/appgen/runtime/ajp"
 	"github.com/appgen/appgen/runtime/fastcgi"
 	"github.com/appgen/appgen/runtime/scgi"
@@ -126,126 +128,91 @@ type peer struct {
 	name    string
 	program webserver.Program
 	proto   string // backend protocol; "fcgid" for the spawned application
-	// site is the site configuration for the web server's port and the backend's port (or,
-	// for mod_fcgid, 0 and the launcher's path in extra).
-	site func(webPort, backendPort int, extra string) string
+	// site is the site configuration for the instance directory, the web server's port and
+	// the backend's port (or, for mod_fcgid, 0 and the launcher's path).
+	site func(dir string, webPort, backendPort int, launcher string) (string, error)
 	// keepConn says the web server keeps backend connections across requests.
 	keepConn bool
 	// originalURI says r.RequestURI is the client's URI (FastCGI and SCGI send REQUEST_URI;
 	// AJP has only the mapped path).
 	originalURI bool
-	// force sets the backend's ForceScriptName to the mount: for peers that send no usable
-	// script name (AJP has none; mod_proxy_scgi sends the whole decoded path as SCRIPT_NAME,
-	// and with proxy-scgi-pathinfo a PATH_INFO still percent-encoded, which no server can
-	// split correctly once the path holds non-ASCII or escaped characters).
+	// force sets the backend's ForceScriptName to the mount, as a project's
+	// FORCE_SCRIPT_NAME setting would: for AJP, which carries no script name (deploy's
+	// restart script and unit set APPGEN_FORCE_SCRIPT_NAME for it).
 	force bool
 }
 
-// Each nginx site sets every parameter itself: Debian's fastcgi_params sets HTTP_HOST from
-// $host (dropping the port) and SCRIPT_NAME to the whole path, as seen with nginx 1.22 (docs/variables.md).
-const nginxCommonFastCGI = `
-        fastcgi_param QUERY_STRING $query_string;
-        fastcgi_param REQUEST_METHOD $request_method;
-        fastcgi_param CONTENT_TYPE $content_type;
-        fastcgi_param CONTENT_LENGTH $content_length;
-        fastcgi_param REQUEST_URI $request_uri;
-        fastcgi_param SERVER_PROTOCOL $server_protocol;
-        fastcgi_param GATEWAY_INTERFACE CGI/1.1;
-        fastcgi_param REMOTE_ADDR $remote_addr;
-        fastcgi_param REMOTE_PORT $remote_port;
-        fastcgi_param SERVER_ADDR $server_addr;
-        fastcgi_param SERVER_PORT $server_port;
-        fastcgi_param SERVER_NAME $server_name;
-        fastcgi_param HTTP_HOST $http_host;`
-
-func nginxFastCGI(keepConn bool) func(int, int, string) string {
-	return func(web, backend int, _ string) string {
-		up := fmt.Sprintf("upstream echo {\n    server 127.0.0.1:%d;\n", backend)
-		keep := ""
-		if keepConn {
-			up += "    keepalive 8;\n"
-			keep = "\n        fastcgi_keep_conn on;"
+// rendered is the site `appgen config TARGET` writes for protocol, mounted at prefix and
+// listening on 127.0.0.1:webPort, in front of the backend on 127.0.0.1:backendPort or, for
+// apache-fcgid, the launcher it spawns: the peers are what users run. The project
+// directory is the instance's: its document root and static directory do not exist, so
+// every request under prefix reaches the app. What a test adds goes around the site, at
+// the level the harness includes it (nginx: http{}; Apache: the main server): bodyLimits
+// for the 10 MB POST, and extra.
+func rendered(target, protocol string, extra ...string) func(string, int, int, string) (string, error) {
+	return func(dir string, web, backend int, launcher string) (string, error) {
+		o := siteOptions(target, protocol, dir, web, backend)
+		if launcher != "" {
+			o.Launcher, o.Backends = launcher, nil
 		}
-		return up + fmt.Sprintf(`}
-server {
-    listen 127.0.0.1:%d;
-    client_max_body_size 20m;
-    location %s/ {
-        fastcgi_pass echo;%s
-        fastcgi_split_path_info ^(%s)(/.*)$;
-        fastcgi_param SCRIPT_NAME $fastcgi_script_name;
-        fastcgi_param PATH_INFO $fastcgi_path_info;%s
-    }
-}
-`, web, prefix, keep, prefix, nginxCommonFastCGI)
+		text, err := deploy.Render(o)
+		return bodyLimits[target] + strings.Join(extra, "") + string(text), err
 	}
 }
 
-func nginxSCGI(web, backend int, _ string) string {
-	return fmt.Sprintf(`server {
-    listen 127.0.0.1:%d;
-    client_max_body_size 20m;
-    location ~ ^%s(?<pinfo>/.*)$ {
-        scgi_pass 127.0.0.1:%d;
-        scgi_param SCRIPT_NAME %s;
-        scgi_param PATH_INFO $pinfo;
-        scgi_param SCGI 1;
-        scgi_param REQUEST_METHOD $request_method;
-        scgi_param REQUEST_URI $request_uri;
-        scgi_param QUERY_STRING $query_string;
-        scgi_param CONTENT_TYPE $content_type;
-        scgi_param SERVER_PROTOCOL $server_protocol;
-        scgi_param REMOTE_ADDR $remote_addr;
-        scgi_param REMOTE_PORT $remote_port;
-        scgi_param SERVER_PORT $server_port;
-        scgi_param SERVER_NAME $server_name;
-        scgi_param HTTP_HOST $http_host;
-    }
-}
-`, web, prefix, backend, prefix)
+// siteOptions are the inputs of `appgen config TARGET --protocol PROTOCOL --prefix /app
+// --listen 127.0.0.1:WEB --backend 127.0.0.1:BACKEND --dir DIR` (with --secret for AJP).
+func siteOptions(target, protocol, dir string, web, backend int) deploy.Options {
+	o := deploy.Options{
+		Target: target, Protocol: protocol, Dir: dir, Prefix: prefix, Listen: "127.0.0.1:" + strconv.Itoa(web),
+		Backends: []deploy.Backend{deploy.TCP("127.0.0.1", backend)},
+	}
+	if protocol == "ajp" {
+		o.Secret = ajpSecret
+	}
+	return o
 }
 
-// apacheProxy mounts the backend at prefix with mod_proxy_<scheme>. env, when set, is a
-// variable set with SetEnvIf (SetEnv in a <Location> would run too late): for mod_proxy_fcgi,
-// proxy-fcgi-pathinfo=unescape splits SCRIPT_NAME and PATH_INFO at the mount
-// (docs/variables.md).
-func apacheProxy(scheme, backendPath, options, env string) func(int, int, string) string {
-	return func(web, backend int, _ string) string {
-		site := fmt.Sprintf("ProxyPass \"%s/\" \"%s://127.0.0.1:%d%s\" %s\nProxyPreserveHost On\n", prefix, scheme, backend, backendPath, options)
-		if env != "" {
-			site += fmt.Sprintf("SetEnvIf Request_URI \"^%s/\" %s\n", prefix, env)
+// bodyLimits let a 10 MB body through: nginx refuses bodies over 1 MB by default.
+// (mod_fcgid's 128 KiB default is raised by the apache-fcgid site itself.)
+var bodyLimits = map[string]string{"nginx": "client_max_body_size 20m;\n"}
+
+// withoutKeepConn is an nginx FastCGI site with its fastcgi_keep_conn line taken out: a
+// connection per request, what nginx does unless told otherwise. appgen never writes it;
+// the peer is kept because the runtime must close the connection when the web server asks
+// (FCGI_KEEP_CONN unset), and a site without the line is an error, not a silent second
+// keep-conn peer.
+func withoutKeepConn(site func(string, int, int, string) (string, error)) func(string, int, int, string) (string, error) {
+	return func(dir string, web, backend int, launcher string) (string, error) {
+		text, err := site(dir, web, backend, launcher)
+		if err != nil {
+			return "", err
 		}
-		return site
+		return cut(text, "\n        fastcgi_keep_conn on;", "")
 	}
 }
 
-// apacheFcgid lets mod_fcgid spawn the launcher at prefix; FcgidMaxRequestLen is raised from its
-// 128 KiB default so the 10 MB body passes.
-func apacheFcgid(web, _ int, launcher string) string {
-	dir := filepath.Dir(launcher)
-	return fmt.Sprintf(`FcgidMaxRequestLen 20000000
-FcgidIOTimeout 60
-FcgidMaxProcessesPerClass 2
-Alias %s %s
-<Directory %s>
-    Options +ExecCGI
-    SetHandler fcgid-script
-    Require all granted
-</Directory>
-`, prefix, launcher, dir)
+// cut replaces the one occurrence of old in site with new, and is an error when site does
+// not hold old: an edit that silently did nothing would test another configuration.
+func cut(site, old, new string) (string, error) {
+	if strings.Count(site, old) != 1 {
+		return "", fmt.Errorf("the rendered site holds %q %d times, want once:\n%s", strings.TrimSpace(old), strings.Count(site, old), site)
+	}
+	return strings.Replace(site, old, new, 1), nil
 }
+
+// mod_fcgid's per-class process limit and I/O timeout, raised for the 10 MB upload's
+// round trip through a spawned process.
+const fcgidTuning = "FcgidIOTimeout 60\nFcgidMaxProcessesPerClass 2\n"
 
 var peers = []peer{
-	{name: "nginx fastcgi_pass keep_conn", program: webserver.Nginx, proto: "fcgi", site: nginxFastCGI(true), keepConn: true, originalURI: true},
-	{name: "nginx fastcgi_pass", program: webserver.Nginx, proto: "fcgi", site: nginxFastCGI(false), originalURI: true},
-	{name: "nginx scgi_pass", program: webserver.Nginx, proto: "scgi", site: nginxSCGI, originalURI: true},
-	{name: "apache mod_proxy_fcgi", program: webserver.Apache, proto: "fcgi",
-		site: apacheProxy("fcgi", "/", "enablereuse=on", "proxy-fcgi-pathinfo=unescape"), keepConn: true, originalURI: true},
-	{name: "apache mod_proxy_scgi", program: webserver.Apache, proto: "scgi",
-		site: apacheProxy("scgi", "/", "", ""), originalURI: true, force: true},
-	{name: "apache mod_proxy_ajp secret", program: webserver.Apache, proto: "ajp",
-		site: apacheProxy("ajp", prefix+"/", "secret="+ajpSecret, ""), keepConn: true, force: true},
-	{name: "apache mod_fcgid", program: webserver.Apache, proto: "fcgid", site: apacheFcgid, originalURI: true},
+	{name: "nginx fastcgi_pass keep_conn", program: webserver.Nginx, proto: "fcgi", site: rendered("nginx", "fcgi"), keepConn: true, originalURI: true},
+	{name: "nginx fastcgi_pass", program: webserver.Nginx, proto: "fcgi", site: withoutKeepConn(rendered("nginx", "fcgi")), originalURI: true},
+	{name: "nginx scgi_pass", program: webserver.Nginx, proto: "scgi", site: rendered("nginx", "scgi"), originalURI: true},
+	{name: "apache mod_proxy_fcgi", program: webserver.Apache, proto: "fcgi", site: rendered("apache", "fcgi"), keepConn: true, originalURI: true},
+	{name: "apache mod_proxy_scgi", program: webserver.Apache, proto: "scgi", site: rendered("apache", "scgi"), originalURI: true},
+	{name: "apache mod_proxy_ajp secret", program: webserver.Apache, proto: "ajp", site: rendered("apache", "ajp"), keepConn: true, force: true},
+	{name: "apache mod_fcgid", program: webserver.Apache, proto: "fcgid", site: rendered("apache-fcgid", "fcgi", fcgidTuning), originalURI: true},
 }
 
 // echoapp builds testdata/echoapp once for the mod_fcgid peer.
@@ -297,23 +264,27 @@ func setUp(t *testing.T, p peer) (*webserver.Instance, *atomic.Int64) {
 	web := webserver.FreePort(t)
 	var backend int
 	var accepted *atomic.Int64
-	extra := ""
+	launcher := ""
 	if p.proto == "fcgid" {
-		launcher := filepath.Join(dir, "cgi", "echo.fcgi")
-		if err := os.MkdirAll(filepath.Dir(launcher), 0o755); err != nil {
+		// The launcher is what `appgen config fcgi` writes for a shared host: a script that
+		// execs the project binary's runfcgi with no address, so it serves on the socket
+		// on fd 0.
+		launcher = filepath.Join(dir, "mysite.fcgi")
+		text, err := deploy.Render(deploy.Options{Target: "fcgi", Dir: dir, Binary: buildEcho(t), Launcher: launcher})
+		if err != nil {
 			t.Fatal(err)
 		}
-		// The launcher is what a shared host's .fcgi file is: a script that execs the
-		// project binary's runfcgi with no address, so it serves on the socket on fd 0.
-		script := fmt.Sprintf("#!/bin/sh\nexec %s runfcgi method=threaded\n", buildEcho(t))
-		if err := os.WriteFile(launcher, []byte(script), 0o755); err != nil {
+		if err := os.WriteFile(launcher, text, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		extra = launcher
 	} else {
 		backend, accepted = startBackend(t, p.proto, ajpSecret, p.force)
 	}
-	inst := webserver.Start(t, webserver.Config{Program: p.program, Dir: dir, Port: web, Site: p.site(web, backend, extra)})
+	site, err := p.site(dir, web, backend, launcher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := webserver.Start(t, webserver.Config{Program: p.program, Dir: dir, Port: web, Site: site})
 	return inst, accepted
 }
 
@@ -466,32 +437,41 @@ func TestClientCertificate(t *testing.T) {
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.Cert)
 
+	// The sites are `appgen config`'s, which write no TLS: the server terminates it with the
+	// lines docs/fastcgi.md gives, added around the site where the server allows them and,
+	// for nginx's listen and its two SSL_ parameters, into it (HTTPS is among the
+	// parameters nginx's site already sends, as "$https if_not_empty").
 	// Apache: client keep-alive off, so that no TLS connection is left open for its stop to
 	// wait on (one early run waited out the harness's 15 s).
 	const apacheTLS = "KeepAlive Off\nSSLEngine on\nSSLCertificateFile %[1]s/server.pem\nSSLCertificateKeyFile %[1]s/server.key\n" +
 		"SSLCACertificateFile %[1]s/ca.pem\nSSLVerifyClient optional\nSSLVerifyDepth 1\n"
 	// nginx before 1.23.4 leaves TLS 1.3 out of its default ssl_protocols.
-	const nginxTLS = "listen 127.0.0.1:%[2]d ssl;\n    ssl_protocols TLSv1.2 TLSv1.3;\n" +
-		"    ssl_certificate %[1]s/server.pem;\n    ssl_certificate_key %[1]s/server.key;\n" +
-		"    ssl_client_certificate %[1]s/ca.pem;\n    ssl_verify_client optional;\n    ssl_verify_depth 1;"
+	const nginxTLS = "ssl_protocols TLSv1.2 TLSv1.3;\n" +
+		"ssl_certificate %[1]s/server.pem;\nssl_certificate_key %[1]s/server.key;\n" +
+		"ssl_client_certificate %[1]s/ca.pem;\nssl_verify_client optional;\nssl_verify_depth 1;\n"
 	peers := []struct {
 		name    string
 		program webserver.Program
 		proto   string
-		site    func(dir string, web, backend int) string
+		site    func(dir string, web, backend int) (string, error)
 	}{
-		{"nginx fastcgi_pass", webserver.Nginx, "fcgi", func(dir string, web, backend int) string {
-			site := nginxFastCGI(true)(web, backend, "")
-			site = strings.Replace(site, fmt.Sprintf("listen 127.0.0.1:%d;", web), fmt.Sprintf(nginxTLS, dir, web), 1)
-			return strings.Replace(site, "fastcgi_pass echo;", "fastcgi_pass echo;\n        fastcgi_param HTTPS on;\n"+
-				"        fastcgi_param SSL_CLIENT_CERT $ssl_client_escaped_cert;\n        fastcgi_param SSL_PROTOCOL $ssl_protocol;", 1)
+		{"nginx fastcgi_pass", webserver.Nginx, "fcgi", func(dir string, web, backend int) (string, error) {
+			site, err := rendered("nginx", "fcgi", fmt.Sprintf(nginxTLS, dir))(dir, web, backend, "")
+			if err != nil {
+				return "", err
+			}
+			listen := fmt.Sprintf("listen \"127.0.0.1:%d\"", web)
+			if site, err = cut(site, listen+";", listen+" ssl;"); err != nil {
+				return "", err
+			}
+			const keep = "fastcgi_keep_conn on;"
+			return cut(site, keep, keep+"\n        fastcgi_param SSL_CLIENT_CERT $ssl_client_escaped_cert;\n        fastcgi_param SSL_PROTOCOL $ssl_protocol;")
 		}},
-		{"apache mod_proxy_fcgi", webserver.Apache, "fcgi", func(dir string, web, backend int) string {
-			return fmt.Sprintf(apacheTLS, dir) + "SSLOptions +StdEnvVars +ExportCertData\n" +
-				apacheProxy("fcgi", "/", "enablereuse=on", "proxy-fcgi-pathinfo=unescape")(web, backend, "")
+		{"apache mod_proxy_fcgi", webserver.Apache, "fcgi", func(dir string, web, backend int) (string, error) {
+			return rendered("apache", "fcgi", fmt.Sprintf(apacheTLS, dir), "SSLOptions +StdEnvVars +ExportCertData\n")(dir, web, backend, "")
 		}},
-		{"apache mod_proxy_ajp", webserver.Apache, "ajp", func(dir string, web, backend int) string {
-			return fmt.Sprintf(apacheTLS, dir) + apacheProxy("ajp", prefix+"/", "secret="+ajpSecret, "")(web, backend, "")
+		{"apache mod_proxy_ajp", webserver.Apache, "ajp", func(dir string, web, backend int) (string, error) {
+			return rendered("apache", "ajp", fmt.Sprintf(apacheTLS, dir))(dir, web, backend, "")
 		}},
 	}
 	for _, p := range peers {
@@ -511,7 +491,11 @@ func TestClientCertificate(t *testing.T) {
 			if p.program == webserver.Apache {
 				modules = append(slices.Clone(webserver.DefaultApacheModules), "ssl", "socache_shmcb")
 			}
-			inst := webserver.Start(t, webserver.Config{Program: p.program, Dir: dir, Port: web, Site: p.site(dir, web, port), Modules: modules})
+			site, err := p.site(dir, web, port)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inst := webserver.Start(t, webserver.Config{Program: p.program, Dir: dir, Port: web, Site: site, Modules: modules})
 			url := strings.Replace(inst.URL, "http://", "https://", 1) + prefix + "/cert"
 			for _, tt := range []struct {
 				name  string
@@ -544,8 +528,13 @@ func TestAJPWrongSecret(t *testing.T) {
 	port, _ := startBackend(t, "ajp", "the-right-one", true)
 	dir := webserver.TempDir(t)
 	web := webserver.FreePort(t)
-	site := apacheProxy("ajp", prefix+"/", "secret=a-wrong-one", "")(web, port, "")
-	inst := webserver.Start(t, webserver.Config{Program: webserver.Apache, Dir: dir, Port: web, Site: site})
+	o := siteOptions("apache", "ajp", dir, web, port)
+	o.Secret = "a-wrong-one"
+	site, err := deploy.Render(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := webserver.Start(t, webserver.Config{Program: webserver.Apache, Dir: dir, Port: web, Site: string(site)})
 	resp, err := http.Get(inst.URL + prefix + "/secret")
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package peertest
 import (
 	"bufio"
 	"encoding/binary"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -135,35 +134,29 @@ func serveFastCGIOnce(br *bufio.Reader, w io.Writer) map[string]string {
 	return vars
 }
 
-func lighttpdSite(module string) func(int, int, string) string {
-	return func(_, backend int, _ string) string {
-		return fmt.Sprintf("%s.server = ( %q => (( \"host\" => \"127.0.0.1\", \"port\" => %d, \"check-local\" => \"disable\" )) )\n",
-			module, prefix, backend)
-	}
-}
-
-// TestServerVariables records what each web server sends for variablesURI, as the peer tests
-// configure it, and checks it against the table in docs/variables.md ("-" means not sent).
+// TestServerVariables records what each web server sends for variablesURI, with the site
+// `appgen config` writes for it (mounted at /app), and checks it against the table in
+// docs/variables.md ("-" means not sent).
 func TestServerVariables(t *testing.T) {
 	tests := []struct {
 		name    string
 		program webserver.Program
 		proto   string
-		site    func(int, int, string) string
+		site    func(string, int, int, string) (string, error)
 		want    []string // in captured's order
 	}{
-		{"nginx fastcgi_pass", webserver.Nginx, "fcgi", nginxFastCGI(false),
+		{"nginx fastcgi_pass", webserver.Nginx, "fcgi", rendered("nginx", "fcgi"),
 			[]string{variablesURI, "/app", "/café/100%/a b", "-", "q=a+b&r=%2F", "", "127.0.0.1:PORT"}},
-		{"nginx scgi_pass", webserver.Nginx, "scgi", nginxSCGI,
+		{"nginx scgi_pass", webserver.Nginx, "scgi", rendered("nginx", "scgi"),
 			[]string{variablesURI, "/app", "/café/100%/a b", "-", "q=a+b&r=%2F", "0", "127.0.0.1:PORT"}},
-		{"apache mod_proxy_fcgi", webserver.Apache, "fcgi", apacheProxy("fcgi", "/", "", "proxy-fcgi-pathinfo=unescape"),
-			[]string{variablesURI, "/app", "/café/100%/a b", "-", "q=a+b&r=%2F", "-", "127.0.0.1:PORT"}},
-		{"apache mod_proxy_scgi", webserver.Apache, "scgi", apacheProxy("scgi", "/", "", ""),
-			[]string{variablesURI, "/app/café/100%/a b", "-", "-", "q=a+b&r=%2F", "0", "127.0.0.1:PORT"}},
-		{"lighttpd mod_fastcgi", webserver.Lighttpd, "fcgi", lighttpdSite("fastcgi"),
-			[]string{variablesURI, "/app", "/café/100%/a b", "-", "q=a+b&r=%2F", "0", "127.0.0.1:PORT"}},
-		{"lighttpd mod_scgi", webserver.Lighttpd, "scgi", lighttpdSite("scgi"),
-			[]string{variablesURI, "/app", "/café/100%/a b", "-", "q=a+b&r=%2F", "0", "127.0.0.1:PORT"}},
+		{"apache mod_proxy_fcgi", webserver.Apache, "fcgi", rendered("apache", "fcgi"),
+			[]string{variablesURI, "/app", "/café/100%/a b", "/app/café/100%/a b", "q=a+b&r=%2F", "-", "127.0.0.1:PORT"}},
+		{"apache mod_proxy_scgi", webserver.Apache, "scgi", rendered("apache", "scgi"),
+			[]string{variablesURI, "/app/café/100%/a b", "-", "/app", "q=a+b&r=%2F", "0", "127.0.0.1:PORT"}},
+		{"lighttpd mod_fastcgi", webserver.Lighttpd, "fcgi", rendered("lighttpd", "fcgi"),
+			[]string{variablesURI, "/mysite.fcgi", "-", "/app", "q=a+b&r=%2F", "0", "127.0.0.1:PORT"}},
+		{"lighttpd mod_scgi", webserver.Lighttpd, "scgi", rendered("lighttpd", "scgi"),
+			[]string{variablesURI, "/mysite.scgi", "-", "/app", "q=a+b&r=%2F", "0", "127.0.0.1:PORT"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -172,7 +165,11 @@ func TestServerVariables(t *testing.T) {
 			backend := captureBackend(t, tt.proto, got)
 			dir := webserver.TempDir(t)
 			web := webserver.FreePort(t)
-			inst := webserver.Start(t, webserver.Config{Program: tt.program, Dir: dir, Port: web, Site: tt.site(web, backend, "")})
+			site, err := tt.site(dir, web, backend, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			inst := webserver.Start(t, webserver.Config{Program: tt.program, Dir: dir, Port: web, Site: site})
 			resp, err := (&http.Client{Timeout: 20 * time.Second}).Get(inst.URL + variablesURI)
 			if err != nil {
 				t.Fatal(err)
