@@ -11,38 +11,30 @@ import (
 	"testing"
 	"time"
 
+	"github.com/appgen/appgen/deploy"
 	"github.com/appgen/appgen/runtime/testsupport/webserver"
 )
 
-// nginxFastCGISite is nginx in front of a FastCGI backend on loopback with fastcgi_keep_conn
-// and a pool of kept-alive upstream connections; extra directives go into its location.
+// nginxFastCGISite is the site `appgen config nginx` writes for a FastCGI backend on
+// 127.0.0.1:backendPort, listening on 127.0.0.1:webPort (fastcgi_keep_conn, kept-alive
+// upstream connections): the scenarios load what users run. Its project directory is
+// /nonexistent (nobody's home on Debian), so no file shadows the app. extra are directives
+// set around the site, at the http{} level the harness includes it at, and so inherited by
+// it; access logging is off, as in the benchmarks. A site that fails to render is a bug in
+// deploy, reported by a panic: the signature stays the one the scenarios call.
 func nginxFastCGISite(webPort, backendPort int, extra ...string) string {
-	return fmt.Sprintf(`upstream app {
-    server 127.0.0.1:%d;
-    keepalive 16;
-}
-server {
-    listen 127.0.0.1:%d;
-    access_log off;
-    location / {
-        fastcgi_pass app;
-        fastcgi_keep_conn on;
-        fastcgi_param QUERY_STRING $query_string;
-        fastcgi_param REQUEST_METHOD $request_method;
-        fastcgi_param CONTENT_TYPE $content_type;
-        fastcgi_param CONTENT_LENGTH $content_length;
-        fastcgi_param SCRIPT_NAME "";
-        fastcgi_param PATH_INFO $uri;
-        fastcgi_param REQUEST_URI $request_uri;
-        fastcgi_param SERVER_PROTOCOL $server_protocol;
-        fastcgi_param REMOTE_ADDR $remote_addr;
-        fastcgi_param REMOTE_PORT $remote_port;
-        fastcgi_param SERVER_NAME $server_name;
-        fastcgi_param SERVER_PORT $server_port;
-        fastcgi_param HTTP_HOST $http_host;%s
-    }
-}
-`, backendPort, webPort, strings.Join(append([]string{""}, extra...), "\n        "))
+	text, err := deploy.Render(deploy.Options{
+		Target: "nginx", Dir: "/nonexistent/mysite", Listen: "127.0.0.1:" + strconv.Itoa(webPort),
+		Backends: []deploy.Backend{deploy.TCP("127.0.0.1", backendPort)},
+	})
+	if err != nil {
+		panic(fmt.Sprintf("reliability: rendering the nginx site: %v", err))
+	}
+	var b strings.Builder
+	for _, d := range append([]string{"access_log off;"}, extra...) {
+		b.WriteString(d + "\n")
+	}
+	return b.String() + string(text)
 }
 
 // preforkBehindNginx starts the app with method=prefork on a loopback port and nginx in front.
