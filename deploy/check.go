@@ -63,7 +63,7 @@ func checkText(ctx context.Context, r *resolved, text []byte) (notes []string, e
 
 // knownDirectives are, per syntax, the directives (nginx, Apache), bare words (lighttpd)
 // and settings (systemd) appgen's templates write; Check refuses any other.
-var knownDirectives = map[syntax][]string{
+var knownDirectives = map[*syntax][]string{
 	syntaxNginx: {"map", "upstream", "server", "keepalive", "listen", "server_name", "root", "location",
 		"alias", "return", "try_files", "proxy_pass", "proxy_http_version", "proxy_set_header",
 		"fastcgi_pass", "fastcgi_keep_conn", "fastcgi_param", "scgi_pass", "scgi_param"},

@@ -13,41 +13,33 @@ import (
 // benign value gives: a value that changed where a token, directive or command ends would
 // change the list.
 
-// syntax is the language of a target's output.
-type syntax string
+// syntax is the language of a target's output, and the reader that lists its directives.
+// A target names its syntax (target.syntax); a new language is one more variable beside its
+// target, with its reader.
+type syntax struct {
+	name string
+	read func(text string) ([]string, error)
+}
 
-const (
-	syntaxNginx    syntax = "nginx"
-	syntaxApache   syntax = "apache"
-	syntaxLighttpd syntax = "lighttpd"
-	syntaxCherokee syntax = "cherokee"
-	syntaxShell    syntax = "sh"
-	syntaxSystemd  syntax = "systemd"
-	syntaxCaddy    syntax = "caddyfile"
-	syntaxHAProxy  syntax = "haproxy"
+func (s *syntax) String() string { return s.name }
+
+var (
+	syntaxNginx    = &syntax{"nginx", nginxDirectives}
+	syntaxApache   = &syntax{"apache", apacheDirectives}
+	syntaxLighttpd = &syntax{"lighttpd", lighttpdTokens}
+	syntaxCherokee = &syntax{"cherokee", cherokeeKeyList}
+	syntaxShell    = &syntax{"sh", shellCommands}
+	syntaxSystemd  = &syntax{"systemd", systemdSettings}
+	syntaxCaddy    = &syntax{"caddyfile", caddyLines}
+	syntaxHAProxy  = &syntax{"haproxy", haproxyLines}
 )
 
 // directives returns text's directive list in its syntax.
-func directives(s syntax, text string) ([]string, error) {
-	switch s {
-	case syntaxNginx:
-		return nginxDirectives(text)
-	case syntaxApache:
-		return apacheDirectives(text)
-	case syntaxLighttpd:
-		return lighttpdTokens(text)
-	case syntaxCherokee:
-		return cherokeeKeyList(text)
-	case syntaxShell:
-		return shellCommands(text)
-	case syntaxSystemd:
-		return systemdSettings(text)
-	case syntaxCaddy:
-		return caddyLines(text)
-	case syntaxHAProxy:
-		return haproxyLines(text)
+func directives(s *syntax, text string) ([]string, error) {
+	if s == nil || s.read == nil {
+		return nil, fmt.Errorf("deploy: no directive reader for %v", s)
 	}
-	return nil, fmt.Errorf("deploy: no directive reader for %q", s)
+	return s.read(text)
 }
 
 // nginxDirectives follows ngx_conf_read_token: tokens split at whitespace, ';', '{' and

@@ -323,7 +323,7 @@ func renderDirectives(o Options) ([]string, error) {
 // test must catch: a second directive, a changed argument count, an expansion.
 func TestDirectivesSeeInjections(t *testing.T) {
 	tests := []struct {
-		syntax      syntax
+		syntax      *syntax
 		benign, bad string
 	}{
 		{syntaxNginx, `root "/srv/x";`, "root \"/srv/x\";\ninclude /etc/passwd;"},

@@ -37,8 +37,9 @@ type target struct {
 	template string
 	// program is the server program --check runs ("" when there is none to run).
 	program string
-	// syntax is the language of the output, which directives.go reads back.
-	syntax syntax
+	// syntax is the language of the output with the reader that lists its directives
+	// (directives.go), for Check and the property test.
+	syntax *syntax
 	// fields are the Options fields that shape the output (besides Target, Version and
 	// Command, which every target uses); callers offer only the inputs that set them.
 	fields []string
