@@ -80,31 +80,70 @@ const openMetricsType = "application/openmetrics-text; version=1.0.0; charset=ut
 
 // adminMetrics is /metrics in the OpenMetrics text format.
 func adminMetrics(v poolView) string {
-	var b strings.Builder
-	family := func(name, typ, help string) {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
-	}
-	family("appgen_requests", "counter", "Requests started.")
-	fmt.Fprintf(&b, "appgen_requests_total %d\n", v.Accepted)
-	family("appgen_requests_in_flight", "gauge", "Requests being handled.")
-	fmt.Fprintf(&b, "appgen_requests_in_flight %d\n", v.InFlight)
-	family("appgen_request_timeouts", "counter", "Requests answered 504 by timeout=.")
-	fmt.Fprintf(&b, "appgen_request_timeouts_total %d\n", v.Timeouts)
-	family("appgen_slow_requests", "counter", "Requests that ran longer than slowlog=.")
-	fmt.Fprintf(&b, "appgen_slow_requests_total %d\n", v.Slow)
-	family("appgen_workers", "gauge", "Workers (prefork processes, threaded pool goroutines) by state.")
-	fmt.Fprintf(&b, "appgen_workers{model=%q,state=\"idle\"} %d\nappgen_workers{model=%q,state=\"active\"} %d\n", v.Manager, v.Idle, v.Manager, v.Active)
-	family("appgen_worker_recycles", "counter", "Prefork workers that stopped as asked (maxrequests, maxrss, a stuck handler, SIGHUP, surplus).")
-	fmt.Fprintf(&b, "appgen_worker_recycles_total %d\n", v.Recycled)
-	family("appgen_worker_crashes", "counter", "Prefork workers that died unasked.")
-	fmt.Fprintf(&b, "appgen_worker_crashes_total %d\n", v.Crashed)
-	family("appgen_max_children_reached", "counter", "Times every worker was busy (threaded: requests refused at maxchildren).")
-	fmt.Fprintf(&b, "appgen_max_children_reached_total %d\n", v.MaxChildrenReached)
-	family("appgen_listen_queue", "gauge", "Connections waiting to be accepted (Linux TCP only).")
-	fmt.Fprintf(&b, "appgen_listen_queue %d\n", v.ListenQueue)
-	writeCountMetrics(&b, v.Counts)
-	family("appgen_start_time_seconds", "gauge", "When the pool started, in seconds since the epoch.")
-	fmt.Fprintf(&b, "appgen_start_time_seconds %d\n", v.Start.Unix())
-	b.WriteString("# EOF\n")
-	return b.String()
+	var m metricsWriter
+	m.metric("appgen_requests", "counter", "Requests started.", v.Accepted)
+	m.metric("appgen_requests_in_flight", "gauge", "Requests being handled.", v.InFlight)
+	m.metric("appgen_request_timeouts", "counter", "Requests answered 504 by timeout=.", v.Timeouts)
+	m.metric("appgen_slow_requests", "counter", "Requests that ran longer than slowlog=.", v.Slow)
+	m.family("appgen_workers", "gauge", "Workers (prefork processes, threaded pool goroutines) by state.")
+	m.sample("", v.Idle, "model", v.Manager, "state", "idle")
+	m.sample("", v.Active, "model", v.Manager, "state", "active")
+	m.metric("appgen_worker_recycles", "counter", "Prefork workers that stopped as asked (maxrequests, maxrss, a stuck handler, SIGHUP, surplus).", v.Recycled)
+	m.metric("appgen_worker_crashes", "counter", "Prefork workers that died unasked.", v.Crashed)
+	m.metric("appgen_max_children_reached", "counter", "Times every worker was busy (threaded: requests refused at maxchildren).", v.MaxChildrenReached)
+	m.metric("appgen_listen_queue", "gauge", "Connections waiting to be accepted (Linux TCP only).", v.ListenQueue)
+	writeCountMetrics(&m, v.Counts)
+	m.metric("appgen_start_time_seconds", "gauge", "When the pool started, in seconds since the epoch.", v.Start.Unix())
+	return m.String()
 }
+
+// metricsWriter writes the OpenMetrics text format for /metrics and the
+// status page's ?openmetrics: each family's HELP and TYPE lines before its
+// samples, a counter's samples named NAME_total, and the closing "# EOF"
+// (String). Family names and label names are the callers' constants; label
+// values are escaped as the format requires.
+type metricsWriter struct {
+	b    strings.Builder
+	name string // the family samples belong to
+}
+
+// family declares the family name of type typ ("counter", "gauge",
+// "histogram"); samples that follow belong to it.
+func (m *metricsWriter) family(name, typ, help string) {
+	fmt.Fprintf(&m.b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
+	m.name = name
+}
+
+// sample writes one sample of the current family: its name with suffix
+// ("_total", "_bucket", "_count", "_sum" or ""), the labels given as name,
+// value pairs, and val as %v prints it.
+func (m *metricsWriter) sample(suffix string, val any, labels ...string) {
+	m.b.WriteString(m.name + suffix)
+	for i := 0; i+1 < len(labels); i += 2 {
+		sep := ","
+		if i == 0 {
+			sep = "{"
+		}
+		m.b.WriteString(sep + labels[i] + `="` + labelEscaper.Replace(labels[i+1]) + `"`)
+	}
+	if len(labels) > 1 {
+		m.b.WriteString("}")
+	}
+	fmt.Fprintf(&m.b, " %v\n", val)
+}
+
+// metric is a family with one sample and no labels.
+func (m *metricsWriter) metric(name, typ, help string, val any) {
+	m.family(name, typ, help)
+	suffix := ""
+	if typ == "counter" {
+		suffix = "_total"
+	}
+	m.sample(suffix, val)
+}
+
+// String is the exposition, ended with "# EOF".
+func (m *metricsWriter) String() string { return m.b.String() + "# EOF\n" }
+
+// labelEscaper escapes a label value: OpenMetrics reads \\, \" and \n there.
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)

@@ -1,9 +1,7 @@
 package runfcgi
 
 import (
-	"fmt"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -63,24 +61,24 @@ func (rc *recorder) snapshot() []int64 {
 	return out
 }
 
-// writeCountMetrics appends responses by status class and the duration
-// histogram to b, from counts in the recorder's layout.
-func writeCountMetrics(b *strings.Builder, counts []int64) {
+// writeCountMetrics writes responses by status class and the duration
+// histogram to m, from counts in the recorder's layout.
+func writeCountMetrics(m *metricsWriter, counts []int64) {
 	if len(counts) < countLen {
 		counts = append(counts, make([]int64, countLen-len(counts))...)
 	}
-	fmt.Fprintf(b, "# HELP appgen_responses Responses by status class.\n# TYPE appgen_responses counter\n")
+	m.family("appgen_responses", "counter", "Responses by status class.")
 	for c := range countClasses {
-		fmt.Fprintf(b, "appgen_responses_total{code=\"%dxx\"} %d\n", c+1, counts[c])
+		m.sample("_total", counts[c], "code", strconv.Itoa(c+1)+"xx")
 	}
-	fmt.Fprintf(b, "# HELP appgen_request_duration_seconds How long handlers took.\n# TYPE appgen_request_duration_seconds histogram\n")
+	m.family("appgen_request_duration_seconds", "histogram", "How long handlers took.")
 	var cum int64
 	for i, bound := range durationBuckets {
 		cum += counts[countBuckets+i]
-		fmt.Fprintf(b, "appgen_request_duration_seconds_bucket{le=\"%s\"} %d\n", strconv.FormatFloat(bound.Seconds(), 'f', -1, 64), cum)
+		m.sample("_bucket", cum, "le", strconv.FormatFloat(bound.Seconds(), 'f', -1, 64))
 	}
 	cum += counts[countBuckets+len(durationBuckets)]
-	fmt.Fprintf(b, "appgen_request_duration_seconds_bucket{le=\"+Inf\"} %d\n", cum)
-	fmt.Fprintf(b, "appgen_request_duration_seconds_count %d\n", cum)
-	fmt.Fprintf(b, "appgen_request_duration_seconds_sum %s\n", strconv.FormatFloat(float64(counts[countSum])/1e6, 'f', -1, 64))
+	m.sample("_bucket", cum, "le", "+Inf")
+	m.sample("_count", cum)
+	m.sample("_sum", strconv.FormatFloat(float64(counts[countSum])/1e6, 'f', -1, 64))
 }

@@ -247,28 +247,20 @@ func statusJSON(v poolView, full bool, now time.Time) map[string]any {
 // statusOpenMetrics is php-fpm's ?openmetrics, with counters named as
 // OpenMetrics requires (a _total sample).
 func statusOpenMetrics(v poolView, now time.Time) string {
-	var b strings.Builder
-	metric := func(name, typ, help string, val any) {
-		sample := name
-		if typ == "counter" {
-			sample += "_total"
-		}
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %v\n", name, help, name, typ, sample, val)
-	}
-	metric("phpfpm_up", "gauge", fmt.Sprintf("Could pool %s using a %s PM be reached?", v.Pool, v.Manager), 1)
-	metric("phpfpm_start_since", "gauge", "The number of seconds since the pool started.", since(v.Start, now))
-	metric("phpfpm_accepted_connections", "counter", "The number of requests accepted by the pool.", v.Accepted)
-	metric("phpfpm_listen_queue", "gauge", "The number of requests in the queue of pending connections.", v.ListenQueue)
-	metric("phpfpm_max_listen_queue", "gauge", "The maximum number of requests in the queue of pending connections since the pool started.", v.MaxListenQueue)
-	metric("phpfpm_listen_queue_length", "gauge", "The size of the socket queue of pending connections.", v.ListenQueueLen)
-	metric("phpfpm_idle_processes", "gauge", "The number of idle processes.", v.Idle)
-	metric("phpfpm_active_processes", "gauge", "The number of active processes.", v.Active)
-	metric("phpfpm_total_processes", "gauge", "The number of idle + active processes.", v.Total)
-	metric("phpfpm_max_active_processes", "gauge", "The maximum number of active processes since the pool started.", v.MaxActive)
-	metric("phpfpm_max_children_reached", "counter", "The number of times the process limit has been reached.", v.MaxChildrenReached)
-	metric("phpfpm_slow_requests", "counter", "The number of requests that exceeded slowlog.", v.Slow)
-	b.WriteString("# EOF\n")
-	return b.String()
+	var m metricsWriter
+	m.metric("phpfpm_up", "gauge", fmt.Sprintf("Could pool %s using a %s PM be reached?", v.Pool, v.Manager), 1)
+	m.metric("phpfpm_start_since", "gauge", "The number of seconds since the pool started.", since(v.Start, now))
+	m.metric("phpfpm_accepted_connections", "counter", "The number of requests accepted by the pool.", v.Accepted)
+	m.metric("phpfpm_listen_queue", "gauge", "The number of requests in the queue of pending connections.", v.ListenQueue)
+	m.metric("phpfpm_max_listen_queue", "gauge", "The maximum number of requests in the queue of pending connections since the pool started.", v.MaxListenQueue)
+	m.metric("phpfpm_listen_queue_length", "gauge", "The size of the socket queue of pending connections.", v.ListenQueueLen)
+	m.metric("phpfpm_idle_processes", "gauge", "The number of idle processes.", v.Idle)
+	m.metric("phpfpm_active_processes", "gauge", "The number of active processes.", v.Active)
+	m.metric("phpfpm_total_processes", "gauge", "The number of idle + active processes.", v.Total)
+	m.metric("phpfpm_max_active_processes", "gauge", "The maximum number of active processes since the pool started.", v.MaxActive)
+	m.metric("phpfpm_max_children_reached", "counter", "The number of times the process limit has been reached.", v.MaxChildrenReached)
+	m.metric("phpfpm_slow_requests", "counter", "The number of requests that exceeded slowlog.", v.Slow)
+	return m.String()
 }
 
 // statusWriter records the status a handler answered with, for the counts

@@ -146,3 +146,37 @@ func TestAdminMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsWriter: a counter's sample is NAME_total, labels come in the
+// order given, and a label value's backslash, quote and newline are escaped
+// as OpenMetrics reads them (a raw newline would end the sample early).
+func TestMetricsWriter(t *testing.T) {
+	tests := []struct {
+		name  string
+		write func(m *metricsWriter)
+		want  string
+	}{
+		{"counter", func(m *metricsWriter) { m.metric("x", "counter", "Xs.", 3) },
+			"# HELP x Xs.\n# TYPE x counter\nx_total 3\n# EOF\n"},
+		{"gauge", func(m *metricsWriter) { m.metric("y", "gauge", "Ys.", 1.5) },
+			"# HELP y Ys.\n# TYPE y gauge\ny 1.5\n# EOF\n"},
+		{"labels", func(m *metricsWriter) {
+			m.family("z", "gauge", "Zs.")
+			m.sample("", 2, "model", "prefork", "state", "idle")
+		}, "# HELP z Zs.\n# TYPE z gauge\nz{model=\"prefork\",state=\"idle\"} 2\n# EOF\n"},
+		{"escaped label value", func(m *metricsWriter) {
+			m.family("z", "gauge", "Zs.")
+			m.sample("", 1, "pool", "a\\b\"c\nd")
+		}, "# HELP z Zs.\n# TYPE z gauge\nz{pool=\"a\\\\b\\\"c\\nd\"} 1\n# EOF\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var m metricsWriter
+			tt.write(&m)
+			if got := m.String(); got != tt.want {
+				t.Errorf("got\n%s\nwant\n%s", got, tt.want)
+			}
+			checkOpenMetrics(t, m.String())
+		})
+	}
+}
