@@ -60,15 +60,11 @@ func TestSocketDeploymentSeparateUsers(t *testing.T) {
 	webGid, _ := strconv.Atoi(web.Gid)
 
 	s := newSite(t)
-	runDir := filepath.Join(s.dir, "run")
+	sock := socketDir(t, s)
 	// What RuntimeDirectory= with RuntimeDirectoryMode=0755 makes: owned by the site's user.
-	if err := os.Mkdir(runDir, 0o755); err != nil {
+	if err := os.Chown(filepath.Dir(sock), uid, gid); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chown(runDir, uid, gid); err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(runDir, "mysite.sock")
 	o := deploy.Options{Target: "systemd", Name: "mysite", Dir: s.dir, Backends: []deploy.Backend{deploy.Unix(sock)},
 		User: name, WebGroup: "nogroup", Settings: "e2e", Version: "e2e", NoSocketUnit: true}
 	unit, err := deploy.Render(o)
@@ -86,42 +82,13 @@ func TestSocketDeploymentSeparateUsers(t *testing.T) {
 	cmd.Dir = s.dir
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "APPGEN_SETTINGS=e2e"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{uint32(webGid)}}}
-	out := &strings.Builder{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		stop(cmd, done)
-		if t.Failed() {
-			t.Logf("the app said:\n%s", out)
-		}
-	})
-	var fi os.FileInfo
-	for i := 0; ; i++ {
-		if fi, err = os.Stat(sock); err == nil {
-			break
-		}
-		if i == 250 {
-			t.Fatalf("no socket %s after 5 s: %v\n%s", sock, err, out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	fi := startForSocket(t, cmd, sock, "the app")
 	st := fi.Sys().(*syscall.Stat_t)
 	if fi.Mode().Perm() != 0o660 || int(st.Uid) != uid || int(st.Gid) != webGid {
 		t.Errorf("socket %v owned by %d:%d, want -rw-rw---- owned by %d (%s), group %d (nogroup)", fi.Mode(), st.Uid, st.Gid, uid, name, webGid)
 	}
 
-	port := webserver.FreePort(t)
-	no := s.options("nginx", port)
-	no.Backends, no.WebGroup = []deploy.Backend{deploy.Unix(sock)}, "nogroup"
-	conf, err := deploy.Render(no)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst := webserver.Start(t, webserver.Config{Program: webserver.Nginx, Dir: s.serverDir(t), Port: port, Site: string(conf), DocumentRoot: s.docroot})
+	inst := s.nginxInFront(t, sock, "nogroup")
 	if r := do(t, "GET", inst.URL+"/x", "", ""); r.status != 200 || r.app["pid"] == "" {
 		t.Errorf("GET /x through nginx (workers as nobody:nogroup): status %d, app %v; want the app", r.status, r.app)
 	}
@@ -131,6 +98,63 @@ func TestSocketDeploymentSeparateUsers(t *testing.T) {
 	if err := dialAs(sock, 1, 1); !errors.Is(err, syscall.EACCES) {
 		t.Errorf("connecting as uid 1 (daemon): %v, want permission denied", err)
 	}
+}
+
+// socketDir makes the directory the app's socket lives in (what RuntimeDirectory= or the
+// socket unit's directory is under systemd) and returns the socket's path in it.
+func socketDir(t *testing.T, s *site) string {
+	t.Helper()
+	dir := filepath.Join(s.dir, "run")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, "mysite.sock")
+}
+
+// startForSocket starts cmd, stops it when the test ends, and waits up to 5 s for the
+// socket sock to appear. Its output goes to cmd.Stdout, a *strings.Builder made here unless
+// the caller set one to read, and is logged as what said it when the test failed.
+func startForSocket(t *testing.T, cmd *exec.Cmd, sock, what string) os.FileInfo {
+	t.Helper()
+	if cmd.Stdout == nil {
+		out := &strings.Builder{}
+		cmd.Stdout, cmd.Stderr = out, out
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		stop(cmd, done)
+		if t.Failed() {
+			t.Logf("%s said:\n%s", what, cmd.Stdout)
+		}
+	})
+	for i := 0; ; i++ {
+		fi, err := os.Stat(sock)
+		if err == nil {
+			return fi
+		}
+		if i == 250 {
+			t.Fatalf("no socket %s after 5 s: %v\n%s", sock, err, cmd.Stdout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// nginxInFront starts nginx with the site `appgen config nginx` writes for the app on the
+// unix socket sock, created in webGroup.
+func (s *site) nginxInFront(t *testing.T, sock, webGroup string) *webserver.Instance {
+	t.Helper()
+	port := webserver.FreePort(t)
+	o := s.options("nginx", port)
+	o.Backends, o.WebGroup = []deploy.Backend{deploy.Unix(sock)}, webGroup
+	conf, err := deploy.Render(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return webserver.Start(t, webserver.Config{Program: webserver.Nginx, Dir: s.serverDir(t), Port: port, Site: string(conf), DocumentRoot: s.docroot})
 }
 
 // dialAs connects to a unix socket with the file system credentials of uid and gid (and no
@@ -226,11 +250,7 @@ func TestSocketActivation(t *testing.T) {
 	webserver.Require(t, webserver.Nginx)
 	activate := webserver.RequireProgram(t, "systemd-socket-activate")
 	s := newSite(t)
-	runDir := filepath.Join(s.dir, "run")
-	if err := os.Mkdir(runDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(runDir, "mysite.sock")
+	sock := socketDir(t, s)
 	web := "nogroup"
 	if _, err := user.LookupGroup(web); err != nil {
 		t.Skipf("no group nogroup, the group nginx's workers run in: %v", err)
@@ -277,26 +297,7 @@ func TestSocketActivation(t *testing.T) {
 	cmd.Dir = s.dir
 	out := &strings.Builder{}
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		stop(cmd, done)
-		if t.Failed() {
-			t.Logf("systemd-socket-activate and the app said:\n%s", out)
-		}
-	})
-	for i := 0; ; i++ {
-		if _, err := os.Stat(sock); err == nil {
-			break
-		}
-		if i == 250 {
-			t.Fatalf("no socket %s after 5 s: %v\n%s", sock, err, out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	startForSocket(t, cmd, sock, "systemd-socket-activate and the app")
 	// What SocketMode= and SocketGroup= make systemd do to the socket it creates.
 	mode, err := strconv.ParseUint(skt["SocketMode"], 8, 32)
 	if err != nil {
@@ -311,14 +312,7 @@ func TestSocketActivation(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	port := webserver.FreePort(t)
-	no := s.options("nginx", port)
-	no.Backends, no.WebGroup = []deploy.Backend{deploy.Unix(sock)}, web
-	conf, err := deploy.Render(no)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst := webserver.Start(t, webserver.Config{Program: webserver.Nginx, Dir: s.serverDir(t), Port: port, Site: string(conf), DocumentRoot: s.docroot})
+	inst := s.nginxInFront(t, sock, web)
 	for _, path := range []string{"/x", "/y"} {
 		if r := do(t, "GET", inst.URL+path, "", ""); r.status != 200 || r.app["pid"] == "" {
 			t.Errorf("GET %s through nginx to the activated app: status %d, app %v; want the app", path, r.status, r.app)
