@@ -348,11 +348,29 @@ func (m matrix) wantApp(t *testing.T, r reply, path, query string) {
 	}
 }
 
+// programs are the servers that load each target's output through the harness's main
+// configuration (runtime/testsupport/webserver): the tables below name targets only.
+var programs = map[string]webserver.Program{
+	"nginx": webserver.Nginx, "apache": webserver.Apache, "apache-fcgid": webserver.Apache,
+	"htaccess": webserver.Apache, "lighttpd": webserver.Lighttpd, "cherokee": webserver.Cherokee,
+}
+
+// programFor is the server that loads target's output, once the test has made sure it is
+// installed (webserver.Require: a skip, or under CI=true a failure).
+func programFor(t *testing.T, target string) webserver.Program {
+	t.Helper()
+	p, ok := programs[target]
+	if !ok {
+		t.Fatalf("no web server for target %q in programs", target)
+	}
+	webserver.Require(t, p)
+	return p
+}
+
 // proxied describes a deployment where the app runs on its own (runfcgi as a daemon).
 type proxied struct {
 	name     string
 	target   string
-	program  webserver.Program
 	protocol string
 	prefix   string
 	backends string // "tcp", "unix" or "two" (a balanced pair, one of each)
@@ -364,31 +382,31 @@ type proxied struct {
 
 func TestProxiedDeployments(t *testing.T) {
 	cases := []proxied{
-		{name: "nginx fcgi tcp", target: "nginx", program: webserver.Nginx, protocol: "fcgi", backends: "tcp", docrootFiles: true},
-		{name: "nginx fcgi unix prefix", target: "nginx", program: webserver.Nginx, protocol: "fcgi", backends: "unix", prefix: "/app", docrootFiles: true},
-		{name: "nginx fcgi balanced", target: "nginx", program: webserver.Nginx, protocol: "fcgi", backends: "two", docrootFiles: true},
-		{name: "nginx scgi tcp", target: "nginx", program: webserver.Nginx, protocol: "scgi", backends: "tcp", docrootFiles: true},
-		{name: "nginx scgi prefix", target: "nginx", program: webserver.Nginx, protocol: "scgi", backends: "tcp", prefix: "/app"},
-		{name: "apache fcgi tcp", target: "apache", program: webserver.Apache, protocol: "fcgi", backends: "tcp", docrootFiles: true},
-		{name: "apache fcgi unix prefix", target: "apache", program: webserver.Apache, protocol: "fcgi", backends: "unix", prefix: "/app", docrootFiles: true},
-		{name: "apache fcgi balanced", target: "apache", program: webserver.Apache, protocol: "fcgi", backends: "two", docrootFiles: true},
-		{name: "apache scgi tcp", target: "apache", program: webserver.Apache, protocol: "scgi", backends: "tcp"},
-		{name: "apache scgi unix prefix", target: "apache", program: webserver.Apache, protocol: "scgi", backends: "unix", prefix: "/app"},
-		{name: "apache scgi balanced", target: "apache", program: webserver.Apache, protocol: "scgi", backends: "two"},
-		{name: "apache ajp secret", target: "apache", program: webserver.Apache, protocol: "ajp", backends: "tcp", secret: "s3cr3t"},
-		{name: "apache ajp prefix", target: "apache", program: webserver.Apache, protocol: "ajp", backends: "tcp", prefix: "/app", appScriptName: "/app"},
-		{name: "lighttpd fcgi tcp", target: "lighttpd", program: webserver.Lighttpd, protocol: "fcgi", backends: "tcp", docrootFiles: true},
-		{name: "lighttpd fcgi unix prefix", target: "lighttpd", program: webserver.Lighttpd, protocol: "fcgi", backends: "unix", prefix: "/app", docrootFiles: true},
-		{name: "lighttpd scgi balanced", target: "lighttpd", program: webserver.Lighttpd, protocol: "scgi", backends: "two", docrootFiles: true},
-		{name: "cherokee fcgi tcp", target: "cherokee", program: webserver.Cherokee, protocol: "fcgi", backends: "tcp", docrootFiles: true},
-		{name: "cherokee fcgi unix prefix", target: "cherokee", program: webserver.Cherokee, protocol: "fcgi", backends: "unix", prefix: "/app"},
-		{name: "cherokee fcgi balanced", target: "cherokee", program: webserver.Cherokee, protocol: "fcgi", backends: "two", docrootFiles: true},
-		{name: "cherokee scgi tcp", target: "cherokee", program: webserver.Cherokee, protocol: "scgi", backends: "tcp", docrootFiles: true},
-		{name: "cherokee scgi unix prefix", target: "cherokee", program: webserver.Cherokee, protocol: "scgi", backends: "unix", prefix: "/app"},
+		{name: "nginx fcgi tcp", target: "nginx", protocol: "fcgi", backends: "tcp", docrootFiles: true},
+		{name: "nginx fcgi unix prefix", target: "nginx", protocol: "fcgi", backends: "unix", prefix: "/app", docrootFiles: true},
+		{name: "nginx fcgi balanced", target: "nginx", protocol: "fcgi", backends: "two", docrootFiles: true},
+		{name: "nginx scgi tcp", target: "nginx", protocol: "scgi", backends: "tcp", docrootFiles: true},
+		{name: "nginx scgi prefix", target: "nginx", protocol: "scgi", backends: "tcp", prefix: "/app"},
+		{name: "apache fcgi tcp", target: "apache", protocol: "fcgi", backends: "tcp", docrootFiles: true},
+		{name: "apache fcgi unix prefix", target: "apache", protocol: "fcgi", backends: "unix", prefix: "/app", docrootFiles: true},
+		{name: "apache fcgi balanced", target: "apache", protocol: "fcgi", backends: "two", docrootFiles: true},
+		{name: "apache scgi tcp", target: "apache", protocol: "scgi", backends: "tcp"},
+		{name: "apache scgi unix prefix", target: "apache", protocol: "scgi", backends: "unix", prefix: "/app"},
+		{name: "apache scgi balanced", target: "apache", protocol: "scgi", backends: "two"},
+		{name: "apache ajp secret", target: "apache", protocol: "ajp", backends: "tcp", secret: "s3cr3t"},
+		{name: "apache ajp prefix", target: "apache", protocol: "ajp", backends: "tcp", prefix: "/app", appScriptName: "/app"},
+		{name: "lighttpd fcgi tcp", target: "lighttpd", protocol: "fcgi", backends: "tcp", docrootFiles: true},
+		{name: "lighttpd fcgi unix prefix", target: "lighttpd", protocol: "fcgi", backends: "unix", prefix: "/app", docrootFiles: true},
+		{name: "lighttpd scgi balanced", target: "lighttpd", protocol: "scgi", backends: "two", docrootFiles: true},
+		{name: "cherokee fcgi tcp", target: "cherokee", protocol: "fcgi", backends: "tcp", docrootFiles: true},
+		{name: "cherokee fcgi unix prefix", target: "cherokee", protocol: "fcgi", backends: "unix", prefix: "/app"},
+		{name: "cherokee fcgi balanced", target: "cherokee", protocol: "fcgi", backends: "two", docrootFiles: true},
+		{name: "cherokee scgi tcp", target: "cherokee", protocol: "scgi", backends: "tcp", docrootFiles: true},
+		{name: "cherokee scgi unix prefix", target: "cherokee", protocol: "scgi", backends: "unix", prefix: "/app"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			webserver.Require(t, c.program)
+			program := programFor(t, c.target)
 			s := newSite(t)
 			port := webserver.FreePort(t)
 			o := s.options(c.target, port)
@@ -415,10 +433,10 @@ func TestProxiedDeployments(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			inst := webserver.Start(t, webserver.Config{Program: c.program, Dir: s.serverDir(t), Port: port, Site: string(text), DocumentRoot: s.docroot})
+			inst := webserver.Start(t, webserver.Config{Program: program, Dir: s.serverDir(t), Port: port, Site: string(text), DocumentRoot: s.docroot})
 			m := matrix{base: inst.URL, prefix: c.prefix, scriptName: c.prefix, docrootFiles: c.docrootFiles, staticURL: c.prefix + "/static/"}
 			m.run(t)
-			if c.program == webserver.Cherokee {
+			if program == webserver.Cherokee {
 				cherokeeRequests(t, m, c.protocol)
 			}
 			if c.backends == "two" {
@@ -477,22 +495,21 @@ func cherokeeRequests(t *testing.T, m matrix, protocol string) {
 
 // spawned describes a deployment where the web server starts the app through the launcher.
 type spawned struct {
-	name    string
-	target  string
-	program webserver.Program
-	prefix  string
+	name   string
+	target string
+	prefix string
 }
 
 func TestSpawnedDeployments(t *testing.T) {
 	cases := []spawned{
-		{name: "apache-fcgid", target: "apache-fcgid", program: webserver.Apache},
-		{name: "apache-fcgid prefix", target: "apache-fcgid", program: webserver.Apache, prefix: "/app"},
-		{name: "htaccess", target: "htaccess", program: webserver.Apache},
-		{name: "lighttpd spawn", target: "lighttpd", program: webserver.Lighttpd},
+		{name: "apache-fcgid", target: "apache-fcgid"},
+		{name: "apache-fcgid prefix", target: "apache-fcgid", prefix: "/app"},
+		{name: "htaccess", target: "htaccess"},
+		{name: "lighttpd spawn", target: "lighttpd"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			webserver.Require(t, c.program)
+			program := programFor(t, c.target)
 			s := newSite(t)
 			port := webserver.FreePort(t)
 			launcher := filepath.Join(s.dir, "mysite.fcgi")
@@ -531,7 +548,7 @@ func TestSpawnedDeployments(t *testing.T) {
 				// Issue 14: any *.fcgi a user uploads ran as a program; only the launcher may.
 				writeFile(t, filepath.Join(s.docroot, "upload.fcgi"), "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nEXECUTED\\n'\n", 0o755)
 			}
-			inst := webserver.Start(t, webserver.Config{Program: c.program, Dir: s.serverDir(t), Port: port, Site: siteText, DocumentRoot: s.docroot})
+			inst := webserver.Start(t, webserver.Config{Program: program, Dir: s.serverDir(t), Port: port, Site: siteText, DocumentRoot: s.docroot})
 			m := matrix{base: inst.URL, prefix: c.prefix, scriptName: c.prefix, docrootFiles: true, staticURL: staticURL}
 			m.run(t)
 			if c.target == "htaccess" {
@@ -711,10 +728,9 @@ func TestRestartScriptRefusesBadPidFile(t *testing.T) {
 // Cherokee (issue 13): with --server-name it refused to start, its lowest virtual server not
 // being "default"; now the default one is written too and answers other host names: 404.
 func TestWildcardServerName(t *testing.T) {
-	for _, p := range []webserver.Program{webserver.Nginx, webserver.Apache, webserver.Lighttpd, webserver.Cherokee} {
-		target := map[webserver.Program]string{webserver.Nginx: "nginx", webserver.Apache: "apache", webserver.Lighttpd: "lighttpd", webserver.Cherokee: "cherokee"}[p]
+	for _, target := range []string{"nginx", "apache", "lighttpd", "cherokee"} {
 		t.Run(target, func(t *testing.T) {
-			webserver.Require(t, p)
+			p := programFor(t, target)
 			s := newSite(t)
 			port := webserver.FreePort(t)
 			o := s.options(target, port)
