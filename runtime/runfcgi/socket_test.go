@@ -123,7 +123,9 @@ func TestSocketMode(t *testing.T) {
 // workers run as another user (nobody, group nogroup, when nginx starts as
 // root) and reach the site's socket only through its group. Without
 // socket_group they are refused (the socket is 0660, not world-writable);
-// with socket_group=nogroup they get the page.
+// with socket_group=nogroup they get the page. The site is hand-written with
+// nginx's own fastcgi_params: the runtime module cannot import deploy, and
+// only the socket's permissions matter here.
 func TestSocketGroupNginx(t *testing.T) {
 	webserver.Require(t, webserver.Nginx)
 	if os.Getuid() != 0 {

@@ -15,6 +15,12 @@ import (
 	"github.com/appgen/appgen/runtime/testsupport/webserver"
 )
 
+// The web server sites in this file are written by hand, not by `appgen
+// config`: the runtime module cannot import deploy (the root module requires
+// this one), and these sites spawn this test binary with the environment that
+// makes it the helper application, which no appgen site writes. deploy's
+// end-to-end tests run appgen's own mod_fcgid and lighttpd sites.
+
 // TestModFcgid runs the shared hosting setup of Django's page for real:
 // Apache's mod_fcgid spawns mysite.fcgi with the listening socket on fd 0,
 // and touching mysite.fcgi (watch=) restarts the application in place
