@@ -243,7 +243,7 @@ func deployFailover(t *testing.T, srv failoverServer) (*backendSet, string) {
 // meanwhile; (3) another is stopped with SIGTERM, as systemd stops it: it finishes what it
 // holds and refuses the rest, which the servers send elsewhere, so no GET may fail (lighttpd
 // again excepted for what meets the closing of the listening socket), and at most the one
-// POST that meets it. Each server takes 10 to 20 s; APPGEN_LONG=1 kills and restarts every
+// POST that meets it. Each server takes 10 to 25 s; APPGEN_LONG=1 kills and restarts every
 // backend in turn.
 func TestFailover(t *testing.T) {
 	for _, srv := range failoverServers {
