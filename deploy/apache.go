@@ -63,6 +63,11 @@ func (r *resolved) ProxyBase() string {
 	return r.WorkerURL(0)
 }
 
+// OnceBalancer is the second balancer over the same backends that requests with a method
+// that is not idempotent go through: it never sends a request to another member once one
+// took it (maxattempts=0), where the first sends any request that got no answer on.
+func (r *resolved) OnceBalancer() string { return "balancer://" + r.Name + "-once" }
+
 // ProxyURL is ProxyBase with a trailing slash.
 func (r *resolved) ProxyURL() string { return r.ProxyBase() + "/" }
 

@@ -66,7 +66,10 @@ func checkText(ctx context.Context, r *resolved, text []byte) (notes []string, e
 var knownDirectives = map[*syntax][]string{
 	syntaxNginx: {"map", "upstream", "server", "keepalive", "listen", "server_name", "root", "location",
 		"alias", "return", "try_files", "proxy_pass", "proxy_http_version", "proxy_set_header",
-		"fastcgi_pass", "fastcgi_keep_conn", "fastcgi_param", "scgi_pass", "scgi_param"},
+		"fastcgi_pass", "fastcgi_keep_conn", "fastcgi_param", "scgi_pass", "scgi_param",
+		"fastcgi_next_upstream", "fastcgi_next_upstream_tries", "fastcgi_connect_timeout", "scgi_next_upstream",
+		"scgi_next_upstream_tries", "scgi_connect_timeout", "proxy_next_upstream", "proxy_next_upstream_tries",
+		"proxy_connect_timeout"},
 	syntaxApache: {"<VirtualHost", "</VirtualHost>", "ServerName", "ServerAlias", "DocumentRoot",
 		"<Directory", "</Directory>", "Require", "Alias", "<Files", "</Files>", "SetHandler", "Options",
 		"FcgidMaxRequestLen", "RewriteEngine", "RewriteRule", "RewriteCond", "RewriteBase", "SetEnvIf",

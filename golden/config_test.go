@@ -46,6 +46,17 @@ func configVariants(target string) [][]string {
 			v = append(v, []string{p, "--protocol", p}, []string{p + "-prefix", "--protocol", p, "--prefix", "/app"})
 		}
 	}
+	// Balanced over each other protocol too, where the failover lines differ per protocol
+	// (nginx's scgi_/proxy_next_upstream, Apache's second balancer only for fcgi and http,
+	// lighttpd's scgi.balance).
+	switch target {
+	case "apache", "nginx", "lighttpd":
+		for _, p := range deploy.ProtocolsFor(target) {
+			if p != "fcgi" {
+				v = append(v, []string{p + "-balanced", "--protocol", p, "--backend", "127.0.0.1:3033", "--backend", "127.0.0.1:3034"})
+			}
+		}
+	}
 	switch target {
 	case "lighttpd", "cherokee":
 		v = append(v, []string{"spawn", "--spawn"})

@@ -34,7 +34,7 @@ func TestConfigFlags(t *testing.T) {
 		{"host and port", append([]string{"config", "nginx", "--host", "127.0.0.9", "--port", "4000"}, at...), 0, []string{`server "127.0.0.9:4000";`}},
 		{"port alone", append([]string{"config", "nginx", "--port", "4000"}, at...), 0, []string{`server "127.0.0.1:4000";`}},
 		{"socket", append([]string{"config", "nginx", "--socket", "/run/m.sock"}, at...), 0, []string{`server "unix:/run/m.sock";`}},
-		{"backends", append([]string{"config", "nginx", "--backend", "127.0.0.1:1", "--backend", "unix:/run/2.sock"}, at...), 0, []string{"server \"127.0.0.1:1\";\n    server \"unix:/run/2.sock\";"}},
+		{"backends", append([]string{"config", "nginx", "--backend", "127.0.0.1:1", "--backend", "unix:/run/2.sock"}, at...), 0, []string{"server \"127.0.0.1:1\" max_fails=1 fail_timeout=10s;\n    server \"unix:/run/2.sock\" max_fails=1 fail_timeout=10s;"}},
 		{"prefix moves static", append([]string{"config", "nginx", "--prefix", "/app"}, at...), 0, []string{`location "/app/static/" {`, `location "/app/" {`}},
 		{"name and dir", []string{"config", "systemd", "--name", "shop", "--dir", "/opt/shop"}, 0, []string{`ExecStart="/opt/shop/shop" "runfcgi"`, "User=shop"}},
 		{"dir names the project", []string{"config", "systemd", "--dir", "/opt/blog"}, 0, []string{`ExecStart="/opt/blog/blog" "runfcgi"`}},

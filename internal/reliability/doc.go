@@ -5,6 +5,9 @@
 // Every scenario reports the requests it sent, the non-2xx answers and the socket errors; the
 // target is none lost. The short scenarios (a panicking path, malformed input on each protocol,
 // SIGTERM during load, body limits) run in the default `go test ./...`, in a few seconds each.
+// Failover across three backends (a SIGKILL, a restart and a SIGTERM under load) runs in
+// the default `go test` against every web server that balances (nginx, Apache, lighttpd,
+// Caddy, HAProxy), each with the configuration `appgen config` writes for it.
 // The long ones (SIGHUP and maxrequests recycling under load through nginx, kill -9 of busy
 // workers, 1,000 idle connections per protocol, and the long versions of the short ones) run
 // when APPGEN_LONG=1 is set:

@@ -17,7 +17,11 @@ const Body = "Hello, world!\n"
 // MaxSleep bounds /sleep, so no request the scenarios send can hold a worker for long.
 const MaxSleep = 10 * time.Second
 
-// Handler is the application every scenario serves:
+// PidHeader is the response header in which Handler names the process that answered, so that
+// a load run through a balancer can count what each backend served.
+const PidHeader = "X-App-Pid"
+
+// Handler is the application every scenario serves (every answer carries PidHeader):
 //
 //	/          Body, 200
 //	/panic     panics (the server must answer 500 and keep serving)
@@ -66,5 +70,9 @@ func Handler() http.Handler {
 		}
 		fmt.Fprintf(w, "%d %s\n", n, hex.EncodeToString(h.Sum(nil)))
 	})
-	return mux
+	pid := strconv.Itoa(os.Getpid())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(PidHeader, pid)
+		mux.ServeHTTP(w, r)
+	})
 }

@@ -1,6 +1,7 @@
 package reliability
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -27,6 +28,12 @@ type LoadOptions struct {
 	MaxRequests int64
 	// RequestTimeout bounds one request; 0 means 10 s.
 	RequestTimeout time.Duration
+	// Body, when non-nil, is sent with every request as a POST; nil means GET requests
+	// without a body.
+	Body []byte
+	// CountHeader names a response header whose values Report.ByHeader counts (the test
+	// handler's PidHeader tells which backend answered); "" counts none.
+	CountHeader string
 }
 
 // Report counts what a load run saw.
@@ -39,6 +46,8 @@ type Report struct {
 	SocketErrors int64
 	// FirstErrors holds up to ten distinct socket errors, for the test log.
 	FirstErrors []string
+	// ByHeader counts responses by the value of LoadOptions.CountHeader (nil without one).
+	ByHeader map[string]int64
 	// Elapsed is how long the run took.
 	Elapsed time.Duration
 }
@@ -106,11 +115,19 @@ func Load(ctx context.Context, o LoadOptions) Report {
 		sent     atomic.Int64
 		mu       sync.Mutex
 		status   = map[string]map[int]int64{}
+		byHeader map[string]int64
 		sockErrs int64
 		first    []string
 		wg       sync.WaitGroup
 	)
-	record := func(path string, code int, err error) {
+	if o.CountHeader != "" {
+		byHeader = map[string]int64{}
+	}
+	method := http.MethodGet
+	if o.Body != nil {
+		method = http.MethodPost
+	}
+	record := func(path string, code int, header string, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
@@ -125,6 +142,9 @@ func Load(ctx context.Context, o LoadOptions) Report {
 			status[path] = map[int]int64{}
 		}
 		status[path][code]++
+		if byHeader != nil {
+			byHeader[header]++
+		}
 	}
 	start := time.Now()
 	for i := range o.Conns {
@@ -139,24 +159,28 @@ func Load(ctx context.Context, o LoadOptions) Report {
 				path := o.Paths[j%len(o.Paths)]
 				// The request is not tied to ctx: a run that ends lets the requests in flight
 				// finish, so that the end of the run is never counted as a failure.
-				req, err := http.NewRequest(http.MethodGet, o.BaseURL+path, nil)
+				var body io.Reader
+				if o.Body != nil {
+					body = bytes.NewReader(o.Body)
+				}
+				req, err := http.NewRequest(method, o.BaseURL+path, body)
 				if err != nil {
-					record(path, 0, err)
+					record(path, 0, "", err)
 					continue
 				}
 				resp, err := client.Do(req)
 				if err != nil {
-					record(path, 0, err)
+					record(path, 0, "", err)
 					continue
 				}
 				_, err = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
-				record(path, resp.StatusCode, err)
+				record(path, resp.StatusCode, resp.Header.Get(o.CountHeader), err)
 			}
 		}()
 	}
 	wg.Wait()
-	return Report{Sent: sent.Load(), Status: status, SocketErrors: sockErrs, FirstErrors: first, Elapsed: time.Since(start)}
+	return Report{Sent: sent.Load(), Status: status, SocketErrors: sockErrs, FirstErrors: first, ByHeader: byHeader, Elapsed: time.Since(start)}
 }
 
 func contains(list []string, s string) bool {
