@@ -371,3 +371,20 @@ func TestCherokeeDecodedRequestURI(t *testing.T) {
 		})
 	}
 }
+
+// TestH2OWholePathInfo pins issue 13: h2o 2.2's fastcgi.connect sends an empty
+// SCRIPT_NAME and the whole path, decoded, as PATH_INFO; the configuration
+// appgen writes adds SCRIPT_NAME with the mount point through setenv, which h2o
+// sends after its own. The app must see the mount point and the path below it.
+func TestH2OWholePathInfo(t *testing.T) {
+	// The variables as h2o 2.2.5 sent them for GET /app/deep/caf%C3%A9/x?q=%C3%A9.
+	r, err := NewRequest(params("SCRIPT_NAME=", "PATH_INFO=/app/deep/café/x", "QUERY_STRING=q=%C3%A9",
+		"REMOTE_ADDR=127.0.0.1", "REMOTE_PORT=4711", "SCRIPT_NAME=/app", "REQUEST_METHOD=GET", "HTTP_HOST=example.org",
+		"REQUEST_URI=/app/deep/caf%C3%A9/x?q=%C3%A9", "SERVER_NAME=default", "SERVER_PROTOCOL=HTTP/1.1"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.URL.Path != "/deep/café/x" || request.ScriptName(r) != "/app" || r.RequestURI != "/app/deep/caf%C3%A9/x?q=%C3%A9" {
+		t.Errorf("path %q script %q RequestURI %q, want /deep/café/x /app and the URI as sent", r.URL.Path, request.ScriptName(r), r.RequestURI)
+	}
+}
