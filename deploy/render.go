@@ -52,13 +52,14 @@ type target struct {
 
 // targets are every kind of output, in the order help lists them. Each is defined in its own
 // file with what only it needs (nginx.go, apache.go, lighttpd.go, cherokee.go, scripts.go,
-// systemd.go, caddy.go, haproxy.go) with its template beside it (nginx.conf.tmpl, ...);
+// systemd.go, caddy.go, haproxy.go, h2o.go) with its template beside it (nginx.conf.tmpl, ...);
 // common.tmpl is the header every output shares.
 var targets = []*target{
 	apacheTarget, apacheFcgidTarget, htaccessTarget, fcgiTarget, lighttpdTarget,
 	cherokeeTarget, nginxTarget, restartTarget, systemdTarget,
 	systemdSocketTarget,
 	caddyTarget, haproxyTarget,
+	h2oTarget,
 }
 
 // Fields every target uses, and the groups targets share.
