@@ -13,7 +13,7 @@ import (
 // The h2o target: a complete h2o.conf whose paths speak FastCGI to the app
 // (fastcgi.connect), or start it (fastcgi.spawn).
 var h2oTarget = &target{name: "h2o", summary: "complete h2o.conf: fastcgi.connect (or fastcgi.spawn) with file.dir for static files",
-	protocols: []string{"fcgi"}, usesBackends: true, spawn: true, template: "h2o.conf.tmpl", program: "h2o",
+	protocols: []string{"fcgi"}, usesBackends: true, noBalance: h2oOneBackend, spawn: true, template: "h2o.conf.tmpl", program: "h2o",
 	syntax: syntaxH2O, fields: fieldList(baseFields, backendFields, webFields, []string{"Launcher", "Spawn"}),
 	check: checkH2O}
 

@@ -261,8 +261,8 @@ func (r *resolved) fill() error {
 			return err
 		}
 	}
-	if t.name == "h2o" && len(r.Backends) > 1 {
-		return fieldErr("Backends", KindCombined, fmt.Sprint(len(r.Backends)), h2oOneBackend)
+	if t.noBalance != "" && len(r.Backends) > 1 {
+		return fieldErr("Backends", KindCombined, fmt.Sprint(len(r.Backends)), t.noBalance)
 	}
 	if t.oneBackend && len(r.Backends) != 1 {
 		return fieldErr("Backends", KindCombined, fmt.Sprint(len(r.Backends)), t.name+" runs one process, which listens on exactly one address")

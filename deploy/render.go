@@ -29,6 +29,9 @@ type target struct {
 	usesBackends bool
 	// oneBackend: the output starts one process, so it listens on exactly one address.
 	oneBackend bool
+	// noBalance, when set, is why the target takes one backend only (h2o 2.2 cannot balance
+	// FastCGI); the error for several says it.
+	noBalance string
 	// spawn: the server can start the app itself (Options.Spawn).
 	spawn bool
 	// template is the target's template file, beside its Go file in this package; its name
