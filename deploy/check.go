@@ -82,7 +82,7 @@ var knownDirectives = map[syntax][]string{
 		"balance", "retries", "retry-on", "default-server", "server", "http-reuse", "user", "group"},
 	// h2o: every key path appgen writes, from the top ("Q" a quoted host or URL path).
 	syntaxH2O: {"user", "listen", "listen>host", "listen>port", "hosts", "hosts>Q", "hosts>Q>paths",
-		"hosts>Q>paths>Q", "hosts>Q>paths>Q>file.dir", "hosts>Q>paths>Q>redirect", "hosts>Q>paths>Q>redirect>url",
+		"hosts>Q>paths>Q", "hosts>Q>paths>Q>file.dir", "hosts>Q>paths>Q>file.dirlisting", "hosts>Q>paths>Q>redirect", "hosts>Q>paths>Q>redirect>url",
 		"hosts>Q>paths>Q>redirect>status", "hosts>Q>paths>Q>fastcgi.connect", "hosts>Q>paths>Q>fastcgi.connect>host",
 		"hosts>Q>paths>Q>fastcgi.connect>port", "hosts>Q>paths>Q>fastcgi.connect>type", "hosts>Q>paths>Q>fastcgi.spawn",
 		"hosts>Q>paths>Q>fastcgi.timeout.keepalive", "hosts>Q>paths>Q>fastcgi.document_root",

@@ -69,3 +69,33 @@ func TestH2OSpawn(t *testing.T) {
 	m.run(t)
 	bigPost(t, base, o.Prefix)
 }
+
+// TestH2OOtherHosts: with --server-name, a request for another host gets h2o's 404 and
+// never reaches the app (h2o hands it to its first host, which has no handler), while the
+// named host and a wildcard's subdomain reach the app.
+func TestH2OOtherHosts(t *testing.T) {
+	webserver.RequireProgram(t, "h2o")
+	s := newSite(t)
+	port := webserver.FreePort(t)
+	o := s.options("h2o", port)
+	o.ServerNames = []string{"example.com", "*.example.org"}
+	o.Backends = []deploy.Backend{deploy.TCP("127.0.0.1", webserver.FreePort(t))}
+	s.runApp(t, "fcgi", o.Backends[0])
+	text, err := deploy.Render(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runH2O(t, s.serverDir(t), port, text)
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	for _, c := range []struct {
+		host  string
+		toApp bool
+	}{{"example.com", true}, {"www.example.org", true}, {"other.example.net", false}} {
+		t.Run(c.host, func(t *testing.T) {
+			r := do(t, "GET", base+"/x", c.host, "")
+			if got := r.app["path"] == "/x"; got != c.toApp || !c.toApp && r.status != 404 {
+				t.Errorf("Host %s: status %d, reached the app: %v; want the app %v (else 404)", c.host, r.status, got, c.toApp)
+			}
+		})
+	}
+}

@@ -37,8 +37,9 @@ func checkH2O(_ context.Context, r *resolved, text []byte, dir string) ([]string
 const h2oOneBackend = "one backend: h2o 2.2's fastcgi.connect reaches one address and cannot balance FastCGI; " +
 	"balance several app processes with `appgen config haproxy` (or nginx, Apache, lighttpd, Caddy) and let h2o serve the site and its static files in front of it"
 
-// H2OHosts are the keys of h2o.conf's hosts: each server name, or "default" for any host.
-// h2o hands a request for a host that no key names to the first one.
+// H2OHosts are the keys of h2o.conf's site hosts: each server name, or "default" for any
+// host. h2o hands a request for a host that no key names to the first one, which with
+// server names is the template's 'unmatched.invalid', answering 404.
 func (r *resolved) H2OHosts() []string {
 	if len(r.ServerNames) == 0 {
 		return []string{"default"}
