@@ -453,7 +453,7 @@ func TestProjectFiles(t *testing.T) {
 		"shop.fcgi": 0o777, "deploy/lighttpd.conf": 0o666, "deploy/cherokee.conf": 0o666,
 		"deploy/nginx.conf": 0o666, "deploy/restart.sh": 0o777, "deploy/shop.service": 0o666,
 		"deploy/shop.socket": 0o666,
-		"deploy/Caddyfile":   0o666, "deploy/haproxy.cfg": 0o666,
+		"deploy/Caddyfile":   0o666, "deploy/haproxy.cfg": 0o666, "deploy/h2o.conf": 0o666,
 	}
 	if len(got) != len(want) {
 		t.Errorf("ProjectFiles wrote %v, want %v", got, want)
