@@ -27,7 +27,7 @@ var apacheEnabledDir = "/etc/apache2/mods-enabled"
 // throwaway directory: `nginx -t`, `apache2 -t -f`, `lighttpd -tt -f` on a minimal main
 // configuration that includes it, `sh -n` for scripts, `systemd-analyze verify` for units,
 // `cherokee -t` (or, where Cherokee is not installed, its documented key structure) for
-// cherokee, `caddy validate` for the Caddyfile and `haproxy -c` for haproxy.cfg. It returns
+// cherokee, `caddy validate` for the Caddyfile, `haproxy -c` for haproxy.cfg and `h2o -t -c` for h2o.conf. It returns
 // notes worth telling the user even when the check passes (a module installed but not
 // enabled in /etc/apache2, a structure-only check). It never reads or changes the system's
 // server configuration.
@@ -83,6 +83,13 @@ var knownDirectives = map[*syntax][]string{
 	syntaxHAProxy: {"global", "maxconn", "defaults", "mode", "timeout", "fcgi-app", "docroot", "path-info",
 		"option", "frontend", "bind", "acl", "http-request", "default_backend", "backend", "use-fcgi-app",
 		"balance", "retries", "retry-on", "default-server", "server", "http-reuse", "user", "group"},
+	// h2o: every key path appgen writes, from the top ("Q" a quoted host or URL path).
+	syntaxH2O: {"user", "listen", "listen>host", "listen>port", "hosts", "hosts>Q", "hosts>Q>paths",
+		"hosts>Q>paths>Q", "hosts>Q>paths>Q>file.dir", "hosts>Q>paths>Q>file.dirlisting", "hosts>Q>paths>Q>redirect", "hosts>Q>paths>Q>redirect>url",
+		"hosts>Q>paths>Q>redirect>status", "hosts>Q>paths>Q>fastcgi.connect", "hosts>Q>paths>Q>fastcgi.connect>host",
+		"hosts>Q>paths>Q>fastcgi.connect>port", "hosts>Q>paths>Q>fastcgi.connect>type", "hosts>Q>paths>Q>fastcgi.spawn",
+		"hosts>Q>paths>Q>fastcgi.timeout.keepalive", "hosts>Q>paths>Q>fastcgi.document_root",
+		"hosts>Q>paths>Q>setenv", "hosts>Q>paths>Q>setenv>SCRIPT_NAME"},
 	syntaxSystemd: {"[Unit]", "[Service]", "[Install]", "Description", "After", "Type", "User", "Group",
 		"SupplementaryGroups", "RuntimeDirectory", "RuntimeDirectoryMode", "WorkingDirectory",
 		"Environment", "EnvironmentFile", "ExecStart", "KillSignal", "TimeoutStopSec", "Restart",
@@ -112,6 +119,9 @@ func onlyKnownDirectives(target, text string) error {
 		}
 		if s == syntaxLighttpd && (strings.IndexFunc(name, func(r rune) bool { return r < '0' || r > '9' }) < 0 || len(name) <= 2 && strings.Trim(name, "(){}[],=+!:~>") == "" || name == "S") {
 			continue
+		}
+		if s == syntaxH2O && strings.HasSuffix(d, "/E") {
+			return fmt.Errorf("deploy: %w: %s output holds %q with a value YAML or h2o expands (a tag, an alias, a flow or an escape), which appgen never writes; refusing to hand it to a validator", ErrCheckFailed, target, name)
 		}
 		if !containsString(known, name) {
 			return fmt.Errorf("deploy: %w: %s output holds %q, which appgen never writes; refusing to hand it to a validator", ErrCheckFailed, target, name)
@@ -143,6 +153,24 @@ func checkServer(c serverconf.Config) error {
 		return fmt.Errorf("deploy: %w: %s is not installed here (apt-get install %s)", ErrCheckUnavailable, c.Program, pkg)
 	}
 	if err := serverconf.Check(c); err != nil {
+		if errors.Is(err, serverconf.ErrCheck) {
+			return fmt.Errorf("deploy: %w: %v", ErrCheckFailed, err)
+		}
+		return fmt.Errorf("deploy: %w", err)
+	}
+	return nil
+}
+
+// checkFile writes text to file and runs the shipped check (serverconf.CheckFile) on it, for
+// a server whose configuration is one complete file (h2o).
+func checkFile(p serverconf.Program, file string, text []byte) error {
+	if _, err := serverconf.LookPath(string(p)); err != nil {
+		return fmt.Errorf("deploy: %w: %s is not installed here (apt-get install %s)", ErrCheckUnavailable, p, p)
+	}
+	if err := os.WriteFile(file, text, 0o644); err != nil {
+		return fmt.Errorf("deploy: %w", err)
+	}
+	if err := serverconf.CheckFile(p, file); err != nil {
 		if errors.Is(err, serverconf.ErrCheck) {
 			return fmt.Errorf("deploy: %w: %v", ErrCheckFailed, err)
 		}

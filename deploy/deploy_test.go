@@ -37,7 +37,10 @@ func TestRenderErrors(t *testing.T) {
 		{"static url", Options{Target: "nginx", StaticURL: "/static"}, "StaticURL", `StaticURL "/static"`},
 		{"listen", Options{Target: "nginx", Listen: "0"}, "Listen", `Listen "0"`},
 		{"relative dir", Options{Target: "nginx", Dir: "srv/x"}, "Dir", `Dir "srv/x": want an absolute path`},
-		{"spawn nginx", Options{Target: "nginx", Spawn: true}, "Spawn", "lighttpd or cherokee"},
+		{"spawn nginx", Options{Target: "nginx", Spawn: true}, "Spawn", "lighttpd, cherokee or h2o"},
+		// h2o 2.2's fastcgi.connect takes one address: several backends are refused, not
+		// quietly cut to the first.
+		{"h2o balanced", Options{Target: "h2o", Backends: []Backend{TCP("127.0.0.1", 3033), TCP("127.0.0.1", 3034)}}, "Backends", "cannot balance FastCGI"},
 		{"spawn lighttpd scgi", Options{Target: "lighttpd", Spawn: true, Protocol: "scgi"}, "Spawn", "which speaks fcgi"},
 		{"bad name", Options{Target: "nginx", Name: "my site"}, "Name", `Name "my site"`},
 		{"server name", Options{Target: "nginx", ServerNames: []string{"a b"}}, "ServerNames", `ServerNames[0] "a b"`},
@@ -169,7 +172,7 @@ func variants(target string) []Options {
 		{Target: target, ServerNames: []string{"*.example.com", "example.com"}, Listen: "[::1]:8080"},
 	}
 	t := targetByName[target]
-	if !t.oneBackend && t.usesBackends {
+	if !t.oneBackend && t.noBalance == "" && t.usesBackends {
 		base = append(base, Options{Target: target, Backends: []Backend{TCP("127.0.0.1", 3033), TCP("127.0.0.1", 3034), Unix("/run/mysite/3.sock")}})
 	}
 	for _, p := range t.protocols {
@@ -450,7 +453,7 @@ func TestProjectFiles(t *testing.T) {
 		"shop.fcgi": 0o777, "deploy/lighttpd.conf": 0o666, "deploy/cherokee.conf": 0o666,
 		"deploy/nginx.conf": 0o666, "deploy/restart.sh": 0o777, "deploy/shop.service": 0o666,
 		"deploy/shop.socket": 0o666,
-		"deploy/Caddyfile":   0o666, "deploy/haproxy.cfg": 0o666,
+		"deploy/Caddyfile":   0o666, "deploy/haproxy.cfg": 0o666, "deploy/h2o.conf": 0o666,
 	}
 	if len(got) != len(want) {
 		t.Errorf("ProjectFiles wrote %v, want %v", got, want)

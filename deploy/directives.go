@@ -32,6 +32,7 @@ var (
 	syntaxSystemd  = &syntax{"systemd", systemdSettings}
 	syntaxCaddy    = &syntax{"caddyfile", caddyLines}
 	syntaxHAProxy  = &syntax{"haproxy", haproxyLines}
+	syntaxH2O      = &syntax{"h2o", h2oKeys}
 )
 
 // directives returns text's directive list in its syntax.
@@ -643,4 +644,126 @@ func haproxyLines(text string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// h2oKeys follows the block YAML that h2o.conf is written in (h2o reads it with libyaml):
+// one "KEY: VALUE" or "KEY:" a line, nested by indentation (spaces only); '#' at a line's
+// start or after a space comments out the rest; line breaks are \n, \r, NEL, U+2028 and
+// U+2029. Each entry is "PATH/KIND": PATH is the keys from the top down to this one joined
+// by '>', a quoted key written "Q" (a host or a URL path: YAML reads 'fastcgi.spawn' and
+// fastcgi.spawn alike, so a quoted key is never taken for a directive) and a key that is
+// not a plain word "E"; KIND is "" for a key that opens a block, 'Q' for a single-quoted
+// value, 'W' for a plain one, and 'E' for anything YAML gives a meaning beyond text: a
+// double-quoted value (escapes), a flow collection, a tag (h2o's !file includes a file), an
+// anchor or alias, a block scalar, a plain value holding ": " or " #". A line that is not
+// "KEY: VALUE" is the entry "?/E".
+func h2oKeys(text string) ([]string, error) {
+	type level struct {
+		indent int
+		key    string
+	}
+	var stack []level
+	var out []string
+	lines := strings.FieldsFunc(text, func(r rune) bool {
+		return r == '\n' || r == '\r' || r == 0x85 || r == 0x2028 || r == 0x2029
+	})
+	for _, line := range lines {
+		rest := strings.TrimLeft(line, " ")
+		indent := len(line) - len(rest)
+		if rest == "" || rest[0] == '#' {
+			continue
+		}
+		key, value, ok := h2oSplit(rest)
+		if !ok {
+			out = append(out, "?/E")
+			continue
+		}
+		for len(stack) > 0 && stack[len(stack)-1].indent >= indent {
+			stack = stack[:len(stack)-1]
+		}
+		path := make([]string, 0, len(stack)+1)
+		for _, l := range stack {
+			path = append(path, l.key)
+		}
+		path = append(path, key)
+		stack = append(stack, level{indent, key})
+		out = append(out, strings.Join(path, ">")+"/"+value)
+	}
+	return out, nil
+}
+
+// h2oSplit reads one "KEY: VALUE" line (without its indentation) into the key as h2oKeys
+// names it and the value's kind.
+func h2oSplit(s string) (key, kind string, ok bool) {
+	var rest string
+	switch {
+	case s[0] == '\'':
+		q, n, closed := yamlSingleQuoted(s)
+		if !closed || !strings.HasPrefix(s[n:], ":") {
+			return "", "", false
+		}
+		key, rest = "Q", s[n+1:]
+		if q == "" {
+			key = "E"
+		}
+	case strings.IndexByte(yamlIndicators, s[0]) >= 0:
+		return "", "", false
+	default:
+		i := strings.Index(s, ": ")
+		if i < 0 {
+			if !strings.HasSuffix(s, ":") {
+				return "", "", false
+			}
+			i = len(s) - 1
+		}
+		key, rest = s[:i], s[i+1:]
+		if strings.ContainsAny(key, " \t#") || strings.IndexByte(key, '\'') >= 0 || strings.IndexByte(key, '"') >= 0 {
+			key = "E"
+		}
+	}
+	if rest != "" && rest[0] != ' ' && rest[0] != '\t' {
+		return "", "", false
+	}
+	rest = strings.TrimLeft(rest, " \t")
+	switch {
+	case rest == "" || rest[0] == '#':
+		return key, "", true
+	case rest[0] == '\'':
+		_, n, closed := yamlSingleQuoted(rest)
+		if !closed {
+			return "", "", false
+		}
+		if after := strings.TrimLeft(rest[n:], " \t"); after != "" && (after[0] != '#' || len(after) == len(rest[n:])) {
+			return key, "E", true
+		}
+		return key, "Q", true
+	case strings.IndexByte(yamlIndicators, rest[0]) >= 0 || strings.Contains(rest, ": ") || strings.HasSuffix(rest, ":") ||
+		strings.IndexByte(rest, '\t') >= 0:
+		return key, "E", true
+	}
+	if i := strings.Index(rest, " #"); i >= 0 {
+		return key, "E", true
+	}
+	return key, "W", true
+}
+
+// yamlIndicators are the characters that give a YAML scalar's first character a meaning.
+const yamlIndicators = "-?:,[]{}#&*!|>'\"%@`\t"
+
+// yamlSingleQuoted reads the single-quoted scalar s starts with ("”" is a quote) and
+// returns its text, the length it takes in s, and whether it was closed.
+func yamlSingleQuoted(s string) (string, int, bool) {
+	var b strings.Builder
+	for i := 1; i < len(s); i++ {
+		if s[i] == '\'' {
+			if i+1 < len(s) && s[i+1] == '\'' {
+				b.WriteByte('\'')
+				i++
+				continue
+			}
+			return b.String(), i + 1, true
+		}
+		b.WriteByte(s[i])
+	}
+	return "", len(s), false
 }

@@ -13,7 +13,7 @@
 // naming the Options field and what it wants; callers map the field to their own input (the
 // CLI to its flag: this package knows no flag names). quote.go then writes each value with
 // its target's own quoting (POSIX single quotes, nginx/Apache/lighttpd strings, systemd
-// arguments, Cherokee values, Caddyfile tokens, haproxy.cfg words), each function refusing what its syntax cannot carry.
+// arguments, Cherokee values, Caddyfile tokens, haproxy.cfg words, h2o.conf YAML scalars), each function refusing what its syntax cannot carry.
 // directives.go reads each syntax back as its program's lexer does; Check uses it to refuse
 // any directive a target never writes before a validator sees the output, and the property
 // tests to prove a hostile value changes no directive.
@@ -36,6 +36,7 @@
 //	systemd       a unit running runfcgi in the foreground
 //	caddy         a Caddyfile site: reverse_proxy with the fastcgi transport, file_server, lb_policy
 //	haproxy       a complete haproxy.cfg: fcgi-app multiplexing requests, health-checked servers
+//	h2o           a complete h2o.conf: fastcgi.connect (one backend) or fastcgi.spawn, file.dir statics
 //
 // What it does not do: mod_fastcgi's FastCGIExternalServer (gone from current
 // distributions; mod_proxy_fcgi replaces it), TLS, or writing into /etc. Check (used by

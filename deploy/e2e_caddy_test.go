@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -108,7 +109,8 @@ func TestCaddyDeployments(t *testing.T) {
 // testDeployments runs what `appgen config TARGET --listen` writes for a FastCGI app, as
 // it is, with start (which runs the server TARGET names), in front of the app: over TCP,
 // over a unix socket under a prefix, and balanced over three backends. Each carries the
-// request matrix withMatrix gives, a 10 MB POST, and, balanced, traffic to every backend.
+// request matrix withMatrix gives, a 10 MB POST, and, balanced, traffic to every backend;
+// a target whose matrix says oneBackend must refuse the three backends instead.
 func testDeployments(t *testing.T, target string, start func(t *testing.T, dir string, port int, text []byte) *process, withMatrix func(base, prefix string) matrix) {
 	for _, c := range []struct {
 		name, prefix string
@@ -132,6 +134,15 @@ func testDeployments(t *testing.T, target string, start func(t *testing.T, dir s
 					o.Backends = append(o.Backends, deploy.TCP("127.0.0.1", webserver.FreePort(t)))
 				}
 			}
+			base := "http://127.0.0.1:" + strconv.Itoa(port)
+			m := withMatrix(base, c.prefix)
+			if c.backends > 1 && m.oneBackend {
+				var fe *deploy.FieldError
+				if _, err := deploy.Render(o); !errors.As(err, &fe) || fe.Field != "Backends" {
+					t.Fatalf("%d backends: Render = %v, want a *FieldError for Backends", c.backends, err)
+				}
+				return
+			}
 			for _, b := range o.Backends {
 				s.runApp(t, "fcgi", b)
 			}
@@ -143,8 +154,7 @@ func testDeployments(t *testing.T, target string, start func(t *testing.T, dir s
 				t.Fatal(err)
 			}
 			start(t, s.serverDir(t), port, text)
-			base := "http://127.0.0.1:" + strconv.Itoa(port)
-			withMatrix(base, c.prefix).run(t)
+			m.run(t)
 			bigPost(t, base, c.prefix)
 			if c.backends > 1 {
 				pids := map[string]bool{}

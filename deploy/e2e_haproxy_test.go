@@ -26,13 +26,7 @@ func runHAProxy(t *testing.T, dir string, port int, text []byte) *process {
 	exe := webserver.RequireProgram(t, "haproxy")
 	if os.Geteuid() != 0 {
 		t.Log("not root: running without the global section's user and group")
-		var kept []string
-		for _, l := range strings.Split(string(text), "\n") {
-			if f := strings.Fields(l); len(f) == 0 || f[0] != "user" && f[0] != "group" {
-				kept = append(kept, l)
-			}
-		}
-		text = []byte(strings.Join(kept, "\n"))
+		text = withoutLines(text, func(f []string) bool { return f[0] == "user" || f[0] == "group" })
 	}
 	file := filepath.Join(dir, "haproxy.cfg")
 	writeFile(t, file, string(text), 0o644)

@@ -289,6 +289,9 @@ type matrix struct {
 	// docrootFiles: files that exist under the document root are served as they are.
 	docrootFiles bool
 	staticURL    string
+	// oneBackend: the target refuses several backends (h2o 2.2 cannot balance FastCGI),
+	// and testDeployments checks that refusal instead of balancing.
+	oneBackend bool
 }
 
 func (m matrix) run(t *testing.T) {

@@ -74,7 +74,8 @@ type Options struct {
 	// WebGroup is the web server's group: the app's unix socket is created in it with mode
 	// 0660, so the web server, and no other local user, can connect. Default "www-data".
 	WebGroup string
-	// Spawn makes lighttpd (bin-path) or Cherokee (an interpreter source) start the app
+	// Spawn makes lighttpd (bin-path), Cherokee (an interpreter source) or h2o
+	// (fastcgi.spawn) start the app
 	// itself instead of connecting to one already running. Default false.
 	Spawn bool
 	// Version is the appgen version recorded in the header. Default "devel".
@@ -260,6 +261,9 @@ func (r *resolved) fill() error {
 			return err
 		}
 	}
+	if t.noBalance != "" && len(r.Backends) > 1 {
+		return fieldErr("Backends", KindCombined, fmt.Sprint(len(r.Backends)), t.noBalance)
+	}
 	if t.oneBackend && len(r.Backends) != 1 {
 		return fieldErr("Backends", KindCombined, fmt.Sprint(len(r.Backends)), t.name+" runs one process, which listens on exactly one address")
 	}
@@ -336,7 +340,7 @@ func (r *resolved) fill() error {
 		return fieldErr("WebGroup", KindUser, r.WebGroup, wants[KindUser])
 	}
 	if r.Spawn && !t.spawn {
-		return fieldErr("Spawn", KindCombined, "true", "a target that can start the app: lighttpd or cherokee, not "+t.name)
+		return fieldErr("Spawn", KindCombined, "true", "a target that can start the app: lighttpd, cherokee or h2o, not "+t.name)
 	}
 	if r.Spawn && t.name == "lighttpd" && r.Protocol != "fcgi" {
 		return fieldErr("Spawn", KindCombined, "true", "protocol fcgi: lighttpd starts the app through the launcher, which speaks fcgi, not "+r.Protocol)

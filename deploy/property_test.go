@@ -351,6 +351,14 @@ func TestDirectivesSeeInjections(t *testing.T) {
 		{syntaxCaddy, `root * "/srv/x"`, `root * "/srv/x" y`},
 		{syntaxCaddy, `root * "/srv/x"`, `root * "/srv/{$HOME}"`},
 		{syntaxCaddy, `root * "/srv/x"`, `root * "/srv/{http.request.uri}"`},
+		{syntaxH2O, "paths:\n  '/a':\n    file.dir: '/srv/x'", "paths:\n  '/a':\n    file.dir: '/srv/x'\n    mruby.handler: 'x'"},
+		{syntaxH2O, "paths:\n  '/a':\n    file.dir: '/srv/x'", "paths:\n  '/a':\n    file.dir: '/srv/x'\n  '/b':\n    file.dir: '/srv/x'"},
+		{syntaxH2O, "paths:\n  '/a':\n    file.dir: '/srv/x'", "paths:\n  '/a':\n    file.dir: !file /etc/passwd"},
+		{syntaxH2O, "paths:\n  '/a':\n    file.dir: '/srv/x'", "paths:\n  '/a':\n    file.dir: '/srv/x' y"},
+		{syntaxH2O, "paths:\n  '/a':\n    file.dir: '/srv/x'", "paths:\n  '/a':\n    file.dir: \"/srv/\\x\""},
+		{syntaxH2O, "paths:\n  '/a':\n    file.dir: '/srv/x'", "paths:\n  '/a':\n    file.dir: '/srv/x'\rfile.custom-handler: 'x'"},
+		{syntaxH2O, "paths:\n  '/a':\n    file.dir: '/srv/x'", "paths:\n  '/a':\n    file.dir: {a: b}"},
+		{syntaxH2O, "paths:\n  '/a':\n    file.dir: '/srv/x'", "paths:\n  '/a':\n  file.dir: '/srv/x'"},
 	}
 	for i, tt := range tests {
 		t.Run(fmt.Sprintf("%s-%d", tt.syntax, i), func(t *testing.T) {
@@ -386,6 +394,12 @@ func TestCheckRefusesUnknownDirectives(t *testing.T) {
 		{"systemd", "[Service]\nExecStartPre=/bin/touch /tmp/appgen-pwned\n"},
 		{"caddy", "import /etc/passwd\n"},
 		{"haproxy", "global\n    external-check\n"},
+		{"h2o", "hosts:\n  'default':\n    paths:\n      '/':\n        file.custom-handler:\n          extension: .fcgi\n"},
+		{"h2o", "hosts:\n  'default':\n    paths:\n      '/':\n        mruby.handler: 'Proc.new { }'\n"},
+		{"h2o", "hosts:\n  'default':\n    paths:\n      '/':\n        'mruby.handler-file': '/tmp/x.rb'\n"},
+		{"h2o", "hosts:\n  'default':\n    paths:\n      '/':\n        setenv:\n          LD_PRELOAD: '/tmp/x.so'\n"},
+		{"h2o", "hosts: !file /etc/h2o/hosts.conf\n"},
+		{"h2o", "error-log: '|/bin/touch /tmp/appgen-pwned'\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {
@@ -398,5 +412,22 @@ func TestCheckRefusesUnknownDirectives(t *testing.T) {
 				t.Errorf("checkText = %v, want a refusal before any validator runs", err)
 			}
 		})
+	}
+}
+
+// TestCheckH2ORefusesUnaskedSpawn pins that --check never hands h2o a fastcgi.spawn that
+// Options did not ask for (h2o would run it when it starts), and passes it with --spawn.
+func TestCheckH2ORefusesUnaskedSpawn(t *testing.T) {
+	text := "hosts:\n  'default':\n    paths:\n      '/':\n        fastcgi.spawn: 'exec /bin/touch /tmp/appgen-pwned'\n"
+	r, err := Options{Target: "h2o"}.resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := checkText(context.Background(), r, []byte(text)); err == nil || !strings.Contains(err.Error(), "only with --spawn") {
+		t.Errorf("checkText = %v, want a refusal of fastcgi.spawn", err)
+	}
+	webserver.RequireProgram(t, "h2o")
+	if _, err := Check(context.Background(), Options{Target: "h2o", Spawn: true}); err != nil {
+		t.Errorf("Check(--spawn) = %v, want it to pass", err)
 	}
 }

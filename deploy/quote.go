@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"text/template"
+	"unicode/utf8"
 )
 
 // Quoting, one function per syntax a template writes. Each writes a value as one token of its
@@ -30,6 +31,7 @@ var quoteFuncs = template.FuncMap{
 	"caddy":      func(v string, lit ...string) (string, error) { return caddyToken(v, lit) },
 	"haproxy":    func(v string, lit ...string) (string, error) { return haproxyArg(v, false, lit) },
 	"haproxyre":  func(v string, lit ...string) (string, error) { return haproxyArg(v, true, lit) },
+	"yaml":       func(v string, lit ...string) (string, error) { return yamlScalar(v, lit) },
 	"unitarg":    systemdArg,
 	"unitval":    systemdValue,
 	"unitenv":    systemdEnv,
@@ -120,6 +122,41 @@ func haproxyArg(v string, re bool, lit []string) (string, error) {
 		return "", err
 	}
 	return "'" + pre + v + post + "'", nil
+}
+
+// yamlScalar writes v as one single-quoted YAML scalar (h2o.conf), between the template's
+// literal text lit[0] and lit[1]. Inside single quotes YAML takes everything as it is up to
+// the next "'", which is written twice; no escapes, tags, anchors, aliases or comments. It
+// folds line breaks, so v may hold none: no control character, nor NEL, LINE SEPARATOR or
+// PARAGRAPH SEPARATOR, which YAML 1.1 (h2o's libyaml) reads as line breaks; nor a byte
+// order mark or any other character YAML does not print, nor invalid UTF-8.
+func yamlScalar(v string, lit []string) (string, error) {
+	if !utf8.ValidString(v) {
+		return "", refuse("a YAML scalar", v, "invalid UTF-8")
+	}
+	for _, r := range v {
+		if !yamlPrintable(r) {
+			return "", refuse("a YAML scalar", v, fmt.Sprintf("%U is a control character, a line break or not printable in YAML", r))
+		}
+	}
+	pre, post, err := literals("a YAML scalar", lit)
+	if err != nil {
+		return "", err
+	}
+	return "'" + strings.ReplaceAll(pre+v+post, "'", "''") + "'", nil
+}
+
+// yamlPrintable reports whether r is a character YAML 1.1 prints that is not a line break
+// or a tab: [#x20-#x7E] | [#xA0-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF], less
+// U+2028, U+2029 and U+FEFF.
+func yamlPrintable(r rune) bool {
+	switch {
+	case r == 0x2028 || r == 0x2029 || r == 0xFEFF:
+		return false
+	case r >= 0x20 && r <= 0x7E, r >= 0xA0 && r <= 0xD7FF, r >= 0xE000 && r <= 0xFFFD, r >= 0x10000 && r <= 0x10FFFF:
+		return true
+	}
+	return false
 }
 
 // literals splits a quoting function's optional literal text into what goes before and

@@ -29,6 +29,9 @@ type target struct {
 	usesBackends bool
 	// oneBackend: the output starts one process, so it listens on exactly one address.
 	oneBackend bool
+	// noBalance, when set, is why the target takes one backend only (h2o 2.2 cannot balance
+	// FastCGI); the error for several says it.
+	noBalance string
 	// spawn: the server can start the app itself (Options.Spawn).
 	spawn bool
 	// template is the target's template file, beside its Go file in this package; its name
@@ -53,13 +56,14 @@ type target struct {
 
 // targets are every kind of output, in the order help lists them. Each is defined in its own
 // file with what only it needs (nginx.go, apache.go, lighttpd.go, cherokee.go, scripts.go,
-// systemd.go, caddy.go, haproxy.go) with its template beside it (nginx.conf.tmpl, ...);
+// systemd.go, caddy.go, haproxy.go, h2o.go) with its template beside it (nginx.conf.tmpl, ...);
 // common.tmpl is the header every output shares.
 var targets = []*target{
 	apacheTarget, apacheFcgidTarget, htaccessTarget, fcgiTarget, lighttpdTarget,
 	cherokeeTarget, nginxTarget, restartTarget, systemdTarget,
 	systemdSocketTarget,
 	caddyTarget, haproxyTarget,
+	h2oTarget,
 }
 
 // Fields every target uses, and the groups targets share.

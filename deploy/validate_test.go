@@ -148,6 +148,16 @@ func FuzzQuote(f *testing.F) {
 				t.Fatalf("haproxy %q -> %s reads as %q, %v", s, q, have, err)
 			}
 		}
+		if q, err := yamlScalar(s, nil); err == nil {
+			have, err := directives(syntaxH2O, "file.dir: "+q)
+			if want := []string{"file.dir/Q"}; err != nil || !slices.Equal(have, want) {
+				t.Fatalf("h2o %q -> %s reads as %q, %v", s, q, have, err)
+			}
+			have, err = directives(syntaxH2O, "paths:\n  "+q+":\n    file.dir: 'x'")
+			if want := []string{"paths/", "paths>Q/", "paths>Q>file.dir/Q"}; s != "" && (err != nil || !slices.Equal(have, want)) {
+				t.Fatalf("h2o key %q -> %s reads as %q, %v", s, q, have, err)
+			}
+		}
 		if q, err := cherokeeValue(s); err == nil {
 			have, err := directives(syntaxCherokee, "a!b = "+q)
 			if err != nil || len(have) != 1 {
@@ -192,6 +202,26 @@ func FuzzHAProxyLines(f *testing.F) {
 			i := strings.LastIndexByte(d, '/')
 			if i <= 0 || strings.Trim(d[i+1:], "QWE") != "" {
 				t.Fatalf("haproxyLines(%q) gave %q: want NAME/ARGS", s, list)
+			}
+		}
+	})
+}
+
+// FuzzH2OKeys checks that the h2o.conf reader never panics and writes every key as a path
+// of keys, '/', and at most one kind letter, whatever it reads.
+func FuzzH2OKeys(f *testing.F) {
+	for _, s := range []string{"listen:\n  port: 80\n", "hosts:\n  'a''b':\n    paths: {}\n", "a: !file x", "'", "- x", "a: 'b' # c\r  d: e", "a:\u2028b: c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		list, err := h2oKeys(s)
+		if err != nil {
+			return
+		}
+		for _, d := range list {
+			i := strings.LastIndexByte(d, '/')
+			if i <= 0 || len(d[i+1:]) > 1 || strings.Trim(d[i+1:], "QWE") != "" {
+				t.Fatalf("h2oKeys(%q) gave %q: want PATH/KIND", s, list)
 			}
 		}
 	})

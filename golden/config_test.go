@@ -58,7 +58,7 @@ func configVariants(target string) [][]string {
 		}
 	}
 	switch target {
-	case "lighttpd", "cherokee":
+	case "lighttpd", "cherokee", "h2o":
 		v = append(v, []string{"spawn", "--spawn"})
 	case "systemd":
 		v = append(v, []string{"no-socket-unit", "--no-socket-unit"})

@@ -127,7 +127,7 @@ func allConfigFlags() []cli.Flag {
 		&cli.StringFlag{Name: "user", Usage: "systemd only: the system user (and group) the site runs as (default: the project's name)"},
 		&cli.StringFlag{Name: "web-group", Usage: "the web server's group, which alone may open the app's unix socket (default: www-data)"},
 		&cli.BoolFlag{Name: "no-socket-unit", Usage: "systemd only: a plain service whose runfcgi creates its own socket (default: systemd holds it in NAME.socket, written beside the service with -o, so it outlives restarts)"},
-		&cli.BoolFlag{Name: "spawn", Usage: "lighttpd and cherokee only: the web server starts the app itself"},
+		&cli.BoolFlag{Name: "spawn", Usage: "lighttpd, cherokee and h2o only: the web server starts the app itself"},
 		&cli.StringFlag{Name: "project", Usage: "read the project in this directory (default: the current directory, if it is one)", TakesFile: true},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to FILE instead of standard output; never overwrites", TakesFile: true},
 		&cli.BoolFlag{Name: "check", Usage: "validate the output with the server's own checker"},

@@ -1,6 +1,7 @@
 // Package serverconf writes self-contained main configurations for nginx, Apache, lighttpd
 // and Cherokee around a site, and runs each server's own validator on them (`nginx -t`,
-// `apache2 -t -f`, `lighttpd -tt -f`, `cherokee -t -C`) in a throwaway directory.
+// `apache2 -t -f`, `lighttpd -tt -f`, `cherokee -t -C`) in a throwaway directory. h2o's
+// configuration is one complete file: CheckFile runs `h2o -t -c` on it as it is.
 //
 // It is the checking code `appgen config --check` ships (package deploy uses it), and the
 // test harness runtime/testsupport/webserver builds its running instances on it: the harness imports

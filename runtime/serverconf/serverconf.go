@@ -20,6 +20,9 @@ const (
 	// Cherokee is not packaged by Debian: LookPath finds it through CherokeeEnv, PATH or
 	// CherokeeDefault.
 	Cherokee Program = "cherokee"
+	// H2O runs from one complete configuration file, with no main configuration to
+	// include a site from: CheckFile checks it; MainConfig, WriteConfig and Check refuse it.
+	H2O Program = "h2o"
 )
 
 // Programs lists every Program, in the order tests usually run them.
@@ -237,6 +240,8 @@ func CheckArgs(p Program, dir, path string) []string {
 		return []string{"-t", "-f", path}
 	case Cherokee:
 		return []string{"-t", "-C", path}
+	case H2O:
+		return []string{"-t", "-c", path}
 	default:
 		return []string{"-tt", "-f", path}
 	}
@@ -261,6 +266,29 @@ func Check(c Config) error {
 	out, err := exec.Command(exe, CheckArgs(c.Program, c.Dir, path)...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("serverconf: %s %s: %w: %v\n%s", exe, strings.Join(CheckArgs(c.Program, c.Dir, path), " "), ErrCheck, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// CheckFile runs the validator of p on the complete configuration file at path, as it is
+// (`h2o -t -c path`), for the servers whose configuration is one file that names
+// everything itself. A rejection is an error wrapping ErrCheck and carrying the
+// validator's output.
+func CheckFile(p Program, path string) error {
+	if p != H2O {
+		return fmt.Errorf("serverconf: CheckFile: program %q has a main configuration, want h2o (use Check)", p)
+	}
+	if !filepath.IsAbs(path) {
+		return fmt.Errorf("serverconf: configuration %q must be an absolute path", path)
+	}
+	exe, err := LookPath(string(p))
+	if err != nil {
+		return err
+	}
+	args := CheckArgs(p, filepath.Dir(path), path)
+	out, err := exec.Command(exe, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("serverconf: %s %s: %w: %v\n%s", exe, strings.Join(args, " "), ErrCheck, err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }

@@ -116,3 +116,34 @@ func TestLookPathCherokeeEnv(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckFileH2O: `h2o -t -c` accepts a complete configuration and rejects one holding
+// a directive h2o does not know, and CheckFile refuses the servers that have a main
+// configuration.
+func TestCheckFileH2O(t *testing.T) {
+	dir := t.TempDir()
+	good := "listen:\n  host: 127.0.0.1\n  port: 8080\nhosts:\n  default:\n    paths:\n      /:\n        file.dir: " + dir + "\n"
+	tests := []struct {
+		name, text string
+		wantErr    bool
+	}{
+		{"complete", good, false},
+		{"unknown directive", good + "no-such-directive: 1\n", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			webserver.RequireProgram(t, "h2o")
+			path := filepath.Join(dir, "h2o.conf")
+			if err := os.WriteFile(path, []byte(tt.text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			err := serverconf.CheckFile(serverconf.H2O, path)
+			if tt.wantErr != (err != nil) || err != nil && !errors.Is(err, serverconf.ErrCheck) {
+				t.Fatalf("CheckFile = %v, want error %v (wrapping ErrCheck)", err, tt.wantErr)
+			}
+		})
+	}
+	if err := serverconf.CheckFile(serverconf.Nginx, filepath.Join(dir, "nginx.conf")); err == nil || !strings.Contains(err.Error(), "want h2o") {
+		t.Errorf("CheckFile(nginx) = %v, want a refusal", err)
+	}
+}

@@ -371,3 +371,31 @@ func TestCherokeeDecodedRequestURI(t *testing.T) {
 		})
 	}
 }
+
+// TestH2OWholePathInfo pins issue 13: h2o 2.2's fastcgi.connect sends an empty
+// SCRIPT_NAME and the whole path, decoded, as PATH_INFO; the configuration appgen writes
+// adds SCRIPT_NAME with the mount point through setenv, which h2o sends after its own. The
+// app must see the mount point, the path below it, and the client's URI as sent.
+func TestH2OWholePathInfo(t *testing.T) {
+	tests := []struct {
+		name, uri, pathInfo, query, wantPath string
+	}{
+		// The variables as h2o 2.2.5 sent them (docs/variables.md).
+		{"non-ASCII", "/app/deep/caf%C3%A9/x?q=%C3%A9", "/app/deep/café/x", "q=%C3%A9", "/deep/café/x"},
+		{"escaped percent and space", "/app/caf%C3%A9/100%25/a%20b?q=a+b&r=%2F", "/app/café/100%/a b", "q=a+b&r=%2F", "/café/100%/a b"},
+		{"the mount point's root", "/app/", "/app/", "", "/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := NewRequest(params("SCRIPT_NAME=", "PATH_INFO="+tt.pathInfo, "QUERY_STRING="+tt.query,
+				"REMOTE_ADDR=127.0.0.1", "REMOTE_PORT=4711", "SCRIPT_NAME=/app", "REQUEST_METHOD=GET", "HTTP_HOST=example.org",
+				"REQUEST_URI="+tt.uri, "SERVER_NAME=default", "SERVER_PROTOCOL=HTTP/1.1"), nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.URL.Path != tt.wantPath || request.ScriptName(r) != "/app" || r.RequestURI != tt.uri {
+				t.Errorf("path %q script %q RequestURI %q, want %q /app %q", r.URL.Path, request.ScriptName(r), r.RequestURI, tt.wantPath, tt.uri)
+			}
+		})
+	}
+}

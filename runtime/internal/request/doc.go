@@ -5,7 +5,9 @@
 //
 //   - r.URL.Path is the path inside the application: PATH_INFO when the web
 //     server said it, else the request URI's path, decoded, with the script
-//     name cut from its front; "/" when empty.
+//     name cut from its front; "/" when empty. A PATH_INFO that is the whole
+//     path (the request URI's, decoded, starting with the script name, as
+//     h2o sends it) has the script name cut from its front too.
 //   - r.RequestURI is the URI the web server sent; when it sent none, or
 //     next to a PATH_INFO sent one that is decoded (Cherokee) or not an
 //     absolute path, it is rebuilt from the script name, the path and the

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 
 	"github.com/appgen/appgen/runtime/internal/respond"
@@ -95,6 +96,12 @@ func Build(ctx context.Context, f *Fields, header []Param, body io.ReadCloser, n
 	rawPath, uriQuery, _ := strings.Cut(requestURI, "?")
 	path := f.PathInfo
 	if f.HasPathInfo {
+		if script != "" && wholePath(rawPath, script, path) {
+			// h2o 2.2 sends the whole path, decoded, as PATH_INFO (and an
+			// empty SCRIPT_NAME, which the configuration follows with the
+			// mount point): the mount point is cut from it, as from a URI.
+			path = path[len(script):]
+		}
 		if requestURI != "" && (rawPath == "" || rawPath[0] != '/' || hasControl(uriQuery) || decoded(rawPath, script, path)) {
 			// Cherokee sends REQUEST_URI decoded: as it is, it is not the
 			// URI the client sent and may not even parse. PATH_INFO and
@@ -275,6 +282,31 @@ func decoded(rawPath, script, pathInfo string) bool {
 	}
 	return pct && len(rawPath) == len(script)+len(pathInfo) &&
 		strings.HasPrefix(rawPath, script) && rawPath[len(script):] == pathInfo
+}
+
+// wholePath reports whether pathInfo, sent with the script name script, is
+// not the path inside the application but the whole path: it is the script
+// name or starts with it and a slash, and it is rawPath (the request URI's
+// path) decoded, as it is or with its dot segments resolved and slashes
+// collapsed, as h2o normalizes it. A server that splits the path sends a
+// PATH_INFO that is rawPath decoded with the script name cut from it, which
+// is never rawPath decoded as a whole while the script name is not empty.
+func wholePath(rawPath, script, pathInfo string) bool {
+	if !strings.HasPrefix(pathInfo, script) || len(pathInfo) > len(script) && pathInfo[len(script)] != '/' {
+		return false
+	}
+	p, err := url.PathUnescape(rawPath)
+	if err != nil || p == "" {
+		return false
+	}
+	if p == pathInfo {
+		return true
+	}
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == pathInfo
 }
 
 // hasControl reports whether s holds a space or a control character, which
