@@ -46,6 +46,12 @@ func directives(s syntax, text string) ([]string, error) {
 		return caddyLines(text)
 	case syntaxHAProxy:
 		return haproxyLines(text)
+	case syntaxDockerfile:
+		return dockerfileInstructions(text)
+	case syntaxDockerignore:
+		return dockerignorePatterns(text)
+	case syntaxYAML:
+		return yamlEntries(text)
 	}
 	return nil, fmt.Errorf("deploy: no directive reader for %q", s)
 }

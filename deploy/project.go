@@ -229,6 +229,9 @@ type File struct {
 func ProjectFiles(p Project, version string) ([]File, error) {
 	var files []File
 	for _, t := range targets {
+		if t.onRequest {
+			continue
+		}
 		o := p.Options(t.name)
 		o.Version = version
 		o.Command = "appgen startproject " + p.Name

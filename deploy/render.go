@@ -48,6 +48,9 @@ type target struct {
 	// check runs the target's own validator on text in the throwaway directory dir and
 	// returns notes for the user (see Check).
 	check func(ctx context.Context, r *resolved, text []byte, dir string) (notes []string, err error)
+	// onRequest: written only by appgen config, not into every new project by startproject
+	// (ProjectFiles): an image or a cluster is a choice, not the default deployment.
+	onRequest bool
 }
 
 // targets are every kind of output, in the order help lists them. Each is defined in its own
@@ -59,6 +62,7 @@ var targets = []*target{
 	cherokeeTarget, nginxTarget, restartTarget, systemdTarget,
 	systemdSocketTarget,
 	caddyTarget, haproxyTarget,
+	dockerTarget, dockerignoreTarget, kubernetesTarget,
 }
 
 // Fields every target uses, and the groups targets share.
@@ -229,7 +233,9 @@ func (r *resolved) InputLines() []string {
 		"project: " + r.Name + " in " + r.Dir + ", binary " + r.Binary + ", settings " + r.Settings,
 		"protocol: " + r.Protocol,
 	}
-	if r.t.usesBackends {
+	if r.t.onRequest {
+		lines = append(lines, r.containerLine())
+	} else if r.t.usesBackends {
 		var bs []string
 		for _, b := range r.Backends {
 			bs = append(bs, b.String())
@@ -238,7 +244,8 @@ func (r *resolved) InputLines() []string {
 	} else {
 		lines = append(lines, "launcher: "+r.Launcher)
 	}
-	if r.Target != "restart" && r.Target != "systemd" && r.Target != "systemd-socket" && r.Target != "fcgi" {
+	if r.Target != "restart" && r.Target != "systemd" && r.Target != "systemd-socket" && r.Target != "fcgi" &&
+		r.Target != "docker" && r.Target != "dockerignore" {
 		names := "any host"
 		if len(r.ServerNames) > 0 {
 			names = strings.Join(r.ServerNames, ", ")
