@@ -98,11 +98,11 @@ func splitImage(ref string) (repo, tag string) {
 // scalar: nginx listens on 8080 (it runs as a non-root user) and reaches the app on the
 // shared socket; static files are where the web image put them (StaticRoot).
 func (r *resolved) NginxSite() (string, error) {
-	o := Options{Target: "nginx", Name: r.Name, Dir: r.Dir, Binary: r.Binary, Protocol: r.Protocol,
-		Backends: []Backend{Unix(r.SidecarSocket())}, ServerNames: r.ServerNames, Listen: "8080",
-		Prefix: r.Prefix, StaticURL: r.StaticURL, StaticRoot: r.StaticRoot, DocumentRoot: r.DocumentRoot,
-		Settings: r.Settings, Version: r.Version, Command: r.Command}
-	text, err := Render(o)
+	// r is checked already: the nginx target renders the same values, quoted its own way.
+	n := *r
+	n.t, n.Target = nginxTarget, nginxTarget.name
+	n.Backends, n.Listen = []Backend{Unix(r.SidecarSocket())}, "8080"
+	text, err := renderWith(templateFS, &n)
 	if err != nil {
 		return "", err
 	}
