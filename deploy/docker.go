@@ -18,10 +18,11 @@ var dockerTarget = &target{name: "docker", summary: "multi-stage Dockerfile: off
 	syntax: syntaxDockerfile, fields: fieldList(baseFields, appEnvFields, []string{"Backends", "StaticRoot"}),
 	companion: "dockerignore", onRequest: true}
 
-// The dockerignore target: what the build context leaves out, as BuildKit reads it from
-// Dockerfile.dockerignore beside the Dockerfile.
-var dockerignoreTarget = &target{name: "dockerignore", summary: "the Dockerfile's ignore file (Dockerfile.dockerignore): no secrets or local builds in the build context",
-	protocols: []string{"fcgi", "scgi", "http"}, usesBackends: true, oneBackend: true, template: "Dockerfile.dockerignore.tmpl",
+// The dockerignore target: what the build context leaves out, .dockerignore at the root of
+// the context, beside the Dockerfile. Its template cannot be named after it (go:embed leaves
+// out dot files), so the target names its file.
+var dockerignoreTarget = &target{name: "dockerignore", summary: "the Dockerfile's .dockerignore: no secrets or local builds in the build context",
+	protocols: []string{"fcgi", "scgi", "http"}, usesBackends: true, oneBackend: true, template: "dockerignore.tmpl", file: ".dockerignore",
 	syntax: syntaxDockerignore, fields: fieldList(baseFields, appEnvFields, []string{"Backends", "StaticRoot"}), onRequest: true}
 
 func init() {

@@ -141,7 +141,7 @@ func copyContext(t *testing.T, src, dst, ignore string) {
 
 // TestDockerfileBuildsOffline runs the Dockerfile of a freshly generated project as far as
 // anything can without a Docker engine (none runs here, so `docker build` itself is not
-// run): the build context is the project less what Dockerfile.dockerignore leaves out, the
+// run): the build context is the project less what .dockerignore leaves out, the
 // build stage's ENV and RUN lines run as written in it with an empty module cache and no
 // network (GOPROXY=off), the binary comes out static, and the final stage's ENTRYPOINT and
 // CMD run it as a non-root user (65532 when the test runs as root) with the environment a

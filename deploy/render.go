@@ -35,6 +35,9 @@ type target struct {
 	// without .tmpl (with "NAME" replaced by the project name) is the file ProjectFiles
 	// writes under deploy/.
 	template string
+	// file is the output's default file name when it is not the template's (a dot file,
+	// which go:embed leaves out), or "".
+	file string
 	// program is the server program --check runs ("" when there is none to run).
 	program string
 	// syntax is the language of the output, which directives.go reads back.
@@ -129,6 +132,9 @@ func DefaultFile(target, name string) string {
 	t, ok := targetByName[target]
 	if !ok {
 		return ""
+	}
+	if t.file != "" {
+		return t.file
 	}
 	base := t.template[strings.LastIndexByte(t.template, '/')+1:]
 	return strings.ReplaceAll(strings.TrimSuffix(base, ".tmpl"), "NAME", name)

@@ -427,6 +427,7 @@ var fieldFlags = map[string]string{
 	"Prefix": "--prefix", "StaticURL": "--static-url", "StaticRoot": "--static-root",
 	"DocumentRoot": "--document-root", "Secret": "--secret", "Settings": "--settings",
 	"User": "--user", "WebGroup": "--web-group", "Spawn": "--spawn", "NoSocketUnit": "--no-socket-unit",
+	"Image": "--image", "WebImage": "--web-image",
 }
 
 // constantFlags maps settings/deploy.go's constants to the flag that replaces each.
