@@ -268,6 +268,8 @@ func TestQuotingAlone(t *testing.T) {
 		{"Version", func(r *resolved, v string) { r.Version = v }},
 		{"Command", func(r *resolved, v string) { r.Command = v }},
 		{"Socket", func(r *resolved, v string) { r.Backends = []Backend{Unix("/run/mysite/x" + v)} }},
+		{"Image", func(r *resolved, v string) { r.Image = "mysite:" + v }},
+		{"WebImage", func(r *resolved, v string) { r.WebImage = "mysite-web:" + v }},
 	}
 	for _, target := range Targets() {
 		t.Run(target, func(t *testing.T) {

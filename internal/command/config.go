@@ -36,7 +36,7 @@ func configCommand() *cli.Command {
 	}
 	return &cli.Command{
 		Name:      "config",
-		Usage:     "write a web server configuration, launcher, restart script or systemd unit",
+		Usage:     "write a web server configuration, launcher, restart script, systemd unit, Dockerfile or Kubernetes manifests",
 		ArgsUsage: "SERVER",
 		Description: "Prints what puts a project behind a web server. SERVER is one of:\n\n" +
 			targets.String() + "\n" +
