@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/tools/txtar"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -94,6 +95,34 @@ func TestKubernetesManifests(t *testing.T) {
 			}
 			m := decodeManifests(t, string(text))
 			checkDeployment(t, tt.o, m)
+		})
+	}
+}
+
+// TestKubernetesGoldensDecode decodes every variant kept in the golden file (each command
+// line `appgen config kubernetes` is shown with) strictly, and checks how its parts refer to
+// each other.
+func TestKubernetesGoldensDecode(t *testing.T) {
+	ar, err := txtar.ParseFile("../golden/testdata/config/kubernetes.txtar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ar.Files) < 5 {
+		t.Fatalf("%d variants in the golden file, want every protocol and the image flags", len(ar.Files))
+	}
+	for _, f := range ar.Files {
+		t.Run(f.Name, func(t *testing.T) {
+			m := decodeManifests(t, string(f.Data))
+			o := deploy.Options{}
+			app := container(t, m.deployment.Spec.Template.Spec, "app")
+			if app.Args[0] == "runserver" {
+				o.Protocol = "http"
+			}
+			o.Image = app.Image
+			if m.configMap != nil {
+				o.WebImage = container(t, m.deployment.Spec.Template.Spec, "nginx").Image
+			}
+			checkDeployment(t, o, m)
 		})
 	}
 }
