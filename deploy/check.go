@@ -110,6 +110,11 @@ func onlyKnownDirectives(target, text string) error {
 		return nil // sh -n and the Cherokee key check run nothing
 	}
 	for _, d := range list {
+		s, known := s, known
+		if rest, ok := strings.CutPrefix(d, "nginx."); ok && s == syntaxYAML {
+			// The nginx site a ConfigMap carries is read as nginx reads it.
+			d, s, known = rest, syntaxNginx, knownDirectives[syntaxNginx]
+		}
 		name := d
 		if i := strings.LastIndexByte(d, '/'); i >= 0 {
 			name = d[:i]

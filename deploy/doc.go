@@ -37,6 +37,13 @@
 //	caddy         a Caddyfile site: reverse_proxy with the fastcgi transport, file_server, lb_policy
 //	haproxy       a complete haproxy.cfg: fcgi-app multiplexing requests, health-checked servers
 //	h2o           a complete h2o.conf: fastcgi.connect (one backend) or fastcgi.spawn, file.dir statics
+//	docker        a multi-stage Dockerfile: offline static build, non-root runfcgi (or runserver)
+//	dockerignore  the Dockerfile's .dockerignore (its companion): no secrets in the build context
+//	kubernetes    Deployment + Service (+ the nginx sidecar's site in a ConfigMap), probes, drains
+//
+// docker, dockerignore and kubernetes are written only on request (not by ProjectFiles), and
+// no installed program validates them: Check reads them back (directives_container.go) and
+// says so.
 //
 // What it does not do: mod_fastcgi's FastCGIExternalServer (gone from current
 // distributions; mod_proxy_fcgi replaces it), TLS, or writing into /etc. Check (used by

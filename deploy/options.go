@@ -78,6 +78,14 @@ type Options struct {
 	// (fastcgi.spawn) start the app
 	// itself instead of connecting to one already running. Default false.
 	Spawn bool
+	// Image is the app's container image the kubernetes target runs, as `docker build -t`
+	// named it from the docker target's Dockerfile: a repository with a tag, optionally
+	// pinned by digest (@sha256:...). Default Name + ":latest".
+	Image string
+	// WebImage is the kubernetes nginx sidecar's image: the Dockerfile's web stage (nginx
+	// with the static files). Default Image's repository with "-web", and Image's tag;
+	// required when Image is pinned by digest.
+	WebImage string
 	// Version is the appgen version recorded in the header. Default "devel".
 	Version string
 	// Command is the command line recorded in the header (appgen config passes the one it
@@ -312,6 +320,9 @@ func (r *resolved) fill() error {
 		return fieldErr("StaticRoot", KindPath, r.StaticRoot, wants[KindPath])
 	}
 	r.StaticRoot = cleanPath(r.StaticRoot)
+	if err := r.staticInDir(); err != nil {
+		return err
+	}
 	if r.Secret != "" && !ValidSecret(r.Secret) {
 		return fieldErr("Secret", KindSecret, r.Secret, wants[KindSecret])
 	}
@@ -320,6 +331,9 @@ func (r *resolved) fill() error {
 	}
 	if r.Secret != "" && t.oneBackend {
 		return fieldErr("Secret", KindSecret, r.Secret, "no secret here: "+t.name+" reads APPGEN_AJP_SECRET from "+r.EnvFile()+" (mode 0600), where it stays out of command lines and units")
+	}
+	if err := r.validImageOptions(); err != nil {
+		return err
 	}
 	if r.Settings == "" {
 		r.Settings = "production"

@@ -204,6 +204,11 @@ func parseConstants(filename string, src []byte) (map[string]literal, error) {
 // protocol, its one backend, and static URL and root. Flags then override fields.
 func (p Project) Options(target string) Options {
 	o := Options{Target: target, Name: p.Name, Dir: p.Dir, Protocol: p.Protocol, StaticURL: p.StaticURL, StaticRoot: p.StaticRoot}
+	if t, ok := targetByName[target]; ok && t.onRequest {
+		// An image's paths are its own, not this machine's: the default /srv/NAME, with the
+		// project's static root inside it.
+		o.Dir = ""
+	}
 	if p.Socket != "" {
 		o.Backends = []Backend{Unix(p.Socket)}
 	} else {
@@ -229,6 +234,9 @@ type File struct {
 func ProjectFiles(p Project, version string) ([]File, error) {
 	var files []File
 	for _, t := range targets {
+		if t.onRequest {
+			continue
+		}
 		o := p.Options(t.name)
 		o.Version = version
 		o.Command = "appgen startproject " + p.Name

@@ -78,6 +78,8 @@ var propertyFields = []propertyField{
 	{field: "Settings", benign: "production", set: func(o *Options, v string) { o.Settings = v }},
 	{field: "User", benign: "mysite", set: func(o *Options, v string) { o.User = v }},
 	{field: "WebGroup", benign: "www-data", set: func(o *Options, v string) { o.WebGroup = v }},
+	{field: "Image", benign: "registry.example.com/team/mysite:1.2.0", set: func(o *Options, v string) { o.Image = v }},
+	{field: "WebImage", benign: "registry.example.com/team/mysite-web:1.2.0", set: func(o *Options, v string) { o.WebImage = v }},
 	{field: "Version", benign: "v1.2.3", set: func(o *Options, v string) { o.Version = v }},
 	{field: "Command", benign: "appgen config x", set: func(o *Options, v string) { o.Command = v }},
 }
@@ -266,6 +268,8 @@ func TestQuotingAlone(t *testing.T) {
 		{"Version", func(r *resolved, v string) { r.Version = v }},
 		{"Command", func(r *resolved, v string) { r.Command = v }},
 		{"Socket", func(r *resolved, v string) { r.Backends = []Backend{Unix("/run/mysite/x" + v)} }},
+		{"Image", func(r *resolved, v string) { r.Image = "mysite:" + v }},
+		{"WebImage", func(r *resolved, v string) { r.WebImage = "mysite-web:" + v }},
 	}
 	for _, target := range Targets() {
 		t.Run(target, func(t *testing.T) {

@@ -38,6 +38,9 @@ type target struct {
 	// without .tmpl (with "NAME" replaced by the project name) is the file ProjectFiles
 	// writes under deploy/.
 	template string
+	// file is the output's default file name when it is not the template's (a dot file,
+	// which go:embed leaves out), or "".
+	file string
 	// program is the server program --check runs ("" when there is none to run).
 	program string
 	// syntax is the language of the output with the reader that lists its directives
@@ -52,6 +55,9 @@ type target struct {
 	// check runs the target's own validator on text in the throwaway directory dir and
 	// returns notes for the user (see Check).
 	check func(ctx context.Context, r *resolved, text []byte, dir string) (notes []string, err error)
+	// onRequest: written only by appgen config, not into every new project by startproject
+	// (ProjectFiles): an image or a cluster is a choice, not the default deployment.
+	onRequest bool
 }
 
 // targets are every kind of output, in the order help lists them. Each is defined in its own
@@ -64,6 +70,7 @@ var targets = []*target{
 	systemdSocketTarget,
 	caddyTarget, haproxyTarget,
 	h2oTarget,
+	dockerTarget, dockerignoreTarget, kubernetesTarget,
 }
 
 // Fields every target uses, and the groups targets share.
@@ -130,6 +137,9 @@ func DefaultFile(target, name string) string {
 	t, ok := targetByName[target]
 	if !ok {
 		return ""
+	}
+	if t.file != "" {
+		return t.file
 	}
 	base := t.template[strings.LastIndexByte(t.template, '/')+1:]
 	return strings.ReplaceAll(strings.TrimSuffix(base, ".tmpl"), "NAME", name)
@@ -234,7 +244,9 @@ func (r *resolved) InputLines() []string {
 		"project: " + r.Name + " in " + r.Dir + ", binary " + r.Binary + ", settings " + r.Settings,
 		"protocol: " + r.Protocol,
 	}
-	if r.t.usesBackends {
+	if r.t.onRequest {
+		lines = append(lines, r.containerLine())
+	} else if r.t.usesBackends {
 		var bs []string
 		for _, b := range r.Backends {
 			bs = append(bs, b.String())
@@ -243,7 +255,8 @@ func (r *resolved) InputLines() []string {
 	} else {
 		lines = append(lines, "launcher: "+r.Launcher)
 	}
-	if r.Target != "restart" && r.Target != "systemd" && r.Target != "systemd-socket" && r.Target != "fcgi" {
+	if r.Target != "restart" && r.Target != "systemd" && r.Target != "systemd-socket" && r.Target != "fcgi" &&
+		r.Target != "docker" && r.Target != "dockerignore" {
 		names := "any host"
 		if len(r.ServerNames) > 0 {
 			names = strings.Join(r.ServerNames, ", ")

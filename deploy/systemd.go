@@ -56,6 +56,9 @@ func CompanionFile(target, name, file string) (string, error) {
 	}
 	want, other := DefaultFile(target, name), DefaultFile(t.companion, name)
 	if filepath.Base(file) != want {
+		if target == "docker" {
+			return "", fmt.Errorf("deploy: %s: want a file named %s: docker build reads %s (written beside it) beside a Dockerfile of that name at the context's root", file, want, other)
+		}
 		return "", fmt.Errorf("deploy: %s: want a file named %s, the unit %s (written beside it) and systemd know it by", file, want, other)
 	}
 	return filepath.Join(filepath.Dir(file), other), nil

@@ -34,6 +34,7 @@ const (
 	KindProtocol Kind = "protocol"    // one of Protocols
 	KindBackend  Kind = "backend"     // host:port or an absolute socket path
 	KindCombined Kind = "combination" // valid alone, but not with another field (protocol, target)
+	KindImage    Kind = "image"       // container image reference: repository:tag[@sha256:digest]
 )
 
 // FieldError is the error for an Options field whose value is refused. Field is the Options
@@ -92,6 +93,7 @@ var wants = map[Kind]string{
 	KindListen:  "a port, or host:port with a host name or IP address ([v6]:port)",
 	KindText:    "printable ASCII without backslashes",
 	KindVersion: "letters, digits and any of -_.+",
+	KindImage:   "an image reference such as registry.example.com/team/mysite:1.2.0, optionally @sha256:<64 hex digits>: lower-case repository, tag of letters, digits and -_.",
 }
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }

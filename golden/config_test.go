@@ -62,6 +62,10 @@ func configVariants(target string) [][]string {
 		v = append(v, []string{"spawn", "--spawn"})
 	case "systemd":
 		v = append(v, []string{"no-socket-unit", "--no-socket-unit"})
+	case "kubernetes":
+		v = append(v, []string{"images", "--image", "registry.example.com/team/mysite:1.2.0"},
+			[]string{"digest", "--image", "registry.example.com/team/mysite:1.2.0@sha256:" + strings.Repeat("0123456789abcdef", 4),
+				"--web-image", "registry.example.com/team/mysite-web:1.2.0"})
 	case "fcgi":
 		v = append(v, []string{"shared-hosting", "--launcher", "/home/user/public_html/mysite.fcgi", "--settings", "shared"})
 	}

@@ -36,7 +36,7 @@ func configCommand() *cli.Command {
 	}
 	return &cli.Command{
 		Name:      "config",
-		Usage:     "write a web server configuration, launcher, restart script or systemd unit",
+		Usage:     "write a web server configuration, launcher, restart script, systemd unit, Dockerfile or Kubernetes manifests",
 		ArgsUsage: "SERVER",
 		Description: "Prints what puts a project behind a web server. SERVER is one of:\n\n" +
 			targets.String() + "\n" +
@@ -104,6 +104,7 @@ var flagFields = map[string]string{
 	"static-root": "StaticRoot", "document-root": "DocumentRoot", "secret": "Secret", "name": "Name",
 	"dir": "Dir", "launcher": "Launcher", "settings": "Settings", "user": "User", "web-group": "WebGroup",
 	"spawn": "Spawn", "no-socket-unit": "NoSocketUnit",
+	"image": "Image", "web-image": "WebImage",
 }
 
 func allConfigFlags() []cli.Flag {
@@ -128,6 +129,8 @@ func allConfigFlags() []cli.Flag {
 		&cli.StringFlag{Name: "web-group", Usage: "the web server's group, which alone may open the app's unix socket (default: www-data)"},
 		&cli.BoolFlag{Name: "no-socket-unit", Usage: "systemd only: a plain service whose runfcgi creates its own socket (default: systemd holds it in NAME.socket, written beside the service with -o, so it outlives restarts)"},
 		&cli.BoolFlag{Name: "spawn", Usage: "lighttpd, cherokee and h2o only: the web server starts the app itself"},
+		&cli.StringFlag{Name: "image", Usage: "kubernetes only: the app's image, repository:tag[@sha256:digest], as docker build -t named it (default: NAME:latest)"},
+		&cli.StringFlag{Name: "web-image", Usage: "kubernetes only: the nginx sidecar's image, the Dockerfile's web stage (default: the app image's repository + -web, same tag)"},
 		&cli.StringFlag{Name: "project", Usage: "read the project in this directory (default: the current directory, if it is one)", TakesFile: true},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to FILE instead of standard output; never overwrites", TakesFile: true},
 		&cli.BoolFlag{Name: "check", Usage: "validate the output with the server's own checker"},
@@ -207,8 +210,12 @@ func config(c *cli.Context, target string) error {
 		return nil
 	}
 	if hasCompanion {
-		fmt.Fprintf(c.App.ErrWriter, "appgen: note: this unit takes its socket from %s, which `appgen config %s` prints; -o DIR/%s writes both\n",
-			deploy.DefaultFile(companion.Target, companion.Name), companion.Target, deploy.DefaultFile(target, companion.Name))
+		what := "this unit takes its socket from"
+		if target == "docker" {
+			what = "this Dockerfile's build context is filtered by"
+		}
+		fmt.Fprintf(c.App.ErrWriter, "appgen: note: %s %s, which `appgen config %s` prints; -o DIR/%s writes both\n",
+			what, deploy.DefaultFile(companion.Target, companion.Name), companion.Target, deploy.DefaultFile(target, companion.Name))
 	}
 	_, err = c.App.Writer.Write(text)
 	return err
@@ -300,6 +307,8 @@ func configOptions(c *cli.Context, target string) (deploy.Options, error) {
 	str("settings", &o.Settings)
 	str("user", &o.User)
 	str("web-group", &o.WebGroup)
+	str("image", &o.Image)
+	str("web-image", &o.WebImage)
 	if err == nil && c.IsSet("static-url") && o.StaticURL != p.StaticURL {
 		// The project's pages link its StaticURL: a server serving static files elsewhere
 		// would break every link (issue 10: --prefix moved them, the pages did not follow).
@@ -418,6 +427,7 @@ var fieldFlags = map[string]string{
 	"Prefix": "--prefix", "StaticURL": "--static-url", "StaticRoot": "--static-root",
 	"DocumentRoot": "--document-root", "Secret": "--secret", "Settings": "--settings",
 	"User": "--user", "WebGroup": "--web-group", "Spawn": "--spawn", "NoSocketUnit": "--no-socket-unit",
+	"Image": "--image", "WebImage": "--web-image",
 }
 
 // constantFlags maps settings/deploy.go's constants to the flag that replaces each.

@@ -9,7 +9,8 @@ import (
 	"testing"
 )
 
-// TestGuides runs every `appgen config` command the server guides (docs/servers/*.md) show
+// TestGuides runs every `appgen config` command the server guides (docs/servers/*.md and
+// docs/scaling.md) show
 // in their shell blocks, as written, so that a recipe cannot rot (issue 10). Each guide gets
 // a scratch root: `~` is ROOT/home, holding generated projects named as the guides name them
 // (mysite, site1, site2), and paths under /etc are ROOT/etc. A command runs in ~/mysite
@@ -21,6 +22,8 @@ func TestGuides(t *testing.T) {
 	if err != nil || len(guides) == 0 {
 		t.Fatalf("no guides: %v", err)
 	}
+	// The scaling guide's steps are server guides' commands too.
+	guides = append(guides, filepath.Join(repoRoot(t), "docs", "scaling.md"))
 	ran := 0
 	for _, guide := range guides {
 		cmds := guideCommands(t, guide)

@@ -66,6 +66,15 @@ var coverage = map[[2]string]string{
 	{"docs/servers/haproxy.md", "appgen config haproxy --listen 127.0.0.1:8080 > haproxy.cfg"}:                                                        "TestGuides",
 	{"docs/servers/nginx.md", "cd ~/mysite"}:                                                                                                          "TestGuides",
 	{"docs/servers/shared-hosting.md", "GOOS=linux GOARCH=amd64 go build -o mysite .          # on your machine"}:                                     "TestGuides",
+
+	{"docs/servers/docker.md", "cd ~/mysite"}:                                                                                                                "TestGuides",
+	{"docs/servers/docker.md", "appgen config docker --protocol http --server-name example.com"}:                                                             "TestGuides",
+	{"docs/servers/kubernetes.md", "cd ~/mysite"}:                                                                                                            "TestGuides",
+	{"docs/servers/kubernetes.md", "appgen config kubernetes --protocol http --server-name example.com"}:                                                     "TestGuides",
+	{"docs/scaling.md", "cd ~/mysite"}:                                                                                                                       "TestGuides",
+	{"docs/scaling.md", "appgen config systemd --host 10.0.0.11 --port 3033 > mysite.service"}:                                                               "TestGuides",
+	{"docs/scaling.md", "appgen config nginx --server-name example.com --listen 8080 --backend 10.0.0.11:3033 --backend 10.0.0.12:3033 > mysite-nginx.conf"}: "TestGuides",
+	{"docs/scaling.md", "appgen config docker -o Dockerfile"}:                                                                                                "TestGuides",
 }
 
 // guidePages are the pages whose blocks are users' recipes: README.md and docs/, with

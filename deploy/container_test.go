@@ -1,0 +1,219 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestValidImage(t *testing.T) {
+	digest := "@sha256:" + strings.Repeat("0f", 32)
+	good := []string{"mysite", "mysite:latest", "mysite:1.2.0", "team/mysite:v1", "registry.example.com/team/mysite:1.2.0",
+		"registry.example.com:5000/mysite:1.2.0", "localhost/mysite:dev", "mysite:1.2.0" + digest, "mysite" + digest, "a_b/e__f.g-h:T_1"}
+	bad := []string{"", "MySite", "mysite:", "mysite:-x", "mysite:a b", "my site", "mysite:1\n", "mysite@sha256:abc",
+		"mysite" + digest + "x", "mysite@md5:" + strings.Repeat("0", 32), "/mysite", "team//mysite", "mysite/", "mysite.:1",
+		"mysite:" + strings.Repeat("a", 129), "registry.example.com:99999/mysite", "mysite:$(id)", "mysite;id", "-mysite", "mysite\"", "a..b"}
+	for _, s := range good {
+		if !ValidImage(s) {
+			t.Errorf("ValidImage(%q) = false, want true", s)
+		}
+	}
+	for _, s := range bad {
+		if ValidImage(s) {
+			t.Errorf("ValidImage(%q) = true, want false", s)
+		}
+	}
+}
+
+// FuzzValidImage checks what the image allow-list promises the quoting layer: an accepted
+// reference is printable ASCII without anything YAML, JSON or a shell treat specially.
+func FuzzValidImage(f *testing.F) {
+	for _, s := range []string{"mysite:1.2.0", "registry.example.com:5000/team/mysite:1@sha256:" + strings.Repeat("a", 64), "a b", "x:${X}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !ValidImage(s) {
+			return
+		}
+		if !ValidText(s) || strings.ContainsAny(s, " \"'\\$%`;#{}|&<>()*!,[]") {
+			t.Fatalf("ValidImage accepted %q", s)
+		}
+		if q, err := yamlString(s); err != nil || q != `"`+s+`"` {
+			t.Fatalf("yamlString(%q) = %s, %v", s, q, err)
+		}
+	})
+}
+
+func TestContainerFieldErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		o     Options
+		field string
+	}{
+		{"image", Options{Target: "kubernetes", Image: "My Site"}, "Image"},
+		{"web image", Options{Target: "kubernetes", WebImage: "x:$y"}, "WebImage"},
+		{"digest without a web image", Options{Target: "kubernetes", Image: "mysite@sha256:" + strings.Repeat("0", 64)}, "WebImage"},
+		{"socket in /tmp", Options{Target: "kubernetes", Backends: []Backend{Unix("/tmp/mysite.sock")}}, "Backends"},
+		{"socket above the binary", Options{Target: "kubernetes", Backends: []Backend{Unix("/srv/mysite.sock")}}, "Backends"},
+		{"static files outside the project", Options{Target: "docker", StaticRoot: "/var/www/static"}, "StaticRoot"},
+		{"two backends", Options{Target: "docker", Backends: []Backend{TCP("127.0.0.1", 1), TCP("127.0.0.1", 2)}}, "Backends"},
+		{"ajp", Options{Target: "docker", Protocol: "ajp"}, "Protocol"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Render(tt.o)
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Field != tt.field {
+				t.Fatalf("Render = %v, want a *FieldError for %s", err, tt.field)
+			}
+		})
+	}
+	// A digest-pinned app image with its web image named is fine, and so is http without one.
+	for _, o := range []Options{
+		{Target: "kubernetes", Image: "mysite@sha256:" + strings.Repeat("0", 64), WebImage: "mysite-web:1"},
+		{Target: "kubernetes", Protocol: "http", Image: "mysite@sha256:" + strings.Repeat("0", 64)},
+	} {
+		if _, err := Render(o); err != nil {
+			t.Errorf("Render(%+v) = %v", o, err)
+		}
+	}
+}
+
+func TestSplitImage(t *testing.T) {
+	for _, tt := range []struct{ ref, repo, tag string }{
+		{"mysite", "mysite", "latest"},
+		{"mysite:1.2", "mysite", "1.2"},
+		{"registry.example.com:5000/mysite", "registry.example.com:5000/mysite", "latest"},
+		{"registry.example.com:5000/mysite:v2", "registry.example.com:5000/mysite", "v2"},
+	} {
+		if repo, tag := splitImage(tt.ref); repo != tt.repo || tag != tt.tag {
+			t.Errorf("splitImage(%q) = %q, %q; want %q, %q", tt.ref, repo, tag, tt.repo, tt.tag)
+		}
+	}
+}
+
+// TestContainerDirectivesSeeInjections pins that the container readers notice what the
+// property test must catch.
+func TestContainerDirectivesSeeInjections(t *testing.T) {
+	tests := []struct {
+		syntax      *syntax
+		benign, bad string
+	}{
+		{syntaxDockerfile, `WORKDIR /srv/x`, "WORKDIR /srv/x\nRUN id"},
+		{syntaxDockerfile, `WORKDIR /srv/x`, `WORKDIR /srv/$X`},
+		{syntaxDockerfile, `WORKDIR /srv/x`, `WORKDIR /srv/x y`},
+		{syntaxDockerfile, `WORKDIR /srv/x`, "WORKDIR /srv/x \\\nRUN id"},
+		{syntaxDockerfile, `ENV A="x"`, `ENV A="x" B="y"`},
+		{syntaxDockerfile, `ENV A="x"`, `ENV A="$x"`},
+		{syntaxDockerfile, `CMD ["a", "b"]`, `CMD ["a", "b", "c"]`},
+		{syntaxDockerfile, `CMD ["a", "b"]`, `CMD a b`},
+		{syntaxDockerignore, "mysite.env", "mysite.env\n!mysite.env"},
+		{syntaxDockerignore, "mysite.env", "*.env"},
+		{syntaxYAML, `name: "x"`, "name: \"x\"\nhostPath: \"/\""},
+		{syntaxYAML, `name: "x"`, `name: x`},
+		{syntaxYAML, `name: "x"`, `name: "x" "y"`},
+		{syntaxYAML, "data:\n  a: |\n    root \"/x\";", "data:\n  a: |\n    root \"/x\";\n    include /etc/passwd;"},
+	}
+	for i, tt := range tests {
+		t.Run(fmt.Sprintf("%s-%d", tt.syntax, i), func(t *testing.T) {
+			b, err := directives(tt.syntax, tt.benign)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := directives(tt.syntax, tt.bad)
+			if err == nil && slices.Equal(b, h) {
+				t.Errorf("%q and %q read as the same directives %q", tt.benign, tt.bad, b)
+			}
+		})
+	}
+	// Readers refuse what appgen never writes.
+	for _, s := range []string{"a: &x \"b\"", "a: *x", "a: !!str b", "a: {b: c}", "a: 'b'", "\ta: \"b\"", "a: >"} {
+		if _, err := directives(syntaxYAML, s); err == nil {
+			t.Errorf("yaml %q read without error", s)
+		}
+	}
+	if _, err := directives(syntaxDockerfile, `CMD ["a", 1]`); err == nil {
+		t.Error("an exec form with a number read without error")
+	}
+}
+
+// TestCheckRefusesContainerInstructions pins that Check refuses an output holding what the
+// container targets never write: ADD (which fetches URLs), ARG (build arguments, where a
+// secret would end up in the image's history), a hostPath volume or a privileged container.
+func TestCheckRefusesContainerInstructions(t *testing.T) {
+	tests := []struct{ target, text string }{
+		{"docker", "FROM golang:1.24 AS build\nADD https://example.com/x.tar.gz /x\n"},
+		{"docker", "FROM golang:1.24 AS build\nARG APPGEN_SECRET_KEY\n"},
+		{"docker", "FROM golang:1.24 AS build\nONBUILD RUN id\n"},
+		{"kubernetes", "volumes:\n- name: root\n  hostPath:\n    path: /\n"},
+		{"kubernetes", "securityContext:\n  privileged: true\n"},
+		{"kubernetes", "data:\n  site.conf: |\n    include /etc/passwd;\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.target, func(t *testing.T) {
+			r, err := Options{Target: tt.target}.resolve()
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = checkText(context.Background(), r, []byte(tt.text))
+			if err == nil || !strings.Contains(err.Error(), "which appgen never writes") {
+				t.Errorf("checkText = %v, want a refusal", err)
+			}
+		})
+	}
+	// What appgen writes passes, with a note that no validator ran.
+	for _, target := range []string{"docker", "dockerignore", "kubernetes"} {
+		notes, err := Check(context.Background(), Options{Target: target})
+		if err != nil || len(notes) != 1 || !strings.Contains(notes[0], "reader only") {
+			t.Errorf("Check(%s) = %q, %v; want a pass with a note", target, notes, err)
+		}
+	}
+}
+
+// FuzzContainerReaders checks that the Dockerfile and YAML readers never panic and write
+// every entry as NAME/ARGS, and that the quoting functions' output reads back as one token.
+func FuzzContainerReaders(f *testing.F) {
+	for _, s := range []string{"plain", "a\"b", "a\\", "$X", "${X}", "a b", "a\nb", "[\"x\"]", "- a: \"b\"", "a: |\n  x;"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, syn := range []*syntax{syntaxDockerfile, syntaxDockerignore, syntaxYAML} {
+			list, err := directives(syn, s)
+			if err != nil {
+				continue
+			}
+			for _, d := range list {
+				if syn != syntaxDockerignore && strings.IndexByte(d, '/') < 0 {
+					t.Fatalf("%s(%q) gave %q: want NAME/ARGS", syn, s, list)
+				}
+			}
+		}
+		if q, err := yamlString(s); err == nil {
+			have, err := directives(syntaxYAML, "name: "+q)
+			if want := []string{"name/Q"}; err != nil || !slices.Equal(have, want) {
+				t.Fatalf("yaml %q -> %s reads as %q, %v", s, q, have, err)
+			}
+		}
+		if q, err := dockerEnv("A", s); err == nil {
+			have, err := directives(syntaxDockerfile, "ENV "+q)
+			if want := []string{"ENV/1"}; err != nil || !slices.Equal(have, want) {
+				t.Fatalf("docker env %q -> %s reads as %q, %v", s, q, have, err)
+			}
+		}
+		if q, err := dockerJSON([]string{"/bin/x", s}); err == nil {
+			have, err := directives(syntaxDockerfile, "CMD "+q)
+			if want := []string{"CMD/J2"}; err != nil || !slices.Equal(have, want) {
+				t.Fatalf("docker json %q -> %s reads as %q, %v", s, q, have, err)
+			}
+		}
+		if q, err := dockerWord(s); err == nil {
+			have, err := directives(syntaxDockerfile, "WORKDIR "+q)
+			if want := []string{"WORKDIR/1"}; err != nil || !slices.Equal(have, want) {
+				t.Fatalf("docker word %q -> %s reads as %q, %v", s, q, have, err)
+			}
+		}
+	})
+}
