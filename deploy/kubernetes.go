@@ -1,8 +1,6 @@
 package deploy
 
 import (
-	"encoding/json"
-	"fmt"
 	"path"
 	"strconv"
 	"strings"
@@ -175,18 +173,3 @@ func ValidImage(s string) bool {
 	}
 	return true
 }
-
-// yamlString writes v as a YAML double-quoted scalar, which is a JSON string: nothing in it
-// can start a key, an anchor, an alias or a tag. Control characters are refused.
-func yamlString(v string) (string, error) {
-	if controlChar(v) >= 0 {
-		return "", refuse("a YAML string", v, "control character")
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", fmt.Errorf("deploy: %w", err)
-	}
-	return string(b), nil
-}
-
-func init() { quoteFuncs["yaml"] = yamlString }

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -32,6 +33,7 @@ var quoteFuncs = template.FuncMap{
 	"haproxy":    func(v string, lit ...string) (string, error) { return haproxyArg(v, false, lit) },
 	"haproxyre":  func(v string, lit ...string) (string, error) { return haproxyArg(v, true, lit) },
 	"yaml":       func(v string, lit ...string) (string, error) { return yamlScalar(v, lit) },
+	"yamljson":   yamlString,
 	"unitarg":    systemdArg,
 	"unitval":    systemdValue,
 	"unitenv":    systemdEnv,
@@ -144,6 +146,20 @@ func yamlScalar(v string, lit []string) (string, error) {
 		return "", err
 	}
 	return "'" + strings.ReplaceAll(pre+v+post, "'", "''") + "'", nil
+}
+
+// yamlString writes v as a YAML double-quoted scalar that is also a JSON string (the
+// Kubernetes manifests, whose reader takes such strings): nothing in it
+// can start a key, an anchor, an alias or a tag. Control characters are refused.
+func yamlString(v string) (string, error) {
+	if controlChar(v) >= 0 {
+		return "", refuse("a YAML string", v, "control character")
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("deploy: %w", err)
+	}
+	return string(b), nil
 }
 
 // yamlPrintable reports whether r is a character YAML 1.1 prints that is not a line break
