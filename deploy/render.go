@@ -12,7 +12,7 @@ import (
 	"strings"
 	"text/template"
 
-	"github.com/Masterminds/sprig/v3"
+	"github.com/appgen/appgen/internal/tmplfunc"
 )
 
 // templateFS holds every target's template and common.tmpl, the header they share.
@@ -164,7 +164,7 @@ func parse(fsys fs.FS, name string) (*template.Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("deploy: %w: %v", ErrTemplate, err)
 	}
-	t := template.New(name).Option("missingkey=error").Funcs(sprig.TxtFuncMap()).Funcs(funcs).Funcs(quoteFuncs)
+	t := template.New(name).Option("missingkey=error").Funcs(tmplfunc.Map()).Funcs(funcs).Funcs(quoteFuncs)
 	if _, err := t.New("common.tmpl").Parse(string(common)); err != nil {
 		return nil, fmt.Errorf("deploy: common.tmpl: %w: %v", ErrTemplate, err)
 	}
@@ -263,7 +263,8 @@ func orRoot(p string) string {
 	return p
 }
 
-// funcs are the template functions beyond sprig's.
+// funcs are the template functions beyond tmplfunc's (sprig's hermetic functions, which the
+// project templates get too) and quoteFuncs.
 var funcs = template.FuncMap{
 	"orRoot": orRoot,
 }

@@ -7,10 +7,9 @@ import (
 	"testing"
 	"text/template"
 
-	"github.com/Masterminds/sprig/v3"
-
 	"github.com/appgen/appgen/deploy"
 	"github.com/appgen/appgen/generator"
+	"github.com/appgen/appgen/internal/tmplfunc"
 	"github.com/appgen/appgen/templates"
 )
 
@@ -28,7 +27,7 @@ func TestProjectTemplatesParse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := template.New(p).Funcs(sprig.TxtFuncMap()).Option("missingkey=error").Parse(string(text)); err != nil {
+			if _, err := template.New(p).Funcs(tmplfunc.Map()).Option("missingkey=error").Parse(string(text)); err != nil {
 				t.Error(err)
 			}
 		})
