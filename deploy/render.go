@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/appgen/appgen/internal/tmplfunc"
@@ -164,7 +165,11 @@ func parse(fsys fs.FS, name string) (*template.Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("deploy: %w: %v", ErrTemplate, err)
 	}
-	t := template.New(name).Option("missingkey=error").Funcs(tmplfunc.Map()).Funcs(funcs).Funcs(quoteFuncs)
+	base, err := funcsTemplate().Clone()
+	if err != nil {
+		return nil, fmt.Errorf("deploy: %w: %v", ErrTemplate, err)
+	}
+	t := base.New(name)
 	if _, err := t.New("common.tmpl").Parse(string(common)); err != nil {
 		return nil, fmt.Errorf("deploy: common.tmpl: %w: %v", ErrTemplate, err)
 	}
@@ -262,6 +267,13 @@ func orRoot(p string) string {
 	}
 	return p
 }
+
+// funcsTemplate holds no text, only every function and the options a target's template
+// gets; each target's template is a clone of it, which copies the function map instead of
+// checking its ~200 functions again for every rendering.
+var funcsTemplate = sync.OnceValue(func() *template.Template {
+	return template.New("").Option("missingkey=error").Funcs(tmplfunc.Map()).Funcs(funcs).Funcs(quoteFuncs)
+})
 
 // funcs are the template functions beyond tmplfunc's (sprig's hermetic functions, which the
 // project templates get too) and quoteFuncs.

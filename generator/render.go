@@ -122,11 +122,24 @@ func RenderContext(ctx context.Context, opts Options) ([]File, Data, error) {
 		RuntimeModule:  RuntimeModule,
 		RuntimeVersion: DevelRuntimeVersion,
 	}
+	var sum func() (string, error)
 	if opts.Runtime != nil {
 		if err := opts.Runtime.check(); err != nil {
 			return nil, Data{}, err
 		}
 		data.RuntimeVersion = opts.Runtime.Version
+		// The go.sum lines hash every file of the runtime module, whatever the template
+		// holds: on another CPU while the template renders.
+		type result struct {
+			lines string
+			err   error
+		}
+		done := make(chan result, 1)
+		go func() {
+			lines, err := opts.Runtime.Sum()
+			done <- result{lines, err}
+		}()
+		sum = func() (string, error) { r := <-done; return r.lines, r.err }
 	}
 	files, err := renderTemplate(ctx, opts.Template, data, opts.Limits.withDefaults())
 	if err != nil {
@@ -138,7 +151,7 @@ func RenderContext(ctx context.Context, opts Options) ([]File, Data, error) {
 				return nil, Data{}, fmt.Errorf("generator: template file %s is where appgen writes the vendored runtime (%s/ and go.sum)", f.Path, VendorDir)
 			}
 		}
-		vendored, err := Vendor(*opts.Runtime, files)
+		vendored, err := vendor(*opts.Runtime, files, sum)
 		if err != nil {
 			return nil, Data{}, err
 		}
@@ -160,7 +173,7 @@ func renderTemplate(ctx context.Context, tmpl fs.FS, data Data, lim RenderLimits
 	}
 	done := make(chan result, 1)
 	r := &renderer{tmpl: tmpl, data: data, b: &budget{ctx: ctx, lim: lim}}
-	r.funcs = r.b.funcMap()
+	r.funcs = template.New("").Funcs(r.b.funcMap()).Option("missingkey=error")
 	go func() {
 		files, err := r.all()
 		done <- result{files, err}
@@ -190,8 +203,8 @@ type renderer struct {
 	tmpl    fs.FS
 	data    Data
 	b       *budget
-	funcs   template.FuncMap
-	current atomic.Value // string: the template file being rendered, for a timeout's error
+	funcs   *template.Template // no text, only the functions and options: each file's template is a clone
+	current atomic.Value       // string: the template file being rendered, for a timeout's error
 }
 
 func (r *renderer) all() ([]File, error) {
@@ -323,7 +336,13 @@ func (r *renderer) path(src string) (string, error) {
 // total) fails the write that would pass it, and the parse tree is instrumented so that
 // every loop iteration and template call checks the deadline and the nesting depth.
 func (r *renderer) execute(name, text string, limit int64) ([]byte, error) {
-	t, err := template.New(name).Funcs(r.funcs).Option("missingkey=error").Parse(text)
+	// Cloning copies the checked function map; Funcs would check all ~200 functions again
+	// for every file. Each file gets a namespace of its own, as with template.New.
+	base, err := r.funcs.Clone()
+	if err != nil {
+		return nil, newTemplateError(name, err)
+	}
+	t, err := base.New(name).Parse(text)
 	if err != nil {
 		return nil, newTemplateError(name, err)
 	}

@@ -134,6 +134,12 @@ func moduleFiles(fsys fs.FS) ([]string, error) {
 // with its non-test files. It also returns go.sum, so the go command can later check a
 // proxy's copy of the same version (`go mod vendor`, `go mod verify`).
 func Vendor(r Runtime, project []File) ([]File, error) {
+	return vendor(r, project, r.Sum)
+}
+
+// vendor is Vendor with the go.sum lines from sum, which RenderContext computes while the
+// template renders: hashing the whole runtime module is most of vendoring's time.
+func vendor(r Runtime, project []File, sum func() (string, error)) ([]File, error) {
 	if err := r.check(); err != nil {
 		return nil, err
 	}
@@ -225,13 +231,13 @@ func Vendor(r Runtime, project []File) ([]File, error) {
 			}
 		}
 	}
-	sum, err := r.Sum()
+	sumLines, err := sum()
 	if err != nil {
 		return nil, err
 	}
 	out = append(out,
 		File{Path: VendorDir + "/modules.txt", Mode: 0o666, Data: txt.Bytes()},
-		File{Path: "go.sum", Mode: 0o666, Data: []byte(sum)})
+		File{Path: "go.sum", Mode: 0o666, Data: []byte(sumLines)})
 	slices.SortFunc(out, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 	return out, nil
 }
