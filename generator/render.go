@@ -64,6 +64,12 @@ type Options struct {
 	// Limits bound the rendering's output size and time; the zero value means the
 	// defaults RenderLimits documents.
 	Limits RenderLimits
+	// Formatted says that the template's Go renders gofmt-clean whatever the data, so its
+	// .go files need no formatting: true only for the built-in template, whose test renders
+	// it with short and long names and module paths and checks exactly that. False (the
+	// zero value) means every rendered .go file outside testdata is formatted, as gofmt
+	// would, and a file that does not parse is an error.
+	Formatted bool
 }
 
 // File is one rendered file.
@@ -141,7 +147,7 @@ func RenderContext(ctx context.Context, opts Options) ([]File, Data, error) {
 		}()
 		sum = func() (string, error) { r := <-done; return r.lines, r.err }
 	}
-	files, err := renderTemplate(ctx, opts.Template, data, opts.Limits.withDefaults())
+	files, err := renderTemplate(ctx, opts.Template, data, opts.Limits.withDefaults(), opts.Formatted)
 	if err != nil {
 		return nil, Data{}, err
 	}
@@ -164,7 +170,7 @@ func RenderContext(ctx context.Context, opts Options) ([]File, Data, error) {
 // renderTemplate renders every file of tmpl within lim. Rendering runs in its own goroutine
 // so that the caller gets its error when the deadline passes even if a template function is
 // still busy; the goroutine stops at its next function call, loop iteration or template call.
-func renderTemplate(ctx context.Context, tmpl fs.FS, data Data, lim RenderLimits) ([]File, error) {
+func renderTemplate(ctx context.Context, tmpl fs.FS, data Data, lim RenderLimits, formatted bool) ([]File, error) {
 	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
 	type result struct {
@@ -172,7 +178,7 @@ func renderTemplate(ctx context.Context, tmpl fs.FS, data Data, lim RenderLimits
 		err   error
 	}
 	done := make(chan result, 1)
-	r := &renderer{tmpl: tmpl, data: data, b: &budget{ctx: ctx, lim: lim}}
+	r := &renderer{tmpl: tmpl, data: data, b: &budget{ctx: ctx, lim: lim}, formatted: formatted}
 	r.funcs = template.New("").Funcs(r.b.funcMap()).Option("missingkey=error")
 	go func() {
 		files, err := r.all()
@@ -200,11 +206,12 @@ func renderTemplate(ctx context.Context, tmpl fs.FS, data Data, lim RenderLimits
 }
 
 type renderer struct {
-	tmpl    fs.FS
-	data    Data
-	b       *budget
-	funcs   *template.Template // no text, only the functions and options: each file's template is a clone
-	current atomic.Value       // string: the template file being rendered, for a timeout's error
+	tmpl      fs.FS
+	data      Data
+	b         *budget
+	funcs     *template.Template // no text, only the functions and options: each file's template is a clone
+	current   atomic.Value       // string: the template file being rendered, for a timeout's error
+	formatted bool               // Options.Formatted
 }
 
 func (r *renderer) all() ([]File, error) {
@@ -268,6 +275,9 @@ func (r *renderer) all() ([]File, error) {
 	}
 	if len(files) == 0 {
 		return nil, errors.New("generator: the template holds no files")
+	}
+	if r.formatted {
+		return files, nil
 	}
 	if err := formatGo(files, sources); err != nil {
 		return nil, err
