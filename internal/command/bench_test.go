@@ -52,7 +52,8 @@ func BenchmarkStartprojectInProcess(b *testing.B) {
 	}
 }
 
-// appgenBinary builds appgen as releases are built (.goreleaser.yaml's tags), once per run.
+// appgenBinary builds appgen as releases are built (.goreleaser.yaml: static, -trimpath,
+// -s -w, its tags), once per run.
 func appgenBinary(b *testing.B) string {
 	b.Helper()
 	goBin, err := exec.LookPath("go")
@@ -60,8 +61,9 @@ func appgenBinary(b *testing.B) string {
 		b.Skip("go is not in PATH")
 	}
 	bin := filepath.Join(b.TempDir(), "appgen")
-	build := exec.Command(goBin, "build", "-tags", "urfave_cli_no_docs", "-o", bin, ".")
+	build := exec.Command(goBin, "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-ldflags", "-s -w", "-o", bin, ".")
 	build.Dir = repoRoot(b)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
