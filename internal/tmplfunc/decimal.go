@@ -39,7 +39,7 @@ func decimalOf(f float64) *big.Rat {
 // decimal places, half away from zero.
 const divisionPlaces = 16
 
-var divisionScale = new(big.Int).Exp(big.NewInt(10), big.NewInt(divisionPlaces), nil)
+var divisionScale = new(big.Int).SetUint64(1e16) // 10^divisionPlaces
 
 // divRound sets z to x/y rounded to divisionPlaces places; y == 0 panics, as decimal does.
 func divRound(z, x, y *big.Rat) *big.Rat {

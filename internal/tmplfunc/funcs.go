@@ -32,305 +32,302 @@ import (
 )
 
 // Map returns a new map of every function, for template.Funcs. The map is the caller's.
+// It is built on each call rather than at package initialization, which every appgen
+// command (--version included) would pay for.
+//
+// The functions are sprig's hermetic ones by sprig's names. Several take their arguments in
+// an order that reads well in a pipeline ({{"{{"}} "foo" | repeat 3 {{"}}"}}): the subject last.
 func Map() template.FuncMap {
-	m := make(template.FuncMap, len(funcs))
-	for k, v := range funcs {
-		m[k] = v
+	return template.FuncMap{
+		// strings
+		"abbrev":     abbrev,
+		"abbrevboth": abbrevboth,
+		"camelcase":  xstrings.ToPascalCase, // sprig kept upper camel case when xstrings changed ToCamelCase
+		"cat":        cat,
+		"contains":   func(substr, s string) bool { return strings.Contains(s, substr) },
+		"hasPrefix":  func(prefix, s string) bool { return strings.HasPrefix(s, prefix) },
+		"hasSuffix":  func(suffix, s string) bool { return strings.HasSuffix(s, suffix) },
+		"indent":     indent,
+		"initials":   initials,
+		"kebabcase":  xstrings.ToKebabCase,
+		"lower":      strings.ToLower,
+		"nindent":    func(spaces int, s string) string { return "\n" + indent(spaces, s) },
+		"nospace":    nospace,
+		"plural":     plural,
+		"quote":      quote,
+		"repeat":     func(count int, s string) string { return strings.Repeat(s, count) },
+		"replace":    func(old, new, s string) string { return strings.ReplaceAll(s, old, new) },
+		"snakecase":  xstrings.ToSnakeCase,
+		"squote":     squote,
+		"substr":     substr,
+		"swapcase":   swapcase,
+		"title":      strings.Title, //nolint:staticcheck // sprig's title: first letter of each word, no language rules
+		"toString":   strval,
+		"trim":       strings.TrimSpace,
+		"trimAll":    func(cutset, s string) string { return strings.Trim(s, cutset) },
+		"trimall":    func(cutset, s string) string { return strings.Trim(s, cutset) },
+		"trimPrefix": func(prefix, s string) string { return strings.TrimPrefix(s, prefix) },
+		"trimSuffix": func(suffix, s string) string { return strings.TrimSuffix(s, suffix) },
+		"trunc":      trunc,
+		"untitle":    untitle,
+		"upper":      strings.ToUpper,
+		"wrap":       func(width int, s string) string { return wrap(s, width, "", false) },
+		"wrapWith":   func(width int, sep, s string) string { return wrap(s, width, sep, true) },
+		"join":       func(sep string, list any) string { return strings.Join(strslice(list), sep) },
+		"split":      func(sep, s string) map[string]string { return indexed(strings.Split(s, sep)) },
+		"splitList":  func(sep, s string) []string { return strings.Split(s, sep) },
+		"splitn":     func(sep string, n int, s string) map[string]string { return indexed(strings.SplitN(s, sep, n)) },
+		"sortAlpha":  sortAlpha,
+		"toStrings":  strslice,
+
+		// numbers
+		"add": func(nums ...any) int64 {
+			var sum int64
+			for _, n := range nums {
+				sum += toInt64(n)
+			}
+			return sum
+		},
+		"add1":  func(n any) int64 { return toInt64(n) + 1 },
+		"add1f": func(n any) float64 { return decimalOp(n, []any{1}, (*big.Rat).Add) },
+		"addf":  func(nums ...any) float64 { return decimalOp(float64(0), nums, (*big.Rat).Add) },
+		"atoi": func(s string) int {
+			n, _ := strconv.Atoi(s)
+			return n
+		},
+		"biggest": maxInt,
+		"ceil":    func(n any) float64 { return math.Ceil(toFloat64(n)) },
+		"div":     func(a, b any) int64 { return toInt64(a) / toInt64(b) },
+		"divf":    func(a any, nums ...any) float64 { return decimalOp(a, nums, divRound) },
+		"float64": toFloat64,
+		"floor":   func(n any) float64 { return math.Floor(toFloat64(n)) },
+		"int":     toInt,
+		"int64":   toInt64,
+		"max":     maxInt,
+		"maxf": func(a any, nums ...any) float64 {
+			m := toFloat64(a)
+			for _, n := range nums {
+				m = math.Max(m, toFloat64(n))
+			}
+			return m
+		},
+		"min": func(a any, nums ...any) int64 {
+			m := toInt64(a)
+			for _, n := range nums {
+				m = min(m, toInt64(n))
+			}
+			return m
+		},
+		"minf": func(a any, nums ...any) float64 {
+			m := toFloat64(a)
+			for _, n := range nums {
+				m = math.Min(m, toFloat64(n))
+			}
+			return m
+		},
+		"mod": func(a, b any) int64 { return toInt64(a) % toInt64(b) },
+		"mul": func(a any, nums ...any) int64 {
+			p := toInt64(a)
+			for _, n := range nums {
+				p *= toInt64(n)
+			}
+			return p
+		},
+		"mulf":      func(a any, nums ...any) float64 { return decimalOp(a, nums, (*big.Rat).Mul) },
+		"round":     round,
+		"seq":       seq,
+		"sub":       func(a, b any) int64 { return toInt64(a) - toInt64(b) },
+		"subf":      func(a any, nums ...any) float64 { return decimalOp(a, nums, (*big.Rat).Sub) },
+		"toDecimal": toDecimal,
+		"until":     until,
+		"untilStep": untilStep,
+
+		// defaults, flow and types
+		"all": func(vs ...any) bool {
+			for _, v := range vs {
+				if empty(v) {
+					return false
+				}
+			}
+			return true
+		},
+		"any": func(vs ...any) bool {
+			for _, v := range vs {
+				if !empty(v) {
+					return true
+				}
+			}
+			return false
+		},
+		"coalesce": func(vs ...any) any {
+			for _, v := range vs {
+				if !empty(v) {
+					return v
+				}
+			}
+			return nil
+		},
+		"compact": func(list any) []any { return must(mustCompact(list)) },
+		"default": func(def any, given ...any) any {
+			if len(given) == 0 || empty(given[0]) {
+				return def
+			}
+			return given[0]
+		},
+		"empty":       empty,
+		"fail":        func(msg string) (string, error) { return "", errors.New(msg) },
+		"ternary":     ternary,
+		"deepEqual":   reflect.DeepEqual,
+		"kindIs":      func(kind string, v any) bool { return kind == kindOf(v) },
+		"kindOf":      kindOf,
+		"typeIs":      func(typ string, v any) bool { return typ == typeOf(v) },
+		"typeIsLike":  func(typ string, v any) bool { t := typeOf(v); return typ == t || "*"+typ == t },
+		"typeOf":      typeOf,
+		"mustCompact": mustCompact,
+
+		// encodings and hashes
+		"adler32sum": func(s string) string { return strconv.FormatUint(uint64(adler32.Checksum([]byte(s))), 10) },
+		"b32dec":     func(s string) string { return decoded(base32.StdEncoding.DecodeString(s)) },
+		"b32enc":     func(s string) string { return base32.StdEncoding.EncodeToString([]byte(s)) },
+		"b64dec":     func(s string) string { return decoded(base64.StdEncoding.DecodeString(s)) },
+		"b64enc":     func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
+		"sha1sum":    func(s string) string { h := sha1.Sum([]byte(s)); return hex.EncodeToString(h[:]) },
+		"sha256sum":  func(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) },
+		"sha512sum":  func(s string) string { h := sha512.Sum512([]byte(s)); return hex.EncodeToString(h[:]) },
+		"fromJson": func(s string) any {
+			v, _ := mustFromJSON(s)
+			return v
+		},
+		"mustFromJson": mustFromJSON,
+		"toJson": func(v any) string {
+			out, _ := json.Marshal(v)
+			return string(out)
+		},
+		"mustToJson": func(v any) (string, error) {
+			out, err := json.Marshal(v)
+			return string(out), err
+		},
+		"toPrettyJson": func(v any) string {
+			out, _ := json.MarshalIndent(v, "", "  ")
+			return string(out)
+		},
+		"mustToPrettyJson": func(v any) (string, error) {
+			out, err := json.MarshalIndent(v, "", "  ")
+			return string(out), err
+		},
+		"toRawJson":     func(v any) string { return must(mustToRawJSON(v)) },
+		"mustToRawJson": mustToRawJSON,
+
+		// paths, as strings: none of them looks at a file
+		"base":    path.Base,
+		"clean":   path.Clean,
+		"dir":     path.Dir,
+		"ext":     path.Ext,
+		"isAbs":   path.IsAbs,
+		"osBase":  filepath.Base,
+		"osClean": filepath.Clean,
+		"osDir":   filepath.Dir,
+		"osExt":   filepath.Ext,
+		"osIsAbs": filepath.IsAbs,
+
+		// lists
+		"list":        list,
+		"tuple":       list,
+		"append":      func(l, v any) []any { return must(mustPush(l, v)) },
+		"push":        func(l, v any) []any { return must(mustPush(l, v)) },
+		"mustAppend":  mustPush,
+		"mustPush":    mustPush,
+		"prepend":     func(l, v any) []any { return must(mustPrepend(l, v)) },
+		"mustPrepend": mustPrepend,
+		"chunk":       func(size int, l any) [][]any { return must(mustChunk(size, l)) },
+		"mustChunk":   mustChunk,
+		"first":       func(l any) any { return must(mustFirst(l)) },
+		"mustFirst":   mustFirst,
+		"last":        func(l any) any { return must(mustLast(l)) },
+		"mustLast":    mustLast,
+		"rest":        func(l any) []any { return must(mustRest(l)) },
+		"mustRest":    mustRest,
+		"initial":     func(l any) []any { return must(mustInitial(l)) },
+		"mustInitial": mustInitial,
+		"reverse":     func(l any) []any { return must(mustReverse(l)) },
+		"mustReverse": mustReverse,
+		"uniq":        func(l any) []any { return must(mustUniq(l)) },
+		"mustUniq":    mustUniq,
+		"without":     func(l any, omit ...any) []any { return must(mustWithout(l, omit...)) },
+		"mustWithout": mustWithout,
+		"has":         func(needle, l any) bool { return must(mustHas(needle, l)) },
+		"mustHas":     mustHas,
+		"slice":       func(l any, indices ...any) any { return must(mustSlice(l, indices...)) },
+		"mustSlice":   mustSlice,
+		"concat":      concat,
+
+		// dicts
+		"dict":   dict,
+		"get":    get,
+		"set":    func(d map[string]any, key string, v any) map[string]any { d[key] = v; return d },
+		"unset":  func(d map[string]any, key string) map[string]any { delete(d, key); return d },
+		"hasKey": func(d map[string]any, key string) bool { _, ok := d[key]; return ok },
+		"pluck":  pluck,
+		"keys":   keys,
+		"pick":   pick,
+		"omit":   omit,
+		"values": values,
+		"dig":    dig,
+		"merge": func(dst map[string]any, srcs ...map[string]any) any {
+			if err := mergeAll(dst, srcs, false); err != nil {
+				return ""
+			}
+			return dst
+		},
+		"mustMerge": func(dst map[string]any, srcs ...map[string]any) (any, error) {
+			if err := mergeAll(dst, srcs, false); err != nil {
+				return nil, err
+			}
+			return dst, nil
+		},
+		"mergeOverwrite": func(dst map[string]any, srcs ...map[string]any) any {
+			if err := mergeAll(dst, srcs, true); err != nil {
+				return ""
+			}
+			return dst
+		},
+		"mustMergeOverwrite": func(dst map[string]any, srcs ...map[string]any) (any, error) {
+			if err := mergeAll(dst, srcs, true); err != nil {
+				return nil, err
+			}
+			return dst, nil
+		},
+		"deepCopy": func(v any) any {
+			c, err := copystructure.Copy(v)
+			if err != nil {
+				panic("deepCopy error: " + err.Error())
+			}
+			return c
+		},
+		"mustDeepCopy": copystructure.Copy,
+
+		// regular expressions (RE2: linear time). The non-must forms panic on a bad expression,
+		// which text/template reports as the call's error.
+		"regexFind":                  func(re, s string) string { return regexp.MustCompile(re).FindString(s) },
+		"regexFindAll":               func(re, s string, n int) []string { return regexp.MustCompile(re).FindAllString(s, n) },
+		"regexMatch":                 func(re, s string) bool { ok, _ := regexp.MatchString(re, s); return ok },
+		"regexQuoteMeta":             regexp.QuoteMeta,
+		"regexReplaceAll":            func(re, s, repl string) string { return regexp.MustCompile(re).ReplaceAllString(s, repl) },
+		"regexReplaceAllLiteral":     func(re, s, repl string) string { return regexp.MustCompile(re).ReplaceAllLiteralString(s, repl) },
+		"regexSplit":                 func(re, s string, n int) []string { return regexp.MustCompile(re).Split(s, n) },
+		"mustRegexFind":              mustRegexFind,
+		"mustRegexFindAll":           mustRegexFindAll,
+		"mustRegexMatch":             regexp.MatchString,
+		"mustRegexReplaceAll":        mustRegexReplaceAll,
+		"mustRegexReplaceAllLiteral": mustRegexReplaceAllLiteral,
+		"mustRegexSplit":             mustRegexSplit,
+
+		// URLs and durations
+		"urlParse":      urlParse,
+		"urlJoin":       urlJoin,
+		"duration":      duration,
+		"durationRound": durationRound,
 	}
-	return m
-}
-
-// funcs are sprig's hermetic functions by sprig's names. Several take their arguments in an
-// order that reads well in a pipeline ({{"{{"}} "foo" | repeat 3 {{"}}"}}): the subject last.
-var funcs = map[string]any{
-	// strings
-	"abbrev":     abbrev,
-	"abbrevboth": abbrevboth,
-	"camelcase":  xstrings.ToPascalCase, // sprig kept upper camel case when xstrings changed ToCamelCase
-	"cat":        cat,
-	"contains":   func(substr, s string) bool { return strings.Contains(s, substr) },
-	"hasPrefix":  func(prefix, s string) bool { return strings.HasPrefix(s, prefix) },
-	"hasSuffix":  func(suffix, s string) bool { return strings.HasSuffix(s, suffix) },
-	"indent":     indent,
-	"initials":   initials,
-	"kebabcase":  xstrings.ToKebabCase,
-	"lower":      strings.ToLower,
-	"nindent":    func(spaces int, s string) string { return "\n" + indent(spaces, s) },
-	"nospace":    nospace,
-	"plural":     plural,
-	"quote":      quote,
-	"repeat":     func(count int, s string) string { return strings.Repeat(s, count) },
-	"replace":    func(old, new, s string) string { return strings.ReplaceAll(s, old, new) },
-	"snakecase":  xstrings.ToSnakeCase,
-	"squote":     squote,
-	"substr":     substr,
-	"swapcase":   swapcase,
-	"title":      strings.Title, //nolint:staticcheck // sprig's title: first letter of each word, no language rules
-	"toString":   strval,
-	"trim":       strings.TrimSpace,
-	"trimAll":    func(cutset, s string) string { return strings.Trim(s, cutset) },
-	"trimall":    func(cutset, s string) string { return strings.Trim(s, cutset) },
-	"trimPrefix": func(prefix, s string) string { return strings.TrimPrefix(s, prefix) },
-	"trimSuffix": func(suffix, s string) string { return strings.TrimSuffix(s, suffix) },
-	"trunc":      trunc,
-	"untitle":    untitle,
-	"upper":      strings.ToUpper,
-	"wrap":       func(width int, s string) string { return wrap(s, width, "", false) },
-	"wrapWith":   func(width int, sep, s string) string { return wrap(s, width, sep, true) },
-	"join":       func(sep string, list any) string { return strings.Join(strslice(list), sep) },
-	"split":      func(sep, s string) map[string]string { return indexed(strings.Split(s, sep)) },
-	"splitList":  func(sep, s string) []string { return strings.Split(s, sep) },
-	"splitn":     func(sep string, n int, s string) map[string]string { return indexed(strings.SplitN(s, sep, n)) },
-	"sortAlpha":  sortAlpha,
-	"toStrings":  strslice,
-
-	// numbers
-	"add": func(nums ...any) int64 {
-		var sum int64
-		for _, n := range nums {
-			sum += toInt64(n)
-		}
-		return sum
-	},
-	"add1":  func(n any) int64 { return toInt64(n) + 1 },
-	"add1f": func(n any) float64 { return decimalOp(n, []any{1}, (*big.Rat).Add) },
-	"addf":  func(nums ...any) float64 { return decimalOp(float64(0), nums, (*big.Rat).Add) },
-	"atoi": func(s string) int {
-		n, _ := strconv.Atoi(s)
-		return n
-	},
-	"biggest": maxInt,
-	"ceil":    func(n any) float64 { return math.Ceil(toFloat64(n)) },
-	"div":     func(a, b any) int64 { return toInt64(a) / toInt64(b) },
-	"divf":    func(a any, nums ...any) float64 { return decimalOp(a, nums, divRound) },
-	"float64": toFloat64,
-	"floor":   func(n any) float64 { return math.Floor(toFloat64(n)) },
-	"int":     toInt,
-	"int64":   toInt64,
-	"max":     maxInt,
-	"maxf": func(a any, nums ...any) float64 {
-		m := toFloat64(a)
-		for _, n := range nums {
-			m = math.Max(m, toFloat64(n))
-		}
-		return m
-	},
-	"min": func(a any, nums ...any) int64 {
-		m := toInt64(a)
-		for _, n := range nums {
-			m = min(m, toInt64(n))
-		}
-		return m
-	},
-	"minf": func(a any, nums ...any) float64 {
-		m := toFloat64(a)
-		for _, n := range nums {
-			m = math.Min(m, toFloat64(n))
-		}
-		return m
-	},
-	"mod": func(a, b any) int64 { return toInt64(a) % toInt64(b) },
-	"mul": func(a any, nums ...any) int64 {
-		p := toInt64(a)
-		for _, n := range nums {
-			p *= toInt64(n)
-		}
-		return p
-	},
-	"mulf":      func(a any, nums ...any) float64 { return decimalOp(a, nums, (*big.Rat).Mul) },
-	"round":     round,
-	"seq":       seq,
-	"sub":       func(a, b any) int64 { return toInt64(a) - toInt64(b) },
-	"subf":      func(a any, nums ...any) float64 { return decimalOp(a, nums, (*big.Rat).Sub) },
-	"toDecimal": toDecimal,
-	"until":     until,
-	"untilStep": untilStep,
-
-	// defaults, flow and types
-	"all": func(vs ...any) bool {
-		for _, v := range vs {
-			if empty(v) {
-				return false
-			}
-		}
-		return true
-	},
-	"any": func(vs ...any) bool {
-		for _, v := range vs {
-			if !empty(v) {
-				return true
-			}
-		}
-		return false
-	},
-	"coalesce": func(vs ...any) any {
-		for _, v := range vs {
-			if !empty(v) {
-				return v
-			}
-		}
-		return nil
-	},
-	"compact": func(list any) []any { return must(mustCompact(list)) },
-	"default": func(def any, given ...any) any {
-		if len(given) == 0 || empty(given[0]) {
-			return def
-		}
-		return given[0]
-	},
-	"empty":       empty,
-	"fail":        func(msg string) (string, error) { return "", errors.New(msg) },
-	"ternary":     ternary,
-	"deepEqual":   reflect.DeepEqual,
-	"kindIs":      func(kind string, v any) bool { return kind == kindOf(v) },
-	"kindOf":      kindOf,
-	"typeIs":      func(typ string, v any) bool { return typ == typeOf(v) },
-	"typeIsLike":  func(typ string, v any) bool { t := typeOf(v); return typ == t || "*"+typ == t },
-	"typeOf":      typeOf,
-	"mustCompact": mustCompact,
-
-	// encodings and hashes
-	"adler32sum": func(s string) string { return strconv.FormatUint(uint64(adler32.Checksum([]byte(s))), 10) },
-	"b32dec":     func(s string) string { return decoded(base32.StdEncoding.DecodeString(s)) },
-	"b32enc":     func(s string) string { return base32.StdEncoding.EncodeToString([]byte(s)) },
-	"b64dec":     func(s string) string { return decoded(base64.StdEncoding.DecodeString(s)) },
-	"b64enc":     func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
-	"sha1sum":    func(s string) string { h := sha1.Sum([]byte(s)); return hex.EncodeToString(h[:]) },
-	"sha256sum":  func(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) },
-	"sha512sum":  func(s string) string { h := sha512.Sum512([]byte(s)); return hex.EncodeToString(h[:]) },
-	"fromJson": func(s string) any {
-		v, _ := mustFromJSON(s)
-		return v
-	},
-	"mustFromJson": mustFromJSON,
-	"toJson": func(v any) string {
-		out, _ := json.Marshal(v)
-		return string(out)
-	},
-	"mustToJson": func(v any) (string, error) {
-		out, err := json.Marshal(v)
-		return string(out), err
-	},
-	"toPrettyJson": func(v any) string {
-		out, _ := json.MarshalIndent(v, "", "  ")
-		return string(out)
-	},
-	"mustToPrettyJson": func(v any) (string, error) {
-		out, err := json.MarshalIndent(v, "", "  ")
-		return string(out), err
-	},
-	"toRawJson":     func(v any) string { return must(mustToRawJSON(v)) },
-	"mustToRawJson": mustToRawJSON,
-
-	// paths, as strings: none of them looks at a file
-	"base":    path.Base,
-	"clean":   path.Clean,
-	"dir":     path.Dir,
-	"ext":     path.Ext,
-	"isAbs":   path.IsAbs,
-	"osBase":  filepath.Base,
-	"osClean": filepath.Clean,
-	"osDir":   filepath.Dir,
-	"osExt":   filepath.Ext,
-	"osIsAbs": filepath.IsAbs,
-
-	// lists
-	"list":        list,
-	"tuple":       list,
-	"append":      func(l, v any) []any { return must(mustPush(l, v)) },
-	"push":        func(l, v any) []any { return must(mustPush(l, v)) },
-	"mustAppend":  mustPush,
-	"mustPush":    mustPush,
-	"prepend":     func(l, v any) []any { return must(mustPrepend(l, v)) },
-	"mustPrepend": mustPrepend,
-	"chunk":       func(size int, l any) [][]any { return must(mustChunk(size, l)) },
-	"mustChunk":   mustChunk,
-	"first":       func(l any) any { return must(mustFirst(l)) },
-	"mustFirst":   mustFirst,
-	"last":        func(l any) any { return must(mustLast(l)) },
-	"mustLast":    mustLast,
-	"rest":        func(l any) []any { return must(mustRest(l)) },
-	"mustRest":    mustRest,
-	"initial":     func(l any) []any { return must(mustInitial(l)) },
-	"mustInitial": mustInitial,
-	"reverse":     func(l any) []any { return must(mustReverse(l)) },
-	"mustReverse": mustReverse,
-	"uniq":        func(l any) []any { return must(mustUniq(l)) },
-	"mustUniq":    mustUniq,
-	"without":     func(l any, omit ...any) []any { return must(mustWithout(l, omit...)) },
-	"mustWithout": mustWithout,
-	"has":         func(needle, l any) bool { return must(mustHas(needle, l)) },
-	"mustHas":     mustHas,
-	"slice":       func(l any, indices ...any) any { return must(mustSlice(l, indices...)) },
-	"mustSlice":   mustSlice,
-	"concat":      concat,
-
-	// dicts
-	"dict":   dict,
-	"get":    get,
-	"set":    func(d map[string]any, key string, v any) map[string]any { d[key] = v; return d },
-	"unset":  func(d map[string]any, key string) map[string]any { delete(d, key); return d },
-	"hasKey": func(d map[string]any, key string) bool { _, ok := d[key]; return ok },
-	"pluck":  pluck,
-	"keys":   keys,
-	"pick":   pick,
-	"omit":   omit,
-	"values": values,
-	"dig":    dig,
-	"merge": func(dst map[string]any, srcs ...map[string]any) any {
-		if err := mergeAll(dst, srcs, false); err != nil {
-			return ""
-		}
-		return dst
-	},
-	"mustMerge": func(dst map[string]any, srcs ...map[string]any) (any, error) {
-		if err := mergeAll(dst, srcs, false); err != nil {
-			return nil, err
-		}
-		return dst, nil
-	},
-	"mergeOverwrite": func(dst map[string]any, srcs ...map[string]any) any {
-		if err := mergeAll(dst, srcs, true); err != nil {
-			return ""
-		}
-		return dst
-	},
-	"mustMergeOverwrite": func(dst map[string]any, srcs ...map[string]any) (any, error) {
-		if err := mergeAll(dst, srcs, true); err != nil {
-			return nil, err
-		}
-		return dst, nil
-	},
-	"deepCopy": func(v any) any {
-		c, err := copystructure.Copy(v)
-		if err != nil {
-			panic("deepCopy error: " + err.Error())
-		}
-		return c
-	},
-	"mustDeepCopy": copystructure.Copy,
-
-	// regular expressions (RE2: linear time). The non-must forms panic on a bad expression,
-	// which text/template reports as the call's error.
-	"regexFind":                  func(re, s string) string { return regexp.MustCompile(re).FindString(s) },
-	"regexFindAll":               func(re, s string, n int) []string { return regexp.MustCompile(re).FindAllString(s, n) },
-	"regexMatch":                 func(re, s string) bool { ok, _ := regexp.MatchString(re, s); return ok },
-	"regexQuoteMeta":             regexp.QuoteMeta,
-	"regexReplaceAll":            func(re, s, repl string) string { return regexp.MustCompile(re).ReplaceAllString(s, repl) },
-	"regexReplaceAllLiteral":     func(re, s, repl string) string { return regexp.MustCompile(re).ReplaceAllLiteralString(s, repl) },
-	"regexSplit":                 func(re, s string, n int) []string { return regexp.MustCompile(re).Split(s, n) },
-	"mustRegexFind":              mustRegexFind,
-	"mustRegexFindAll":           mustRegexFindAll,
-	"mustRegexMatch":             regexp.MatchString,
-	"mustRegexReplaceAll":        mustRegexReplaceAll,
-	"mustRegexReplaceAllLiteral": mustRegexReplaceAllLiteral,
-	"mustRegexSplit":             mustRegexSplit,
-
-	// URLs and durations
-	"urlParse":      urlParse,
-	"urlJoin":       urlJoin,
-	"duration":      duration,
-	"durationRound": durationRound,
 }
 
 // must is how the non-must forms fail: a panic, which text/template turns into the call's
