@@ -10,9 +10,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"text/template"
 
-	"github.com/Masterminds/sprig/v3"
+	"github.com/appgen/appgen/internal/tmplfunc"
 )
 
 // templateFS holds every target's template and common.tmpl, the header they share.
@@ -179,7 +180,11 @@ func parse(fsys fs.FS, name string) (*template.Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("deploy: %w: %v", ErrTemplate, err)
 	}
-	t := template.New(name).Option("missingkey=error").Funcs(sprig.TxtFuncMap()).Funcs(funcs).Funcs(quoteFuncs)
+	base, err := funcsTemplate().Clone()
+	if err != nil {
+		return nil, fmt.Errorf("deploy: %w: %v", ErrTemplate, err)
+	}
+	t := base.New(name)
 	if _, err := t.New("common.tmpl").Parse(string(common)); err != nil {
 		return nil, fmt.Errorf("deploy: common.tmpl: %w: %v", ErrTemplate, err)
 	}
@@ -281,7 +286,15 @@ func orRoot(p string) string {
 	return p
 }
 
-// funcs are the template functions beyond sprig's.
+// funcsTemplate holds no text, only every function and the options a target's template
+// gets; each target's template is a clone of it, which copies the function map instead of
+// checking its ~200 functions again for every rendering.
+var funcsTemplate = sync.OnceValue(func() *template.Template {
+	return template.New("").Option("missingkey=error").Funcs(tmplfunc.Map()).Funcs(funcs).Funcs(quoteFuncs)
+})
+
+// funcs are the template functions beyond tmplfunc's (sprig's hermetic functions, which the
+// project templates get too) and quoteFuncs.
 var funcs = template.FuncMap{
 	"orRoot": orRoot,
 }

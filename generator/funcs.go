@@ -10,15 +10,18 @@ import (
 	"text/template"
 	"unicode/utf8"
 
-	"github.com/Masterminds/sprig/v3"
+	"github.com/appgen/appgen/internal/tmplfunc"
 )
 
-// templateFuncs are the sprig functions a project template may call: sprig's hermetic set
-// (same input, same output) without anything that reads the environment, the network, the
-// file system or the clock (toDate reads the local time zone), draws random numbers, or costs
-// seconds of CPU per call (bcrypt, key and certificate generation, derivePassword's scrypt).
-// It is an allow-list, so a function a later sprig adds stays out until it is reviewed here.
-// A template is data: it may compute its output, nothing else.
+// templateFuncs are the functions a project template may call, by sprig's names and with
+// sprig's behaviour (package tmplfunc implements them): sprig's hermetic set (same input,
+// same output) without anything that reads the environment, the network, the file system or
+// the clock (toDate reads the local time zone), draws random numbers, or costs seconds of CPU
+// per call (bcrypt, key and certificate generation, derivePassword's scrypt), and without
+// semver and semverCompare, which only sprig's semver library provides (its start-up cost in
+// every appgen command is why appgen no longer links sprig). It is an allow-list, so a
+// function added to tmplfunc stays out until it is reviewed here. A template is data: it may
+// compute its output, nothing else.
 var templateFuncs = []string{
 	// strings
 	"abbrev", "abbrevboth", "camelcase", "cat", "contains", "hasPrefix", "hasSuffix",
@@ -50,8 +53,8 @@ var templateFuncs = []string{
 	"regexFind", "regexFindAll", "regexMatch", "regexQuoteMeta", "regexReplaceAll",
 	"regexReplaceAllLiteral", "regexSplit", "mustRegexFind", "mustRegexFindAll",
 	"mustRegexMatch", "mustRegexReplaceAll", "mustRegexReplaceAllLiteral", "mustRegexSplit",
-	// versions, URLs, durations
-	"semver", "semverCompare", "urlJoin", "urlParse", "duration", "durationRound",
+	// URLs, durations
+	"urlJoin", "urlParse", "duration", "durationRound",
 }
 
 // Builtins of text/template that can make a string larger than their arguments: a width
@@ -107,16 +110,10 @@ func (b *budget) tick() error {
 // arguments and results beyond the limits, and refuses up front the calls whose result would
 // be far larger than their arguments (repeat, indent, replace, join, until, seq, printf, …).
 func (b *budget) funcMap() template.FuncMap {
-	all := sprig.HermeticTxtFuncMap()
+	all := tmplfunc.Map()
 	m := make(template.FuncMap, len(templateFuncs)+len(builtinFormatters)+3)
 	for _, name := range templateFuncs {
-		fn, ok := all[name]
-		if !ok {
-			// templateFuncs is checked against sprig by a test; a sprig upgrade that drops a
-			// name must not panic at run time.
-			continue
-		}
-		m[name] = b.wrap(name, fn)
+		m[name] = b.wrap(name, all[name]) // a test checks that tmplfunc has every name
 	}
 	for name, fn := range builtinFormatters {
 		m[name] = b.wrap(name, fn)

@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/Masterminds/sprig/v3"
+	"github.com/appgen/appgen/internal/tmplfunc"
 )
 
 // Issue 14 §5: a --template is data. Each case here is an attack that worked before the
@@ -120,13 +121,18 @@ func TestRenderLimitsLeaveOrdinaryTemplatesAlone(t *testing.T) {
 	}
 }
 
-// TestTemplateFuncs pins the function map: every allowed name is a sprig function (a typo
-// would silently drop it), and none of the functions that reach outside the template is in it.
+// TestTemplateFuncs pins the function map: every allowed name is one of sprig's hermetic
+// functions and implemented by tmplfunc (a typo would drop it), and none of the functions
+// that reach outside the template is in it.
 func TestTemplateFuncs(t *testing.T) {
 	hermetic := sprig.HermeticTxtFuncMap()
+	ours := tmplfunc.Map()
 	for _, name := range templateFuncs {
 		if _, ok := hermetic[name]; !ok {
 			t.Errorf("%s is in templateFuncs but not in sprig's hermetic set", name)
+		}
+		if _, ok := ours[name]; !ok {
+			t.Errorf("%s is in templateFuncs but tmplfunc does not implement it", name)
 		}
 	}
 	b := &budget{ctx: t.Context(), lim: RenderLimits{}.withDefaults()}
@@ -154,7 +160,8 @@ func TestTemplateFuncs(t *testing.T) {
 
 // leftOut are sprig's functions the templates do not get, each for a reason in templateFuncs'
 // comment: the environment, the network, the clock (and what needs a time only it gives),
-// randomness, or seconds of CPU; and hello, which says hello.
+// randomness, or seconds of CPU; semver and semverCompare, which need sprig's semver library
+// and its start-up cost; and hello, which says hello.
 var leftOut = []string{
 	"env", "expandenv", "getHostByName",
 	"now", "date", "date_in_zone", "date_modify", "dateInZone", "dateModify", "htmlDate", "htmlDateInZone",
@@ -162,7 +169,7 @@ var leftOut = []string{
 	"randAlphaNum", "randAlpha", "randAscii", "randNumeric", "randBytes", "randInt", "shuffle", "uuidv4",
 	"genPrivateKey", "genCA", "genCAWithKey", "genSelfSignedCert", "genSelfSignedCertWithKey",
 	"genSignedCert", "genSignedCertWithKey", "buildCustomCert", "bcrypt", "htpasswd",
-	"derivePassword", "encryptAES", "decryptAES", "hello",
+	"derivePassword", "encryptAES", "decryptAES", "semver", "semverCompare", "hello",
 }
 
 func TestCheckPath(t *testing.T) {

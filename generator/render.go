@@ -64,6 +64,12 @@ type Options struct {
 	// Limits bound the rendering's output size and time; the zero value means the
 	// defaults RenderLimits documents.
 	Limits RenderLimits
+	// Formatted says that the template's Go renders gofmt-clean whatever the data, so its
+	// .go files need no formatting: true only for the built-in template, whose test renders
+	// it with short and long names and module paths and checks exactly that. False (the
+	// zero value) means every rendered .go file outside testdata is formatted, as gofmt
+	// would, and a file that does not parse is an error.
+	Formatted bool
 }
 
 // File is one rendered file.
@@ -122,13 +128,26 @@ func RenderContext(ctx context.Context, opts Options) ([]File, Data, error) {
 		RuntimeModule:  RuntimeModule,
 		RuntimeVersion: DevelRuntimeVersion,
 	}
+	var sum func() (string, error)
 	if opts.Runtime != nil {
 		if err := opts.Runtime.check(); err != nil {
 			return nil, Data{}, err
 		}
 		data.RuntimeVersion = opts.Runtime.Version
+		// The go.sum lines hash every file of the runtime module, whatever the template
+		// holds: on another CPU while the template renders.
+		type result struct {
+			lines string
+			err   error
+		}
+		done := make(chan result, 1)
+		go func() {
+			lines, err := opts.Runtime.Sum()
+			done <- result{lines, err}
+		}()
+		sum = func() (string, error) { r := <-done; return r.lines, r.err }
 	}
-	files, err := renderTemplate(ctx, opts.Template, data, opts.Limits.withDefaults())
+	files, err := renderTemplate(ctx, opts.Template, data, opts.Limits.withDefaults(), opts.Formatted)
 	if err != nil {
 		return nil, Data{}, err
 	}
@@ -138,7 +157,7 @@ func RenderContext(ctx context.Context, opts Options) ([]File, Data, error) {
 				return nil, Data{}, fmt.Errorf("generator: template file %s is where appgen writes the vendored runtime (%s/ and go.sum)", f.Path, VendorDir)
 			}
 		}
-		vendored, err := Vendor(*opts.Runtime, files)
+		vendored, err := vendor(*opts.Runtime, files, sum)
 		if err != nil {
 			return nil, Data{}, err
 		}
@@ -151,7 +170,7 @@ func RenderContext(ctx context.Context, opts Options) ([]File, Data, error) {
 // renderTemplate renders every file of tmpl within lim. Rendering runs in its own goroutine
 // so that the caller gets its error when the deadline passes even if a template function is
 // still busy; the goroutine stops at its next function call, loop iteration or template call.
-func renderTemplate(ctx context.Context, tmpl fs.FS, data Data, lim RenderLimits) ([]File, error) {
+func renderTemplate(ctx context.Context, tmpl fs.FS, data Data, lim RenderLimits, formatted bool) ([]File, error) {
 	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
 	type result struct {
@@ -159,8 +178,8 @@ func renderTemplate(ctx context.Context, tmpl fs.FS, data Data, lim RenderLimits
 		err   error
 	}
 	done := make(chan result, 1)
-	r := &renderer{tmpl: tmpl, data: data, b: &budget{ctx: ctx, lim: lim}}
-	r.funcs = r.b.funcMap()
+	r := &renderer{tmpl: tmpl, data: data, b: &budget{ctx: ctx, lim: lim}, formatted: formatted}
+	r.funcs = template.New("").Funcs(r.b.funcMap()).Option("missingkey=error")
 	go func() {
 		files, err := r.all()
 		done <- result{files, err}
@@ -187,11 +206,12 @@ func renderTemplate(ctx context.Context, tmpl fs.FS, data Data, lim RenderLimits
 }
 
 type renderer struct {
-	tmpl    fs.FS
-	data    Data
-	b       *budget
-	funcs   template.FuncMap
-	current atomic.Value // string: the template file being rendered, for a timeout's error
+	tmpl      fs.FS
+	data      Data
+	b         *budget
+	funcs     *template.Template // no text, only the functions and options: each file's template is a clone
+	current   atomic.Value       // string: the template file being rendered, for a timeout's error
+	formatted bool               // Options.Formatted
 }
 
 func (r *renderer) all() ([]File, error) {
@@ -255,6 +275,9 @@ func (r *renderer) all() ([]File, error) {
 	}
 	if len(files) == 0 {
 		return nil, errors.New("generator: the template holds no files")
+	}
+	if r.formatted {
+		return files, nil
 	}
 	if err := formatGo(files, sources); err != nil {
 		return nil, err
@@ -323,7 +346,13 @@ func (r *renderer) path(src string) (string, error) {
 // total) fails the write that would pass it, and the parse tree is instrumented so that
 // every loop iteration and template call checks the deadline and the nesting depth.
 func (r *renderer) execute(name, text string, limit int64) ([]byte, error) {
-	t, err := template.New(name).Funcs(r.funcs).Option("missingkey=error").Parse(text)
+	// Cloning copies the checked function map; Funcs would check all ~200 functions again
+	// for every file. Each file gets a namespace of its own, as with template.New.
+	base, err := r.funcs.Clone()
+	if err != nil {
+		return nil, newTemplateError(name, err)
+	}
+	t, err := base.New(name).Parse(text)
 	if err != nil {
 		return nil, newTemplateError(name, err)
 	}

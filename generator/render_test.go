@@ -3,6 +3,7 @@ package generator
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"go/format"
 	"io/fs"
 	"strings"
@@ -308,5 +309,24 @@ func BenchmarkRenderSmallTemplate(b *testing.B) {
 		if _, _, err := Render(Options{Name: "mysite", Template: tmpl}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestRenderFormatted pins Options.Formatted: a template declared gofmt-clean is not
+// formatted again (its Go is written as rendered), and without it the same file is.
+func TestRenderFormatted(t *testing.T) {
+	for _, tt := range []struct {
+		formatted bool
+		want      string
+	}{
+		{false, "func main() {\n\tfmt.Println("},
+		{true, "func main() {\nfmt.Println("},
+	} {
+		t.Run(fmt.Sprint("Formatted=", tt.formatted), func(t *testing.T) {
+			files := render(t, Options{Name: "mysite", Template: txtarFS(t, smallTemplate), Formatted: tt.formatted, Rand: SeededReader("test")})
+			if got := string(files["main.go"].Data); !strings.Contains(got, tt.want) {
+				t.Errorf("main.go = %q, want it to contain %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -66,7 +66,14 @@ func (r Runtime) Sum() (string, error) {
 	for i, f := range files {
 		names[i] = prefix + f
 	}
-	open := func(name string) (io.ReadCloser, error) { return r.Files.Open(strings.TrimPrefix(name, prefix)) }
+	buf := make([]byte, 32<<10)
+	open := func(name string) (io.ReadCloser, error) {
+		f, err := r.Files.Open(strings.TrimPrefix(name, prefix))
+		if err != nil {
+			return nil, err
+		}
+		return sharedBufferFile{f, buf}, nil
+	}
 	zipHash, err := dirhash.Hash1(names, open)
 	if err != nil {
 		return "", fmt.Errorf("generator: hashing the runtime module: %w", err)
@@ -76,6 +83,19 @@ func (r Runtime) Sum() (string, error) {
 		return "", fmt.Errorf("generator: hashing the runtime's go.mod: %w", err)
 	}
 	return fmt.Sprintf("%s %s %s\n%s %s/go.mod %s\n", RuntimeModule, r.Version, zipHash, RuntimeModule, r.Version, modHash), nil
+}
+
+// sharedBufferFile is a file whose WriteTo copies through one buffer shared by every file.
+// dirhash.Hash1 copies each file with io.Copy, which allocates 32 KB per file when the file
+// has no WriteTo (embed's files have none): for the runtime's ~950 files that was most of
+// startproject's allocations and a good part of its time. Hash1 reads one file at a time.
+type sharedBufferFile struct {
+	fs.File
+	buf []byte
+}
+
+func (f sharedBufferFile) WriteTo(w io.Writer) (int64, error) {
+	return io.CopyBuffer(w, struct{ io.Reader }{f.File}, f.buf)
 }
 
 // moduleFiles lists the files a module zip of the tree holds, as golang.org/x/mod/zip's
@@ -114,6 +134,12 @@ func moduleFiles(fsys fs.FS) ([]string, error) {
 // with its non-test files. It also returns go.sum, so the go command can later check a
 // proxy's copy of the same version (`go mod vendor`, `go mod verify`).
 func Vendor(r Runtime, project []File) ([]File, error) {
+	return vendor(r, project, r.Sum)
+}
+
+// vendor is Vendor with the go.sum lines from sum, which RenderContext computes while the
+// template renders: hashing the whole runtime module is most of vendoring's time.
+func vendor(r Runtime, project []File, sum func() (string, error)) ([]File, error) {
 	if err := r.check(); err != nil {
 		return nil, err
 	}
@@ -205,13 +231,13 @@ func Vendor(r Runtime, project []File) ([]File, error) {
 			}
 		}
 	}
-	sum, err := r.Sum()
+	sumLines, err := sum()
 	if err != nil {
 		return nil, err
 	}
 	out = append(out,
 		File{Path: VendorDir + "/modules.txt", Mode: 0o666, Data: txt.Bytes()},
-		File{Path: "go.sum", Mode: 0o666, Data: []byte(sum)})
+		File{Path: "go.sum", Mode: 0o666, Data: []byte(sumLines)})
 	slices.SortFunc(out, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 	return out, nil
 }

@@ -1,16 +1,18 @@
 package templates_test
 
 import (
+	"bytes"
+	"go/format"
 	"io/fs"
+	"path"
 	"slices"
 	"strings"
 	"testing"
 	"text/template"
 
-	"github.com/Masterminds/sprig/v3"
-
 	"github.com/appgen/appgen/deploy"
 	"github.com/appgen/appgen/generator"
+	"github.com/appgen/appgen/internal/tmplfunc"
 	"github.com/appgen/appgen/templates"
 )
 
@@ -28,7 +30,7 @@ func TestProjectTemplatesParse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := template.New(p).Funcs(sprig.TxtFuncMap()).Option("missingkey=error").Parse(string(text)); err != nil {
+			if _, err := template.New(p).Funcs(tmplfunc.Map()).Option("missingkey=error").Parse(string(text)); err != nil {
 				t.Error(err)
 			}
 		})
@@ -57,4 +59,55 @@ func TestProjectTemplateKeepsDotfiles(t *testing.T) {
 	if _, err := fs.Stat(templates.Project, ".gitignore.tmpl"); err != nil {
 		t.Errorf("templates.Project has no .gitignore.tmpl: %v", err)
 	}
+}
+
+// TestProjectTemplateRendersFormatted is what lets startproject skip formatting the built-in
+// template's Go (generator.Options.Formatted): rendered with short and long names and module
+// paths (which sort before and after the runtime's imports), every .go file is already as
+// gofmt prints it. A template edit that breaks this fails here, naming the file.
+func TestProjectTemplateRendersFormatted(t *testing.T) {
+	long := strings.Repeat("abcdefghij", 6)
+	tests := []struct{ name, module string }{
+		{"a", "a"},
+		{"mysite", "example.com/mysite"},
+		{"my_site", "aaa.example/my_site"},
+		{long, "zzz.example.org/a/much/longer/module/path/than/usual/" + long},
+	}
+	for _, tt := range tests {
+		t.Run(tt.module, func(t *testing.T) {
+			files, _, err := generator.Render(generator.Options{Name: tt.name, Module: tt.module, Template: templates.Project, Formatted: true, Rand: generator.SeededReader(tt.name)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, f := range files {
+				if path.Ext(f.Path) != ".go" || slices.Contains(strings.Split(f.Path, "/"), "testdata") {
+					continue
+				}
+				n++
+				formatted, err := format.Source(f.Data)
+				if err != nil {
+					t.Errorf("%s does not parse: %v", f.Path, err)
+					continue
+				}
+				if !bytes.Equal(formatted, f.Data) {
+					t.Errorf("%s is not gofmt-clean; its template renders\n%s\ngofmt makes it\n%s", f.Path, firstDiff(f.Data, formatted), firstDiff(formatted, f.Data))
+				}
+			}
+			if n == 0 {
+				t.Fatal("the project template renders no Go files")
+			}
+		})
+	}
+}
+
+// firstDiff returns the lines of a from the first one that differs from b, at most five.
+func firstDiff(a, b []byte) string {
+	al, bl := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
+	for i := range al {
+		if i >= len(bl) || al[i] != bl[i] {
+			return strings.Join(al[i:min(i+5, len(al))], "\n")
+		}
+	}
+	return ""
 }

@@ -3,16 +3,15 @@ package command
 import (
 	"bytes"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/appgen/appgen/generator"
+	appgenruntime "github.com/appgen/appgen/runtime"
 	"github.com/appgen/appgen/templates"
 )
 
@@ -22,33 +21,15 @@ import (
 //	go test ./internal/command -run '^$' -bench 'Startproject|Version' -benchtime 20x -count 5
 //
 // RenderDefault is the in-memory part alone (templates, formatting, runtime bundle,
-// deploy files); Startproject adds writing the tree; the Process variants time a whole
-// command, process start-up included, which is what a user waits for; bench/cli/run times
-// the same commands round by round from a shell.
-
-// memRuntime loads runtime/ into memory, as the binary's embedded copy is.
-func memRuntime(b *testing.B) fs.FS {
-	b.Helper()
-	src := os.DirFS(filepath.Join(repoRoot(b), "runtime"))
-	m := fstest.MapFS{}
-	err := fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := fs.ReadFile(src, p)
-		m[p] = &fstest.MapFile{Data: data, Mode: 0o644}
-		return err
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return m
-}
+// deploy files); StartprojectInProcess adds writing the tree; both read the runtime from
+// the same embedded copy the binary has. The Process variants time a whole command,
+// process start-up included, which is what a user waits for; bench/cli/run times the same
+// commands round by round, with the floors of the machine (/bin/true, a Go hello-world)
+// in the same run.
 
 func BenchmarkRenderDefault(b *testing.B) {
-	rt := memRuntime(b)
 	for b.Loop() {
-		files, _, err := generator.Render(generator.Options{Name: "mysite", Template: templates.Project, Runtime: &generator.Runtime{Files: rt, Version: generator.DevelRuntimeVersion}})
+		files, _, err := generator.Render(generator.Options{Name: "mysite", Template: templates.Project, Runtime: &generator.Runtime{Files: appgenruntime.Files, Version: generator.DevelRuntimeVersion}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -59,20 +40,20 @@ func BenchmarkRenderDefault(b *testing.B) {
 }
 
 func BenchmarkStartprojectInProcess(b *testing.B) {
-	root := repoRoot(b)
 	parent := b.TempDir()
 	i := 0
 	for b.Loop() {
 		i++
 		var out bytes.Buffer
 		dir := filepath.Join(parent, fmt.Sprint(i))
-		if status := Execute(Build{Version: "bench"}, os.DirFS(filepath.Join(root, "runtime")), []string{"appgen", "startproject", "mysite", dir}, &out, &out); status != 0 {
+		if status := Execute(Build{Version: "bench"}, appgenruntime.Files, []string{"appgen", "startproject", "mysite", dir}, &out, &out); status != 0 {
 			b.Fatalf("status %d: %s", status, out.String())
 		}
 	}
 }
 
-// appgenBinary builds appgen as releases are built (.goreleaser.yaml's tags), once per run.
+// appgenBinary builds appgen as releases are built (.goreleaser.yaml: static, -trimpath,
+// -s -w, its tags), once per run.
 func appgenBinary(b *testing.B) string {
 	b.Helper()
 	goBin, err := exec.LookPath("go")
@@ -80,8 +61,9 @@ func appgenBinary(b *testing.B) string {
 		b.Skip("go is not in PATH")
 	}
 	bin := filepath.Join(b.TempDir(), "appgen")
-	build := exec.Command(goBin, "build", "-tags", "urfave_cli_no_docs", "-o", bin, ".")
+	build := exec.Command(goBin, "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-ldflags", "-s -w", "-o", bin, ".")
 	build.Dir = repoRoot(b)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}

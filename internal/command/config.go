@@ -77,13 +77,28 @@ func configCommand() *cli.Command {
 func configFlags(target string) []cli.Flag {
 	var out []cli.Flag
 	for _, f := range allConfigFlags() {
-		name := f.Names()[0]
-		field, ok := flagFields[name]
+		field, ok := flagFields[flagName(f)]
 		if !ok || deploy.Uses(target, field) {
 			out = append(out, f)
 		}
 	}
 	return out
+}
+
+// flagName is f's name. urfave's Names() runs a regular expression over it each time, and
+// configFlags ran it for every flag of every target in every command, --version included.
+func flagName(f cli.Flag) string {
+	switch f := f.(type) {
+	case *cli.StringFlag:
+		return f.Name
+	case *cli.IntFlag:
+		return f.Name
+	case *cli.BoolFlag:
+		return f.Name
+	case *cli.StringSliceFlag:
+		return f.Name
+	}
+	return f.Names()[0]
 }
 
 // notForTarget rewords the flag parser's "flag provided but not defined: -secret" when the

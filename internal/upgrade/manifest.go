@@ -175,7 +175,7 @@ func Managed(p string) bool {
 // (no times, owners or modes but the execute bit).
 func BaseArchive(files []generator.File) []byte {
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	tw := tar.NewWriter(zw)
 	sorted := slices.Clone(files)
 	slices.SortFunc(sorted, func(a, b generator.File) int { return strings.Compare(a.Path, b.Path) })
