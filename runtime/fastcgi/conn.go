@@ -492,9 +492,21 @@ func (c *conn) beginRequest(h header) error {
 }
 
 // refuse answers a request at its FCGI_BEGIN_REQUEST with only
-// FCGI_END_REQUEST and status.
+// FCGI_END_REQUEST and status; for statusOverloaded, with a complete 503
+// response instead (see overloaded).
 func (c *conn) refuse(id uint16, keepConn bool, status uint8) error {
-	if err := c.writeManagement(appendEndRequest(c.mbuf(), id, 0, status)); err != nil {
+	b := c.mbuf()
+	if status == statusOverloaded {
+		r := newRequest(c, id, keepConn)
+		r.rw.Reset(&r.out, nil, nil)
+		r.rw.Fail(http.StatusServiceUnavailable)
+		r.rw.Finish()
+		b = append(b, r.out.buf...)
+		b, _ = appendHeader(b, typeStdout, id, 0)
+		status = statusRequestComplete
+		r.free()
+	}
+	if err := c.writeManagement(appendEndRequest(b, id, 0, status)); err != nil {
 		return err
 	}
 	if !keepConn {
@@ -645,7 +657,7 @@ func (c *conn) startRequest(r *request) error {
 		if !ran {
 			// r.started stays true: should a reader have taken over, an
 			// abort or a closed connection leaves ending r to this goroutine.
-			err = c.endRequest(r, 0, statusOverloaded)
+			err = c.overloaded(r)
 			c.handlers.Done()
 		}
 		if !reader {
@@ -658,9 +670,21 @@ func (c *conn) startRequest(r *request) error {
 		c.mu.Lock()
 		r.started = false
 		c.mu.Unlock()
-		return c.endRequest(r, 0, statusOverloaded)
+		return c.overloaded(r)
 	}
 	return nil
+}
+
+// overloaded answers r, which the Pool refused (its queue is full), with a
+// complete 503 response, as SCGI and AJP answer, rather than the
+// specification's FCGI_OVERLOADED, which web servers handle badly: HAProxy
+// 2.6 leaves a request so ended without an answer until its server timeout,
+// and with a 503 before it, closes the connection, failing the requests it
+// multiplexed there; nginx answers 502.
+func (c *conn) overloaded(r *request) error {
+	r.rw.Fail(http.StatusServiceUnavailable)
+	r.rw.Finish()
+	return c.endRequest(r, 0, statusRequestComplete)
 }
 
 // awaitingStdin reports whether a request's STDIN is still open.
@@ -873,7 +897,7 @@ func (c *conn) getValues(h header) error {
 		case "FCGI_MAX_CONNS":
 			body = appendPair(body, p.Name, strconv.Itoa(c.lim.maxConns))
 		case "FCGI_MAX_REQS":
-			body = appendPair(body, p.Name, strconv.Itoa(c.lim.maxRequests))
+			body = appendPair(body, p.Name, strconv.Itoa(c.lim.advertisedReqs))
 		case "FCGI_MPXS_CONNS":
 			body = appendPair(body, p.Name, "1")
 		}

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/appgen/appgen/runtime/workpool"
 )
 
 func TestRequests(t *testing.T) {
@@ -257,24 +259,38 @@ func TestAbort(t *testing.T) {
 	})
 }
 
+// limitsOf is the part of a Server a TestGetValues case sets.
+type limitsOf struct {
+	MaxConns, MaxRequests, MaxConnRequests int
+	Pool                                   interface{ Go(func()) bool }
+}
+
+// TestGetValues: FCGI_MAX_REQS is the most requests one connection can have
+// running at once. Regression (issue 11): it was MaxRequests (1024) whatever
+// the Pool's MaxWorkers or MaxConnRequests, and HAProxy, which takes it as
+// the most it multiplexes on one connection, sent more than could run.
 func TestGetValues(t *testing.T) {
+	pool := &workpool.Pool{MinSpare: 1, MaxWorkers: 3}
+	t.Cleanup(pool.Close)
+	all := []string{"FCGI_MAX_CONNS=", "FCGI_MAX_REQS=", "FCGI_MPXS_CONNS="}
 	tests := []struct {
-		name  string
-		ask   []string
-		want  string // pairs, in the order asked
-		conns int
+		name string
+		srv  limitsOf
+		ask  []string
+		want string // pairs, in the order asked
 	}{
-		{"subset", []string{"FCGI_MPXS_CONNS=", "FCGI_UNKNOWN_THING="}, "FCGI_MPXS_CONNS=1", 0},
-		{"all", []string{"FCGI_MAX_CONNS=", "FCGI_MAX_REQS=", "FCGI_MPXS_CONNS="}, "FCGI_MAX_CONNS=7,FCGI_MAX_REQS=9,FCGI_MPXS_CONNS=1", 7},
-		{"defaults", []string{"FCGI_MAX_REQS=", "FCGI_MAX_CONNS="}, "FCGI_MAX_REQS=1024,FCGI_MAX_CONNS=1024", 0},
-		{"none known", []string{"OTHER="}, "", 0},
+		{"subset", limitsOf{}, []string{"FCGI_MPXS_CONNS=", "FCGI_UNKNOWN_THING="}, "FCGI_MPXS_CONNS=1"},
+		{"MaxConns and MaxRequests", limitsOf{MaxConns: 7, MaxRequests: 9}, all, "FCGI_MAX_CONNS=7,FCGI_MAX_REQS=9,FCGI_MPXS_CONNS=1"},
+		{"defaults: MaxConnRequests caps a connection", limitsOf{}, []string{"FCGI_MAX_REQS=", "FCGI_MAX_CONNS="}, "FCGI_MAX_REQS=64,FCGI_MAX_CONNS=1024"},
+		{"MaxConnRequests", limitsOf{MaxConnRequests: 5, MaxRequests: 9}, all, "FCGI_MAX_CONNS=1024,FCGI_MAX_REQS=5,FCGI_MPXS_CONNS=1"},
+		{"the pool's MaxWorkers", limitsOf{Pool: pool}, all, "FCGI_MAX_CONNS=1024,FCGI_MAX_REQS=3,FCGI_MPXS_CONNS=1"},
+		{"a pool without a limit to tell", limitsOf{Pool: refusingPool{}, MaxConnRequests: 10}, all, "FCGI_MAX_CONNS=1024,FCGI_MAX_REQS=10,FCGI_MPXS_CONNS=1"},
+		{"none known", limitsOf{}, []string{"OTHER="}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := &Server{Handler: echo, MaxConns: tt.conns}
-			if tt.conns != 0 {
-				srv.MaxRequests = 9
-			}
+			srv := &Server{Handler: echo, MaxConns: tt.srv.MaxConns, MaxRequests: tt.srv.MaxRequests,
+				MaxConnRequests: tt.srv.MaxConnRequests, Pool: tt.srv.Pool}
 			h := newHarness(t, srv)
 			c := h.dial()
 			c.send(rec(typeGetValues, 0, pairs(tt.ask...), 0))
@@ -348,8 +364,8 @@ func TestOverloaded(t *testing.T) {
 		c.send(get(1, "/stall"))
 		<-started
 		c.send(get(2, "/second"))
-		if r := c.response(2); r.protocolStatus != statusOverloaded || r.stdout != "" {
-			t.Errorf("request beyond MaxRequests: status %d, output %q; want OVERLOADED", r.protocolStatus, r.stdout)
+		if r := c.response(2); r.protocolStatus != statusRequestComplete || r.status() != http.StatusServiceUnavailable {
+			t.Errorf("request beyond MaxRequests: protocol status %d, output %q; want a complete 503", r.protocolStatus, r.stdout)
 		}
 		close(release)
 		c.response(1)
@@ -362,8 +378,13 @@ func TestOverloaded(t *testing.T) {
 		h := newHarness(t, &Server{Handler: echo, Pool: refusingPool{}})
 		c := h.dial()
 		c.send(get(1, "/"))
-		if r := c.response(1); r.protocolStatus != statusOverloaded {
-			t.Errorf("status %d, want OVERLOADED", r.protocolStatus)
+		if r := c.response(1); r.protocolStatus != statusRequestComplete || r.status() != http.StatusServiceUnavailable {
+			t.Errorf("protocol status %d, output %q; want a complete 503", r.protocolStatus, r.stdout)
+		}
+		// The connection goes on serving.
+		c.send(get(2, "/"))
+		if r := c.response(2); r.status() != http.StatusServiceUnavailable {
+			t.Errorf("second request: status %d, want 503", r.status())
 		}
 	})
 }

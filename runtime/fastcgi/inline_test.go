@@ -119,30 +119,68 @@ func TestMultiplexingPeerAfterInlineHandler(t *testing.T) {
 	}
 }
 
+// TestPoolRunCountsInlineHandlers: a handler run inline holds one of the
+// pool's MaxWorkers. A request beyond them waits for the slot: regression
+// (issue 11), it was refused with FCGI_OVERLOADED, and a slot is held until
+// the task returns, a moment after its response went out, so HAProxy
+// multiplexing 50 requests to maxchildren=50 saw some refused (and left them
+// unanswered until its server timeout). Beyond the pool's queue a request
+// gets a 503.
 func TestPoolRunCountsInlineHandlers(t *testing.T) {
-	release := make(chan struct{})
-	started := make(chan string, 1)
-	pool := &workpool.Pool{MinSpare: 1, MaxSpare: 1, MaxWorkers: 1}
-	defer pool.Close()
-	h := newHarness(t, &Server{Handler: stall(release, started), Pool: pool})
-	a, b := h.dial(), h.dial()
-	a.send(get(1, "/stall"))
-	<-started
-	b.send(get(1, "/second"))
-	if r := b.response(1); r.protocolStatus != statusOverloaded || r.stdout != "" {
-		t.Errorf("request beyond the pool's MaxWorkers: status %d, output %q; want OVERLOADED", r.protocolStatus, r.stdout)
+	tests := []struct {
+		name     string
+		maxQueue int
+		want     int // status of the request beyond MaxWorkers
+	}{
+		{"waits in the queue", 0, http.StatusOK},
+		{"refused without a queue", -1, http.StatusServiceUnavailable},
 	}
-	close(release)
-	if r := a.response(1); r.status() != 200 {
-		t.Errorf("inline request got %d", r.status())
-	}
-	// The slot is given back when the task returns, just after its
-	// response went out.
-	for pool.Stats().Busy != 0 {
-		time.Sleep(time.Millisecond)
-	}
-	b.send(get(2, "/third"))
-	if r := b.response(2); r.status() != 200 {
-		t.Errorf("request after the slot freed got %d, status %d (%+v)", r.status(), r.protocolStatus, pool.Stats())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			release := make(chan struct{})
+			started := make(chan string, 3)
+			pool := &workpool.Pool{MinSpare: 1, MaxSpare: 1, MaxWorkers: 1, MaxQueue: tt.maxQueue}
+			defer pool.Close()
+			h := newHarness(t, &Server{Handler: stall(release, started), Pool: pool})
+			a, b := h.dial(), h.dial()
+			a.send(get(1, "/stall"))
+			<-started
+			b.send(get(1, "/second"))
+			if tt.want == http.StatusOK {
+				deadline := time.Now().Add(10 * time.Second)
+				for pool.Stats().Busy+pool.Stats().Queued < 2 && time.Now().Before(deadline) {
+					time.Sleep(time.Millisecond)
+				}
+				close(release)
+				// The pipe is unbuffered: the first handler's slot is free
+				// once its response is read.
+				if r := a.response(1); r.status() != 200 {
+					t.Errorf("inline request got %d", r.status())
+				}
+				if r := b.response(1); r.protocolStatus != statusRequestComplete || r.status() != http.StatusOK {
+					t.Errorf("request that waited: protocol status %d, output %q; want 200", r.protocolStatus, r.stdout)
+				}
+			} else {
+				if r := b.response(1); r.protocolStatus != statusRequestComplete || r.status() != tt.want {
+					t.Errorf("request beyond MaxWorkers: protocol status %d, output %q; want %d", r.protocolStatus, r.stdout, tt.want)
+				}
+				close(release)
+				if r := a.response(1); r.status() != 200 {
+					t.Errorf("inline request got %d", r.status())
+				}
+			}
+			if s := pool.Stats(); s.MaxBusy != 1 {
+				t.Errorf("%d handlers ran at once, want MaxWorkers 1", s.MaxBusy)
+			}
+			// The slot is given back when the task returns, just after
+			// its response went out; without a queue, wait for that.
+			for pool.Stats().Busy != 0 {
+				time.Sleep(time.Millisecond)
+			}
+			b.send(get(2, "/third"))
+			if r := b.response(2); r.status() != 200 {
+				t.Errorf("request after the slot freed got %d, status %d (%+v)", r.status(), r.protocolStatus, pool.Stats())
+			}
+		})
 	}
 }

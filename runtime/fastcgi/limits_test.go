@@ -12,8 +12,8 @@ import (
 
 // Regression (issue 14 §3): one connection could begin all 1,024 request
 // ids without finishing their params, and every other client got
-// FCGI_OVERLOADED. Its requests beyond MaxConnRequests are refused; other
-// connections are served.
+// FCGI_OVERLOADED. Its requests beyond MaxConnRequests are refused (with a
+// 503, see Server.Pool); other connections are served.
 func TestMaxConnRequests(t *testing.T) {
 	h := newHarness(t, &Server{Handler: echo, MaxConnRequests: 4, MaxRequests: 8})
 	hog := h.dial()
@@ -21,8 +21,8 @@ func TestMaxConnRequests(t *testing.T) {
 		hog.send(begin(id, roleResponder, flagKeepConn), paramsRec(id, "REQUEST_METHOD=GET"))
 	}
 	for id := uint16(5); id <= 8; id++ {
-		if r := hog.response(id); r.protocolStatus != statusOverloaded {
-			t.Errorf("request %d beyond MaxConnRequests: protocol status %d, want FCGI_OVERLOADED", id, r.protocolStatus)
+		if r := hog.response(id); r.protocolStatus != statusRequestComplete || r.status() != http.StatusServiceUnavailable {
+			t.Errorf("request %d beyond MaxConnRequests: protocol status %d, output %q; want a complete 503", id, r.protocolStatus, r.stdout)
 		}
 	}
 	other := h.dial()

@@ -88,17 +88,24 @@ type Server struct {
 	// MaxConns limits concurrent connections (reported as FCGI_MAX_CONNS).
 	// Default 0: DefaultMaxConns (1024).
 	MaxConns int
-	// MaxRequests limits concurrent requests over all connections
-	// (reported as FCGI_MAX_REQS); beyond it a request is answered with
-	// FCGI_OVERLOADED. Default 0: DefaultMaxRequests (1024).
+	// MaxRequests limits concurrent requests over all connections; beyond
+	// it a request is answered 503 (see Pool). FCGI_GET_VALUES reports as
+	// FCGI_MAX_REQS the fewest of MaxRequests, MaxConnRequests and the
+	// Pool's Limit: the requests one connection can have running at once,
+	// which HAProxy takes as the most it multiplexes on a connection.
+	// Default 0: DefaultMaxRequests (1024).
 	MaxRequests int
 	// MaxConnRequests limits the requests in flight on one connection (a
-	// multiplexing web server's); beyond it a request is answered with
-	// FCGI_OVERLOADED, so that one connection cannot take every one of
-	// MaxRequests. Default 0: DefaultMaxConnRequests (64).
+	// multiplexing web server's); beyond it a request is answered 503, so
+	// that one connection cannot take every one of MaxRequests. Default 0:
+	// DefaultMaxConnRequests (64).
 	MaxConnRequests int
 	// Pool, if non-nil, runs each request's handler; when Go reports false
-	// the request is answered with FCGI_OVERLOADED. Default nil: one
+	// the request is answered 503. A request refused for load gets a whole
+	// 503 response ended as complete, not the specification's
+	// FCGI_OVERLOADED, which HAProxy leaves unanswered until its server
+	// timeout and nginx turns into a 502. A Pool with a Limit method
+	// (workpool.Pool: MaxWorkers) caps FCGI_MAX_REQS. Default nil: one
 	// goroutine per request.
 	Pool interface{ Go(task func()) bool }
 
@@ -121,6 +128,7 @@ type limits struct {
 	headerTimeout                     time.Duration
 	minBodyRate                       int // 0: none
 	maxConns, maxRequests, maxConnReq int
+	advertisedReqs                    int // FCGI_MAX_REQS
 }
 
 func orDefault[T int | int64 | time.Duration](v, def T) T {
@@ -146,6 +154,10 @@ func (s *Server) init() {
 
 			headerTimeout: orDefault(s.ReadHeaderTimeout, DefaultReadHeaderTimeout),
 			minBodyRate:   serve.MinBodyRate(s.MinBodyRate),
+		}
+		s.limits.advertisedReqs = min(s.limits.maxRequests, s.limits.maxConnReq)
+		if p, ok := s.Pool.(interface{ Limit() int }); ok && p.Limit() > 0 {
+			s.limits.advertisedReqs = min(s.limits.advertisedReqs, p.Limit())
 		}
 		s.cfg.ForceScriptName = s.ForceScriptName
 		s.srv.Protocol = "fastcgi"

@@ -99,6 +99,8 @@ type Options struct {
 	Help bool
 	// Ops are the operations keys (timeout=, slowlog=, jitter=, maxrss=).
 	Ops
+	// Limits are the protocol servers' limits (maxconns=, maxbody=, …).
+	Limits
 }
 
 // ErrUsage is wrapped by every error Parse returns: the command line is wrong
@@ -120,7 +122,9 @@ var keyNames = []string{
 	"minspare", "maxchildren", "daemonize", "pidfile", "workdir", "umask",
 	"outlog", "errlog", "debug", "secret", "secret_file", "socket_mode",
 	"socket_group", "watch", "timeout", "slowlog", "jitter", "maxrss",
-	"status", "ping", "admin", "help",
+	"status", "ping", "admin", "backlog", "maxconns", "maxinflight", "maxmpx",
+	"maxheader", "maxbody", "bodybuffer", "maxspill", "tempdir", "headertimeout",
+	"minbodyrate", "readtimeout", "writetimeout", "idletimeout", "help",
 }
 
 // optionalWhenEmpty are the keys Django tests for truth, so that an empty
@@ -129,6 +133,7 @@ var optionalWhenEmpty = map[string]bool{
 	"host": true, "port": true, "socket": true, "pidfile": true, "outlog": true,
 	"errlog": true, "umask": true, "secret": true, "secret_file": true,
 	"socket_group": true, "watch": true, "status": true, "ping": true, "admin": true,
+	"tempdir": true,
 }
 
 // Parse reads Django's runfcgi arguments: key=value pairs (keys are not case
@@ -196,6 +201,9 @@ func isKey(k string) bool {
 // set stores one value; checks that involve other keys wait for check.
 func (o *Options) set(k, v string) error {
 	if ok, err := o.setOps(k, v); ok {
+		return err
+	}
+	if ok, err := o.setLimits(k, v); ok {
 		return err
 	}
 	var err error
@@ -307,6 +315,9 @@ func (o *Options) check(seen map[string]string, d Defaults) error {
 		}
 	}
 	if err := o.checkOps(); err != nil {
+		return err
+	}
+	if err := o.checkLimits(seen); err != nil {
 		return err
 	}
 	if o.MinSpare > o.MaxSpare {
@@ -459,6 +470,28 @@ Operations (not in Django):
   admin=HOST:PORT      HTTP listener for probes and scrapers: /healthz,
                        /readyz, /metrics (OpenMetrics).
   DURATION is like 30s or 1m30s.
+
+Server limits (not in Django; the default is the server's):
+  backlog=NUMBER       threaded: requests that wait for a handler when
+                       maxchildren run (default 1024; 0: refuse at once).
+  maxconns=NUMBER      connections at once (default 1024).
+  maxinflight=NUMBER   requests in flight at once, waiting ones included
+                       (default: fcgi 1024, scgi and ajp maxconns).
+  maxmpx=NUMBER        fcgi: requests at once on one connection (default 64).
+  maxheader=SIZE       a request's variables (default 64K; ajp: a packet).
+  maxbody=SIZE         the largest request body (default 64M).
+  bodybuffer=SIZE      fcgi: the largest body kept in memory (default 128K).
+  maxspill=SIZE        fcgi: bodies buffered on disk at once (default 1G).
+  tempdir=DIRECTORY    fcgi: where large bodies are buffered (default: the
+                       system's, $TMPDIR or /tmp).
+  headertimeout=DURATION  a request's variables must arrive within it (10s).
+  minbodyrate=SIZE     slowest body, bytes a second after 5s (default 1K;
+                       0: no minimum).
+  readtimeout=DURATION   each wait for more of a request (default 60s).
+  writetimeout=DURATION  each write of a response (default 60s).
+  idletimeout=DURATION   a connection without a request (default: fcgi and
+                       ajp 5m, scgi 60s).
+  SIZE is bytes, or with K, M or G (powers of 1024).
 
 With none of host, port and socket: serve on the listening socket the web
 server passed as stdin (mod_fcgid, lighttpd bin-path, a shared host's .fcgi),

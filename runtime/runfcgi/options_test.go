@@ -224,6 +224,8 @@ func FuzzParse(f *testing.F) {
 		"daemonize=false socket=/tmp/mysite.sock maxrequests=1", "umask=0002", "port=99999",
 		"minspare=9 maxspare=3", "protocol=ajp host=0.0.0.0 port=8009 secret=x", "a", "=", "host=[",
 		"socket=/run/s/s.sock socket_mode=0660 socket_group=www-data", "protocol=ajp secret_file=/etc/s", "socket_mode=0440",
+		"backlog=0 maxconns=10 maxinflight=20 maxmpx=5", "maxheader=64K maxbody=1M bodybuffer=2M", "minbodyrate=0 idletimeout=1m",
+		"protocol=scgi maxspill=1G tempdir=/tmp", "method=prefork backlog=5", "maxheader=9999999999G",
 	} {
 		f.Add(seed)
 	}
@@ -256,6 +258,28 @@ func FuzzParse(f *testing.F) {
 		}
 		if o.Umask > 0o777 {
 			t.Fatalf("Parse(%q) accepted umask %o", args, o.Umask)
+		}
+		// A limit is its server's default (0), or a value the server takes
+		// as given: positive, or -1 where that means none.
+		l := o.Limits
+		for name, v := range map[string]int64{"backlog": int64(l.Backlog), "minbodyrate": int64(l.MinBodyRate)} {
+			if v < -1 {
+				t.Fatalf("Parse(%q) accepted %s %d", args, name, v)
+			}
+		}
+		for name, v := range map[string]int64{"maxconns": int64(l.MaxConns), "maxinflight": int64(l.MaxInFlight),
+			"maxmpx": int64(l.MaxMPX), "maxheader": int64(l.MaxHeader), "maxbody": l.MaxBody, "bodybuffer": l.BodyBuffer,
+			"maxspill": l.MaxSpill, "headertimeout": int64(l.HeaderTimeout), "readtimeout": int64(l.ReadTimeout),
+			"writetimeout": int64(l.WriteTimeout), "idletimeout": int64(l.IdleTimeout)} {
+			if v < 0 {
+				t.Fatalf("Parse(%q) accepted %s %d", args, name, v)
+			}
+		}
+		if o.Protocol != "fcgi" && (l.MaxMPX != 0 || l.BodyBuffer != 0 || l.MaxSpill != 0 || l.TempDir != "") {
+			t.Fatalf("Parse(%q) accepted a FastCGI limit for protocol %s: %+v", args, o.Protocol, l)
+		}
+		if o.Method == "prefork" && l.Backlog != 0 {
+			t.Fatalf("Parse(%q) accepted backlog with prefork", args)
 		}
 	})
 }

@@ -39,17 +39,29 @@ func (r *run) newServer(h http.Handler, pool pooler) (server, error) {
 	return &filtered{server: srv, allowed: allowed, r: r}, nil
 }
 
-// protocolServer makes the server for o.Protocol with the package defaults
-// for every limit: runfcgi's keys are Django's, which had none of them.
+// protocolServer makes the server for o.Protocol with the limits of
+// o.Limits, whose zero values are each server's defaults. Parse refused the
+// FastCGI-only keys for the other protocols.
 func (r *run) protocolServer(h http.Handler, pool pooler) (server, error) {
-	fs := r.site.ForceScriptName
+	fs, l := r.site.ForceScriptName, r.o.Limits
 	switch r.o.Protocol {
 	case "fcgi":
-		return &fastcgi.Server{Handler: h, ErrorLog: r.log, Pool: pool, ForceScriptName: fs}, nil
+		return &fastcgi.Server{Handler: h, ErrorLog: r.log, Pool: pool, ForceScriptName: fs,
+			MaxConns: l.MaxConns, MaxRequests: l.MaxInFlight, MaxConnRequests: l.MaxMPX,
+			MaxHeaderBytes: l.MaxHeader, MaxBodyBytes: l.MaxBody, BodyMemoryBytes: l.BodyBuffer,
+			MaxSpillBytes: l.MaxSpill, TempDir: l.TempDir, ReadHeaderTimeout: l.HeaderTimeout,
+			MinBodyRate: l.MinBodyRate, ReadTimeout: l.ReadTimeout, WriteTimeout: l.WriteTimeout,
+			IdleTimeout: l.IdleTimeout}, nil
 	case "scgi":
-		return &scgi.Server{Handler: h, ErrorLog: r.log, Pool: pool, ForceScriptName: fs}, nil
+		return &scgi.Server{Handler: h, ErrorLog: r.log, Pool: pool, ForceScriptName: fs,
+			MaxConns: l.MaxConns, MaxRequests: l.MaxInFlight, MaxHeaderBytes: l.MaxHeader,
+			MaxBodyBytes: l.MaxBody, ReadHeaderTimeout: l.HeaderTimeout, MinBodyRate: l.MinBodyRate,
+			ReadTimeout: l.ReadTimeout, WriteTimeout: l.WriteTimeout, IdleTimeout: l.IdleTimeout}, nil
 	case "ajp":
-		return &ajp.Server{Handler: h, ErrorLog: r.log, Pool: pool, ForceScriptName: fs, Secret: r.o.Secret}, nil
+		return &ajp.Server{Handler: h, ErrorLog: r.log, Pool: pool, ForceScriptName: fs, Secret: r.o.Secret,
+			MaxConns: l.MaxConns, MaxRequests: l.MaxInFlight, MaxHeaderBytes: l.MaxHeader,
+			MaxBodyBytes: l.MaxBody, ReadHeaderTimeout: l.HeaderTimeout, MinBodyRate: l.MinBodyRate,
+			ReadTimeout: l.ReadTimeout, WriteTimeout: l.WriteTimeout, IdleTimeout: l.IdleTimeout}, nil
 	}
 	return nil, fmt.Errorf("runfcgi: protocol=%s: want fcgi, scgi or ajp", r.o.Protocol)
 }

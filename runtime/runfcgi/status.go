@@ -113,7 +113,7 @@ func (r *run) threadedView(pool *workpool.Pool, l net.Listener) func() poolView 
 		v := poolView{
 			Pool: poolName(), Manager: "threaded", Start: r.ops.start,
 			Accepted: r.ops.accepted.Load(), InFlight: int(r.ops.inflight.Load()),
-			Idle: s.Idle, Active: s.Busy, Total: s.Idle + s.Busy, MaxActive: s.MaxBusy, MaxChildrenReached: s.Refused,
+			Idle: s.Idle, Active: s.Busy, Total: s.Idle + s.Busy, MaxActive: s.MaxBusy, MaxChildrenReached: s.Waited + s.Refused,
 			Slow: r.sup.slow.Load(), Timeouts: r.sup.timeouts.Load(), Ready: 1,
 			Counts: r.ops.rec.snapshot(),
 		}

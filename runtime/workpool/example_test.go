@@ -8,8 +8,9 @@ import (
 )
 
 func ExamplePool() {
-	// Django's runfcgi method=threaded minspare=2 maxspare=5 maxchildren=3.
-	pool := &workpool.Pool{MinSpare: 2, MaxSpare: 5, MaxWorkers: 3}
+	// Django's runfcgi method=threaded minspare=2 maxspare=5 maxchildren=3,
+	// and room for one request to wait.
+	pool := &workpool.Pool{MinSpare: 2, MaxSpare: 5, MaxWorkers: 3, MaxQueue: 1}
 	if err := pool.Start(); err != nil {
 		fmt.Println(err)
 		return
@@ -18,22 +19,26 @@ func ExamplePool() {
 
 	release := make(chan struct{})
 	var running sync.WaitGroup
-	for i := 1; i <= 4; i++ {
-		running.Add(1)
+	for i := 1; i <= 5; i++ {
+		if i <= 3 {
+			running.Add(1)
+		}
 		ok := pool.Go(func() {
-			running.Done()
+			if i <= 3 {
+				running.Done()
+			}
 			<-release
 		})
 		if !ok {
-			running.Done()
 			// A protocol server answers this request as overloaded.
 			fmt.Printf("request %d: overloaded\n", i)
 		}
 	}
 	running.Wait()
+	// Request 4 waits for one of the three running to end.
 	fmt.Printf("%+v\n", pool.Stats())
 	close(release)
 	// Output:
-	// request 4: overloaded
-	// {Idle:0 Busy:3 MaxBusy:3 Refused:1}
+	// request 5: overloaded
+	// {Idle:0 Busy:3 MaxBusy:3 Queued:1 Waited:1 Refused:1}
 }

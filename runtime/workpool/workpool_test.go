@@ -115,7 +115,9 @@ func TestLimits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := &Pool{MinSpare: tt.limits[0], MaxSpare: tt.limits[1], MaxWorkers: tt.limits[2]}
+			// No queue: the tasks beyond MaxWorkers are refused (TestQueue
+			// has the queue).
+			p := &Pool{MinSpare: tt.limits[0], MaxSpare: tt.limits[1], MaxWorkers: tt.limits[2], MaxQueue: -1}
 			defer p.Close()
 			release := make(chan struct{})
 			var started sync.WaitGroup
@@ -168,6 +170,83 @@ func TestLimits(t *testing.T) {
 	}
 }
 
+// TestQueue: beyond MaxWorkers, Go's tasks and Run's callers wait in one
+// queue, in arrival order, and take the slots of the tasks that end, never
+// running more than MaxWorkers at once; beyond MaxQueue they are refused.
+// Regression (issue 11): the pool refused a task whenever MaxWorkers held a
+// slot, and a slot is held until a task returns, a moment after its
+// response went out: a web server that sent the next request at once (HAProxy
+// multiplexing 50 requests to maxchildren=50) got it refused.
+func TestQueue(t *testing.T) {
+	p := &Pool{MinSpare: 1, MaxSpare: 1, MaxWorkers: 2, MaxQueue: 3}
+	release := []chan struct{}{make(chan struct{}), make(chan struct{})}
+	var started sync.WaitGroup
+	for i := range 2 {
+		started.Add(1)
+		if !p.Go(func() { started.Done(); <-release[i] }) {
+			t.Fatal("Go refused a task under MaxWorkers")
+		}
+	}
+	started.Wait()
+
+	var mu sync.Mutex
+	var order []string
+	ran := func(name string) func() {
+		return func() { mu.Lock(); order = append(order, name); mu.Unlock() }
+	}
+	if !p.Go(ran("go 1")) || !p.Go(ran("go 2")) {
+		t.Fatal("Go refused a task while the queue had room")
+	}
+	runDone := make(chan bool)
+	go func() { runDone <- p.Run(ran("run")) }()
+	settle(t, p, func(s Stats) bool { return s.Queued == 3 })
+	if p.Go(ran("refused")) {
+		t.Error("Go accepted a task beyond MaxQueue")
+	}
+	if r := p.Run(ran("refused run")); r {
+		t.Error("Run accepted a task beyond MaxQueue")
+	}
+	if got := p.Stats(); got != (Stats{Busy: 2, MaxBusy: 2, Queued: 3, Waited: 3, Refused: 2}) {
+		t.Errorf("while full: stats %+v", got)
+	}
+
+	// One slot freed: the queue drains through it, in order.
+	close(release[0])
+	if !<-runDone {
+		t.Fatal("Run reported false for a caller that waited in the queue")
+	}
+	mu.Lock()
+	got := strings.Join(order, ", ")
+	mu.Unlock()
+	if got != "go 1, go 2, run" {
+		t.Errorf("queued tasks ran in the order %q, want go 1, go 2, run", got)
+	}
+	settle(t, p, func(s Stats) bool { return s.Busy == 1 && s.Queued == 0 })
+
+	// Close waits for a task queued behind the one still running.
+	queuedRan := make(chan struct{})
+	started.Add(1)
+	if !p.Go(func() { started.Done(); <-release[1] }) {
+		t.Fatal("Go refused a task with a free slot")
+	}
+	started.Wait()
+	if !p.Go(func() { close(queuedRan) }) {
+		t.Fatal("Go refused a task while the queue had room")
+	}
+	closed := make(chan struct{})
+	go func() { p.Close(); close(closed) }()
+	close(release[1])
+	<-closed
+	select {
+	case <-queuedRan:
+	default:
+		t.Error("Close returned before a queued task ran")
+	}
+	if s := p.Stats(); s.MaxBusy != 2 {
+		t.Errorf("MaxBusy %d, want 2: more than MaxWorkers ran at once", s.MaxBusy)
+	}
+}
+
 func TestCloseWaitsForTasks(t *testing.T) {
 	p := &Pool{MinSpare: 1, MaxSpare: 2, MaxWorkers: 3}
 	var finished atomic.Int32
@@ -206,7 +285,7 @@ func TestCloseWaitsForTasks(t *testing.T) {
 // accepted task runs exactly once.
 func TestConcurrentGo(t *testing.T) {
 	const maxWorkers = 8
-	p := &Pool{MinSpare: 2, MaxSpare: 4, MaxWorkers: maxWorkers}
+	p := &Pool{MinSpare: 2, MaxSpare: 4, MaxWorkers: maxWorkers, MaxQueue: 4}
 	var running, peak, ran, accepted atomic.Int64
 	var callers sync.WaitGroup
 	for i := range 16 {

@@ -61,8 +61,9 @@
 // sent on a kept connection, is finished before its connection is closed.
 //
 // Each request should take a slot with s.AcquireRequest (false: answer
-// "overloaded", 503 or FCGI_OVERLOADED), run its handler through s.Go
-// (false: the Pool is full, answer "overloaded" too; without a Pool, Go
+// "overloaded", a 503 in every protocol), run its handler through s.Go
+// (false: the Pool and its queue are full, answer "overloaded" too; a
+// workpool.Pool queues a task while MaxWorkers run; without a Pool, Go
 // reuses idle worker goroutines, whose stacks have already grown), or
 // through s.Run when the connection's goroutine would only wait for the
 // handler (Run runs it on that goroutine, within the Pool's limit when the
