@@ -210,6 +210,16 @@ func workerProcs(cores, minSpare int) int {
 	return max(1, cores/max(1, minSpare))
 }
 
+// workerGOGC is the GOGC of each of minSpare workers: Go's default, 100, lets
+// a heap grow to twice its live data (and to at least 4 MiB) before
+// collecting, so n workers at 100 would hold n times one process's headroom
+// on top of their live data. 100/n shares one process's headroom among them;
+// the floor of 25 keeps the collector from running so often, with many
+// workers, that it costs more CPU than it saves memory.
+func workerGOGC(minSpare int) int {
+	return max(25, 100/max(1, minSpare))
+}
+
 // workerMaxRequests is MaxRequests plus this worker's share of the jitter.
 func workerMaxRequests(cfg Config, randN func(int) int) int {
 	if cfg.MaxRequests == 0 || cfg.MaxRequestsJitter == 0 {

@@ -100,6 +100,9 @@ func helperWorker() int {
 		pidHits.Add(1)
 		fmt.Fprint(w, os.Getpid())
 	})
+	mux.HandleFunc("/env", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "GOGC=%s GOMAXPROCS=%s", os.Getenv("GOGC"), os.Getenv("GOMAXPROCS"))
+	})
 	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
 		st, err := prefork.ReadStatus()
 		if err != nil {
@@ -427,6 +430,36 @@ func TestWorkersShareTheListener(t *testing.T) {
 		t.Errorf("400 requests were all served by one worker: %v", seen)
 	}
 	c.stop()
+}
+
+// Workers share one process's heap headroom (GOGC 100 / MinSpare) and cores,
+// unless the environment sets them (issue 11: prefork held 2.5 times
+// threaded's memory, each worker a whole GOGC=100 heap).
+func TestWorkerEnvironmentSharesHeadroom(t *testing.T) {
+	for _, tt := range []struct {
+		name, config string
+		env          []string
+		wantGOGC     string
+	}{
+		{"two workers", "2,2,4,0", nil, "GOGC=50 "},
+		{"eight workers, the floor", "8,8,8,0", nil, "GOGC=25 "},
+		{"GOGC given", "2,2,4,0", []string{"GOGC=200"}, "GOGC=200 "},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, set := os.LookupEnv("GOGC"); set && tt.env == nil {
+				t.Skip("GOGC is set in the test's environment, and workers keep it")
+			}
+			c := startCluster(t, tt.config, tt.env...)
+			got, err := c.get("/env")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(got, tt.wantGOGC) {
+				t.Errorf("a worker's environment has %q, want %q first", got, tt.wantGOGC)
+			}
+			c.stop()
+		})
+	}
 }
 
 func TestSpareWorkersConverge(t *testing.T) {
