@@ -93,6 +93,7 @@ type master struct {
 	last                         Stats
 	observed                     bool
 	servedGen                    int // 1 + the last generation that served (MinSpare ready): 0 before any
+	failedGen                    int // 1 + the last SIGHUP generation reported to ReloadFailed
 }
 
 // Master runs the prefork master on l until ctx is done: it starts workers by
@@ -212,6 +213,9 @@ func (m *master) run(ctx context.Context) error {
 		case <-hup:
 			m.gen++
 			m.cfg.ErrorLog.Printf("prefork: SIGHUP: starting generation %d of workers, then stopping the old ones", m.gen)
+			if m.cfg.Reloading != nil {
+				m.cfg.Reloading(m.gen)
+			}
 		case ev := <-m.events:
 			m.handle(ev)
 		case <-tick.C:
@@ -257,6 +261,9 @@ func (m *master) maintain(backoff *time.Timer) error {
 				m.servedGen = m.gen + 1
 				if err := dropProgramPages(); err != nil {
 					m.cfg.ErrorLog.Print(err)
+				}
+				if m.cfg.Ready != nil {
+					m.cfg.Ready(m.gen)
 				}
 			}
 		}
@@ -434,7 +441,12 @@ func (m *master) handle(ev event) {
 				ev.err = errors.New("exit status 0")
 			}
 			// The exit is already logged; failed paces the next start or gives up.
-			m.giveUp = m.failed(fmt.Errorf("worker pid %d exited before becoming ready: %w", w.pid, ev.err))
+			err := fmt.Errorf("worker pid %d exited before becoming ready: %w", w.pid, ev.err)
+			m.giveUp = m.failed(err)
+			if w.gen == m.gen && m.gen > 0 && m.servedGen != m.gen+1 && m.failedGen != m.gen+1 && m.cfg.ReloadFailed != nil {
+				m.failedGen = m.gen + 1
+				m.cfg.ReloadFailed(m.gen, err)
+			}
 		}
 		return
 	}

@@ -79,6 +79,22 @@ type Config struct {
 	// read it with ReadStatus (runfcgi's status= page is answered by a
 	// worker). Default false: no snapshot is written.
 	StatusFile bool
+	// Ready, if non-nil, is called by the master when a generation of
+	// workers serves: MinSpare of them are ready. Generation 0 is the first,
+	// started by Master; each SIGHUP starts the next. runfcgi tells systemd
+	// (READY=1). It is called from the goroutine running Master and must
+	// not block. nil means no one is told.
+	Ready func(generation int)
+	// Reloading, if non-nil, is called by the master on SIGHUP, as it
+	// starts the new generation, from the goroutine running Master; it must
+	// not block. nil means no one is told.
+	Reloading func(generation int)
+	// ReloadFailed, if non-nil, is called by the master, once per
+	// generation, when a worker of a generation that SIGHUP started exits
+	// before it is ready, while the previous generation goes on serving
+	// (the master keeps trying, spaced out). It must not block. nil means
+	// no one is told.
+	ReloadFailed func(generation int, err error)
 	// Observe, if non-nil, is called by the master with a snapshot of its
 	// workers after every change, from the goroutine running Master: it must
 	// not block. nil means no one is told.
