@@ -82,7 +82,7 @@ var knownDirectives = map[syntax][]string{
 		"balance", "retries", "retry-on", "default-server", "server", "http-reuse", "user", "group"},
 	syntaxSystemd: {"[Unit]", "[Service]", "[Install]", "Description", "After", "Type", "User", "Group",
 		"SupplementaryGroups", "RuntimeDirectory", "RuntimeDirectoryMode", "WorkingDirectory",
-		"Environment", "EnvironmentFile", "ExecStart", "KillSignal", "TimeoutStopSec", "Restart",
+		"Environment", "EnvironmentFile", "ExecStart", "ExecReload", "NotifyAccess", "KillSignal", "TimeoutStopSec", "Restart",
 		"RestartSec", "NoNewPrivileges", "PrivateTmp", "ProtectSystem", "WantedBy",
 		"Requires", "[Socket]", "ListenStream", "SocketUser", "SocketGroup", "SocketMode", "DirectoryMode",
 		"FileDescriptorName", "Service"},
