@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,7 +34,7 @@ import (
 const (
 	roleEnv       = "PREFORK_TEST_ROLE"
 	configEnv     = "PREFORK_TEST_CONFIG"      // MinSpare,MaxSpare,MaxChildren,MaxRequests[,Concurrency[,MaxRequestsJitter[,MaxRSS[,StatusFile]]]]
-	workerModeEnv = "PREFORK_TEST_WORKER_MODE" // "crash": exit 3 before serving
+	workerModeEnv = "PREFORK_TEST_WORKER_MODE" // "crash": exit 3 before serving; "crash-if:PATH": the same while PATH exists
 	socketEnv     = "PREFORK_TEST_SOCKET"      // listen on this unix socket instead of TCP
 )
 
@@ -82,6 +83,14 @@ func helperMaster() int {
 		defer mu.Unlock()
 		fmt.Printf("stats %s\n", b)
 	}
+	event := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Printf("event "+format+"\n", args...)
+	}
+	cfg.Ready = func(gen int) { event("ready %d", gen) }
+	cfg.Reloading = func(gen int) { event("reloading %d", gen) }
+	cfg.ReloadFailed = func(gen int, err error) { event("reload failed %d: %v", gen, err) }
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	err = prefork.Master(ctx, l, cfg)
@@ -90,7 +99,13 @@ func helperMaster() int {
 }
 
 func helperWorker() int {
-	if os.Getenv(workerModeEnv) == "crash" {
+	mode := os.Getenv(workerModeEnv)
+	if path, ok := strings.CutPrefix(mode, "crash-if:"); ok {
+		if _, err := os.Stat(path); err == nil {
+			mode = "crash"
+		}
+	}
+	if mode == "crash" {
 		fmt.Fprintln(os.Stderr, "worker: crashing on purpose")
 		return 3
 	}
@@ -144,7 +159,8 @@ type cluster struct {
 	mu       sync.Mutex
 	changed  *sync.Cond
 	history  []prefork.Stats
-	returned string // the master's "master returned …" line
+	events   []string // Config.Ready, Reloading and ReloadFailed, as "ready 0"
+	returned string   // the master's "master returned …" line
 	stderr   bytes.Buffer
 	exited   bool
 }
@@ -179,6 +195,8 @@ func startCluster(t *testing.T, config string, env ...string) *cluster {
 					t.Errorf("master printed %q: %v", line, err)
 				}
 				c.history = append(c.history, s)
+			case strings.HasPrefix(line, "event "):
+				c.events = append(c.events, strings.TrimPrefix(line, "event "))
 			case strings.HasPrefix(line, "master returned "):
 				c.returned = strings.TrimPrefix(line, "master returned ")
 			}
@@ -460,6 +478,53 @@ func TestWorkerEnvironmentSharesHeadroom(t *testing.T) {
 			c.stop()
 		})
 	}
+}
+
+// waitEvent waits until the master has reported an event starting with
+// prefix, and returns it.
+func (c *cluster) waitEvent(prefix string) string {
+	c.t.Helper()
+	var got string
+	c.wait("event "+prefix, func() bool {
+		for _, e := range c.events {
+			if strings.HasPrefix(e, prefix) {
+				got = e
+				return true
+			}
+		}
+		return false
+	})
+	return got
+}
+
+// The master tells its caller when a generation serves, when SIGHUP starts
+// the next, and when that one fails to start while the old one serves on
+// (runfcgi passes them on to systemd: READY=1, RELOADING=1).
+func TestGenerationEvents(t *testing.T) {
+	broken := filepath.Join(t.TempDir(), "broken")
+	c := startCluster(t, "1,1,2,0", workerModeEnv+"=crash-if:"+broken)
+	c.waitEvent("ready 0")
+	if err := os.WriteFile(broken, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.cmd.Process.Signal(syscall.SIGHUP)
+	c.waitEvent("reloading 1")
+	if e := c.waitEvent("reload failed 1: "); !strings.Contains(e, "exited before becoming ready") {
+		t.Errorf("event %q, want the worker that exited before it was ready", e)
+	}
+	// The old generation still serves.
+	if _, err := c.get("/pid"); err != nil {
+		t.Fatalf("after the failed reload: %v", err)
+	}
+	os.Remove(broken)
+	c.waitEvent("ready 1")
+	c.mu.Lock()
+	events := strings.Join(c.events, "\n")
+	c.mu.Unlock()
+	if n := strings.Count(events, "reload failed 1"); n != 1 {
+		t.Errorf("reload failed reported %d times, want once per generation:\n%s", n, events)
+	}
+	c.stop()
 }
 
 func TestSpareWorkersConverge(t *testing.T) {

@@ -29,6 +29,23 @@ type notifyMsg struct {
 
 func listenNotify(t *testing.T, name string) *fakeSystemd {
 	t.Helper()
+	s := bindNotify(t, name)
+	go func() {
+		for {
+			m, err := s.read()
+			if err != nil {
+				close(s.msgs)
+				return
+			}
+			s.msgs <- m
+		}
+	}()
+	return s
+}
+
+// bindNotify makes the socket without reading it: read reads it.
+func bindNotify(t *testing.T, name string) *fakeSystemd {
+	t.Helper()
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: name, Net: "unixgram"})
 	if err != nil {
 		t.Fatal(err)
@@ -44,30 +61,54 @@ func listenNotify(t *testing.T, name string) *fakeSystemd {
 	}); err != nil || serr != nil {
 		t.Fatalf("SO_PASSCRED: %v %v", err, serr)
 	}
-	s := &fakeSystemd{t: t, conn: conn, msgs: make(chan notifyMsg, 64)}
-	go func() {
-		buf := make([]byte, 4096)
-		oob := make([]byte, syscall.CmsgSpace(syscall.SizeofUcred))
-		for {
-			n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
-			if err != nil {
-				close(s.msgs)
-				return
-			}
-			m := notifyMsg{raw: string(buf[:n]), fields: map[string]string{}}
-			if cmsgs, err := syscall.ParseSocketControlMessage(oob[:oobn]); err == nil && len(cmsgs) > 0 {
-				if cred, err := syscall.ParseUnixCredentials(&cmsgs[0]); err == nil {
-					m.pid = int(cred.Pid)
-				}
-			}
-			for _, line := range strings.Split(strings.TrimSuffix(m.raw, "\n"), "\n") {
-				k, v, _ := strings.Cut(line, "=")
-				m.fields[k] = v
-			}
-			s.msgs <- m
+	return &fakeSystemd{t: t, conn: conn, msgs: make(chan notifyMsg, 64)}
+}
+
+// read reads one datagram with its sender's pid.
+func (s *fakeSystemd) read() (notifyMsg, error) {
+	buf := make([]byte, 4096)
+	oob := make([]byte, syscall.CmsgSpace(syscall.SizeofUcred))
+	n, oobn, _, _, err := s.conn.ReadMsgUnix(buf, oob)
+	if err != nil {
+		return notifyMsg{}, err
+	}
+	return parseNotify(buf[:n], oob[:oobn]), nil
+}
+
+// readQueued reads a datagram already queued, without waiting for one
+// (MSG_DONTWAIT: Go's deadlines would not even look).
+func (s *fakeSystemd) readQueued() (notifyMsg, error) {
+	rc, err := s.conn.SyscallConn()
+	if err != nil {
+		return notifyMsg{}, err
+	}
+	buf := make([]byte, 4096)
+	oob := make([]byte, syscall.CmsgSpace(syscall.SizeofUcred))
+	var n, oobn int
+	var rerr error
+	if err := rc.Control(func(fd uintptr) {
+		n, oobn, _, _, rerr = syscall.Recvmsg(int(fd), buf, oob, syscall.MSG_DONTWAIT)
+	}); err != nil {
+		return notifyMsg{}, err
+	}
+	if rerr != nil {
+		return notifyMsg{}, rerr
+	}
+	return parseNotify(buf[:n], oob[:oobn]), nil
+}
+
+func parseNotify(data, oob []byte) notifyMsg {
+	m := notifyMsg{raw: string(data), fields: map[string]string{}}
+	if cmsgs, err := syscall.ParseSocketControlMessage(oob); err == nil && len(cmsgs) > 0 {
+		if cred, err := syscall.ParseUnixCredentials(&cmsgs[0]); err == nil {
+			m.pid = int(cred.Pid)
 		}
-	}()
-	return s
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(m.raw, "\n"), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		m.fields[k] = v
+	}
+	return m
 }
 
 // next returns the next datagram. The limit only keeps a broken helper from
@@ -303,4 +344,55 @@ func FuzzNotifyAddr(f *testing.F) {
 			t.Errorf("notifyAddr(%q) accepted it as %+v", v, a)
 		}
 	})
+}
+
+// A daemon (daemonize=true) is not the process systemd started: it names
+// itself the main process before its parent exits, so that systemd follows
+// it (with NotifyAccess=all), then says READY=1 once it serves.
+func TestNotifyDaemon(t *testing.T) {
+	for _, method := range []string{"threaded", "prefork"} {
+		t.Run(method, func(t *testing.T) {
+			dir := tempDir(t)
+			addr := filepath.Join(dir, "notify")
+			systemd := bindNotify(t, addr)
+			cmd := helper(t, dir, "method="+method, "socket=d.sock", "pidfile=d.pid", "errlog=err.log", "minspare=1", "maxspare=1", "maxchildren=2")
+			cmd.Env = append(cmd.Env, notifySocketEnv+"="+addr)
+			p := &proc{t: t, cmd: cmd}
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("daemonize=true parent: %v; output:\n%s", err, out)
+			}
+			daemon := readPID(t, filepath.Join(dir, "d.pid"))
+			t.Cleanup(func() { syscall.Kill(daemon, syscall.SIGKILL) })
+			// Sent before the parent exited, so already queued: read
+			// without waiting.
+			m, err := systemd.readQueued()
+			if err != nil {
+				t.Fatalf("nothing from the daemon %d by the time its parent exited: %v", daemon, err)
+			}
+			go func() {
+				for {
+					m, err := systemd.read()
+					if err != nil {
+						close(systemd.msgs)
+						return
+					}
+					systemd.msgs <- m
+				}
+			}()
+			if m.pid != daemon || m.fields["MAINPID"] != strconv.Itoa(daemon) {
+				t.Fatalf("first notification %q from pid %d, want MAINPID=%d from the daemon", m.raw, m.pid, daemon)
+			}
+			if m.fields["READY"] != "1" {
+				// prefork: READY=1 follows once its workers serve.
+				systemd.expect(p, "READY", daemon)
+			}
+			if err := syscall.Kill(daemon, syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			systemd.expect(p, "STOPPING", daemon)
+			for i := 0; i < 3000 && !processGone(daemon); i++ {
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -302,7 +303,12 @@ func (r *run) serve(l net.Listener, spawned bool) error {
 	}
 	if r.o.Method == "prefork" {
 		// The pipe closes before any worker starts, so the parent returns
-		// while the listener is already accepting (into its backlog).
+		// while the listener is already accepting (into its backlog). A
+		// daemon tells systemd it is the main process before its parent
+		// exits; READY=1 waits for the workers (notifyPrefork).
+		if r.ready != nil {
+			r.notify("MAINPID=" + strconv.Itoa(os.Getpid()))
+		}
 		r.ready.ready()
 		if r.o.Secret != "" {
 			// Workers inherit the master's environment (the prefork
