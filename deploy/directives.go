@@ -409,9 +409,9 @@ func shellCommands(text string) ([]string, error) {
 
 // systemdSettings follows systemd's unit file reading: blank lines and lines starting with
 // '#' or ';' are skipped, a trailing backslash continues a line, "[Section]" starts a
-// section. Each setting becomes "Key/WORDS" plus marks: ExecStart= and Environment= values
-// are split as systemd splits them (quotes, backslash escapes) and marked "%" for each
-// specifier and, for ExecStart=, "$" for each variable expansion ("%%" and "$$" are
+// section. Each setting becomes "Key/WORDS" plus marks: ExecStart=, ExecReload= and
+// Environment= values are split as systemd splits them (quotes, backslash escapes) and marked
+// "%" for each specifier and, for the commands, "$" for each variable expansion ("%%" and "$$" are
 // literal); other values are split at whitespace, marked "%" for each specifier and '"'
 // or "'" for each quote, which some settings interpret.
 func systemdSettings(text string) ([]string, error) {
@@ -438,8 +438,8 @@ func systemdSettings(text string) ([]string, error) {
 		var marks string
 		var err error
 		switch key {
-		case "ExecStart", "Environment":
-			n, marks, err = systemdWords(value, key == "ExecStart")
+		case "ExecStart", "ExecReload", "Environment":
+			n, marks, err = systemdWords(value, key != "Environment")
 		default:
 			n = len(strings.Fields(value))
 			for i := 0; i < len(value); i++ {

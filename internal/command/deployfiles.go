@@ -42,6 +42,10 @@ func withDeployFiles(files []generator.File, dir, version string) (_ []generator
 	for _, f := range files {
 		have[f.Path] = true
 	}
+	// A copy: appending and sorting in place would rewrite the caller's slice when it has
+	// spare capacity, and startproject compares that slice with the result to know which
+	// files are deploy files.
+	files = slices.Clone(files)
 	for _, f := range extra {
 		if have[f.Path] {
 			return nil, "", fmt.Errorf("command: the template's %s is also a file appgen config writes for the project; rename or remove it", f.Path)

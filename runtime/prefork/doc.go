@@ -14,7 +14,14 @@
 // worker per core, two per core at most. The master replaces workers that
 // reach MaxRequests (plus a random MaxRequestsJitter) or MaxRSS, or crash,
 // and on SIGHUP it starts a new generation of workers from the binary now on
-// disk before gracefully stopping the old one.
+// disk before gracefully stopping the old one (Ready, Reloading and
+// ReloadFailed tell the caller, which runfcgi passes on to systemd).
+//
+// Memory: MinSpare workers share what one process would have, GOMAXPROCS
+// and GOGC divided among them (unless the environment sets them), and the
+// master, once a generation serves, drops the pages of the program it
+// touched only while starting (Linux), so that it stays a thin supervisor
+// although it is the same binary as its workers.
 //
 // A program uses the package from one entry point, run in both roles:
 //

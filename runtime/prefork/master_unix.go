@@ -92,6 +92,8 @@ type master struct {
 	notBefore                    time.Time // no new worker before this, after failures
 	last                         Stats
 	observed                     bool
+	servedGen                    int // 1 + the last generation that served (MinSpare ready): 0 before any
+	failedGen                    int // 1 + the last SIGHUP generation reported to ReloadFailed
 }
 
 // Master runs the prefork master on l until ctx is done: it starts workers by
@@ -211,6 +213,9 @@ func (m *master) run(ctx context.Context) error {
 		case <-hup:
 			m.gen++
 			m.cfg.ErrorLog.Printf("prefork: SIGHUP: starting generation %d of workers, then stopping the old ones", m.gen)
+			if m.cfg.Reloading != nil {
+				m.cfg.Reloading(m.gen)
+			}
 		case ev := <-m.events:
 			m.handle(ev)
 		case <-tick.C:
@@ -248,6 +253,17 @@ func (m *master) maintain(backoff *time.Timer) error {
 			for w := range m.workers {
 				if w.gen != m.gen && !w.stopping {
 					m.stop(w)
+				}
+			}
+			if m.servedGen != m.gen+1 {
+				// Once per generation, when its workers serve: the
+				// master's start-up is over, and so is a SIGHUP's.
+				m.servedGen = m.gen + 1
+				if err := dropProgramPages(); err != nil {
+					m.cfg.ErrorLog.Print(err)
+				}
+				if m.cfg.Ready != nil {
+					m.cfg.Ready(m.gen)
 				}
 			}
 		}
@@ -341,12 +357,13 @@ func (m *master) spawn() error {
 	return nil
 }
 
-// workerEnv is this process's environment for a worker: marked as one, and
-// with GOMAXPROCS set so that MinSpare workers together run one thread of Go
-// code per core, as one threaded process would, unless the environment
-// already says how many. Measured through nginx, workers that each used
-// every core spent 1.14 times the CPU per request of workers with one core
-// each, for the same throughput (docs/process-models.md).
+// workerEnv is this process's environment for a worker: marked as one, with
+// GOMAXPROCS set so that MinSpare workers together run one thread of Go
+// code per core, as one threaded process would, and GOGC so that together
+// they keep about the heap headroom one process would (workerGOGC), unless
+// the environment already sets them. Measured through nginx, workers that
+// each used every core spent 1.14 times the CPU per request of workers with
+// one core each, for the same throughput (docs/process-models.md).
 func (m *master) workerEnv() []string {
 	env := append(withoutEnv(os.Environ(), workerEnv, statusEnv), workerEnv+"="+workerVersion)
 	if m.statusFile != nil {
@@ -354,6 +371,9 @@ func (m *master) workerEnv() []string {
 	}
 	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
 		env = append(env, "GOMAXPROCS="+strconv.Itoa(workerProcs(runtime.GOMAXPROCS(0), m.cfg.MinSpare)))
+	}
+	if _, set := os.LookupEnv("GOGC"); !set {
+		env = append(env, "GOGC="+strconv.Itoa(workerGOGC(m.cfg.MinSpare)))
 	}
 	return env
 }
@@ -421,7 +441,12 @@ func (m *master) handle(ev event) {
 				ev.err = errors.New("exit status 0")
 			}
 			// The exit is already logged; failed paces the next start or gives up.
-			m.giveUp = m.failed(fmt.Errorf("worker pid %d exited before becoming ready: %w", w.pid, ev.err))
+			err := fmt.Errorf("worker pid %d exited before becoming ready: %w", w.pid, ev.err)
+			m.giveUp = m.failed(err)
+			if w.gen == m.gen && m.gen > 0 && m.servedGen != m.gen+1 && m.failedGen != m.gen+1 && m.cfg.ReloadFailed != nil {
+				m.failedGen = m.gen + 1
+				m.cfg.ReloadFailed(m.gen, err)
+			}
 		}
 		return
 	}

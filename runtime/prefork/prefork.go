@@ -79,6 +79,22 @@ type Config struct {
 	// read it with ReadStatus (runfcgi's status= page is answered by a
 	// worker). Default false: no snapshot is written.
 	StatusFile bool
+	// Ready, if non-nil, is called by the master when a generation of
+	// workers serves: MinSpare of them are ready. Generation 0 is the first,
+	// started by Master; each SIGHUP starts the next. runfcgi tells systemd
+	// (READY=1). It is called from the goroutine running Master and must
+	// not block. nil means no one is told.
+	Ready func(generation int)
+	// Reloading, if non-nil, is called by the master on SIGHUP, as it
+	// starts the new generation, from the goroutine running Master; it must
+	// not block. nil means no one is told.
+	Reloading func(generation int)
+	// ReloadFailed, if non-nil, is called by the master, once per
+	// generation, when a worker of a generation that SIGHUP started exits
+	// before it is ready, while the previous generation goes on serving
+	// (the master keeps trying, spaced out). It must not block. nil means
+	// no one is told.
+	ReloadFailed func(generation int, err error)
 	// Observe, if non-nil, is called by the master with a snapshot of its
 	// workers after every change, from the goroutine running Master: it must
 	// not block. nil means no one is told.
@@ -208,6 +224,16 @@ func (cfg Config) WithDefaults() (Config, error) {
 // workerProcs shares cores among minSpare workers, at least one each.
 func workerProcs(cores, minSpare int) int {
 	return max(1, cores/max(1, minSpare))
+}
+
+// workerGOGC is the GOGC of each of minSpare workers: Go's default, 100, lets
+// a heap grow to twice its live data (and to at least 4 MiB) before
+// collecting, so n workers at 100 would hold n times one process's headroom
+// on top of their live data. 100/n shares one process's headroom among them;
+// the floor of 25 keeps the collector from running so often, with many
+// workers, that it costs more CPU than it saves memory.
+func workerGOGC(minSpare int) int {
+	return max(25, 100/max(1, minSpare))
 }
 
 // workerMaxRequests is MaxRequests plus this worker's share of the jitter.

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,7 +34,7 @@ import (
 const (
 	roleEnv       = "PREFORK_TEST_ROLE"
 	configEnv     = "PREFORK_TEST_CONFIG"      // MinSpare,MaxSpare,MaxChildren,MaxRequests[,Concurrency[,MaxRequestsJitter[,MaxRSS[,StatusFile]]]]
-	workerModeEnv = "PREFORK_TEST_WORKER_MODE" // "crash": exit 3 before serving
+	workerModeEnv = "PREFORK_TEST_WORKER_MODE" // "crash": exit 3 before serving; "crash-if:PATH": the same while PATH exists
 	socketEnv     = "PREFORK_TEST_SOCKET"      // listen on this unix socket instead of TCP
 )
 
@@ -82,6 +83,14 @@ func helperMaster() int {
 		defer mu.Unlock()
 		fmt.Printf("stats %s\n", b)
 	}
+	event := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Printf("event "+format+"\n", args...)
+	}
+	cfg.Ready = func(gen int) { event("ready %d", gen) }
+	cfg.Reloading = func(gen int) { event("reloading %d", gen) }
+	cfg.ReloadFailed = func(gen int, err error) { event("reload failed %d: %v", gen, err) }
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	err = prefork.Master(ctx, l, cfg)
@@ -90,7 +99,13 @@ func helperMaster() int {
 }
 
 func helperWorker() int {
-	if os.Getenv(workerModeEnv) == "crash" {
+	mode := os.Getenv(workerModeEnv)
+	if path, ok := strings.CutPrefix(mode, "crash-if:"); ok {
+		if _, err := os.Stat(path); err == nil {
+			mode = "crash"
+		}
+	}
+	if mode == "crash" {
 		fmt.Fprintln(os.Stderr, "worker: crashing on purpose")
 		return 3
 	}
@@ -99,6 +114,9 @@ func helperWorker() int {
 	mux.HandleFunc("/pid", func(w http.ResponseWriter, r *http.Request) {
 		pidHits.Add(1)
 		fmt.Fprint(w, os.Getpid())
+	})
+	mux.HandleFunc("/env", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "GOGC=%s GOMAXPROCS=%s", os.Getenv("GOGC"), os.Getenv("GOMAXPROCS"))
 	})
 	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
 		st, err := prefork.ReadStatus()
@@ -141,7 +159,8 @@ type cluster struct {
 	mu       sync.Mutex
 	changed  *sync.Cond
 	history  []prefork.Stats
-	returned string // the master's "master returned …" line
+	events   []string // Config.Ready, Reloading and ReloadFailed, as "ready 0"
+	returned string   // the master's "master returned …" line
 	stderr   bytes.Buffer
 	exited   bool
 }
@@ -176,6 +195,8 @@ func startCluster(t *testing.T, config string, env ...string) *cluster {
 					t.Errorf("master printed %q: %v", line, err)
 				}
 				c.history = append(c.history, s)
+			case strings.HasPrefix(line, "event "):
+				c.events = append(c.events, strings.TrimPrefix(line, "event "))
 			case strings.HasPrefix(line, "master returned "):
 				c.returned = strings.TrimPrefix(line, "master returned ")
 			}
@@ -425,6 +446,83 @@ func TestWorkersShareTheListener(t *testing.T) {
 	}
 	if len(seen) < 2 {
 		t.Errorf("400 requests were all served by one worker: %v", seen)
+	}
+	c.stop()
+}
+
+// Workers share one process's heap headroom (GOGC 100 / MinSpare) and cores,
+// unless the environment sets them (issue 11: prefork held 2.5 times
+// threaded's memory, each worker a whole GOGC=100 heap).
+func TestWorkerEnvironmentSharesHeadroom(t *testing.T) {
+	for _, tt := range []struct {
+		name, config string
+		env          []string
+		wantGOGC     string
+	}{
+		{"two workers", "2,2,4,0", nil, "GOGC=50 "},
+		{"eight workers, the floor", "8,8,8,0", nil, "GOGC=25 "},
+		{"GOGC given", "2,2,4,0", []string{"GOGC=200"}, "GOGC=200 "},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, set := os.LookupEnv("GOGC"); set && tt.env == nil {
+				t.Skip("GOGC is set in the test's environment, and workers keep it")
+			}
+			c := startCluster(t, tt.config, tt.env...)
+			got, err := c.get("/env")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(got, tt.wantGOGC) {
+				t.Errorf("a worker's environment has %q, want %q first", got, tt.wantGOGC)
+			}
+			c.stop()
+		})
+	}
+}
+
+// waitEvent waits until the master has reported an event starting with
+// prefix, and returns it.
+func (c *cluster) waitEvent(prefix string) string {
+	c.t.Helper()
+	var got string
+	c.wait("event "+prefix, func() bool {
+		for _, e := range c.events {
+			if strings.HasPrefix(e, prefix) {
+				got = e
+				return true
+			}
+		}
+		return false
+	})
+	return got
+}
+
+// The master tells its caller when a generation serves, when SIGHUP starts
+// the next, and when that one fails to start while the old one serves on
+// (runfcgi passes them on to systemd: READY=1, RELOADING=1).
+func TestGenerationEvents(t *testing.T) {
+	broken := filepath.Join(t.TempDir(), "broken")
+	c := startCluster(t, "1,1,2,0", workerModeEnv+"=crash-if:"+broken)
+	c.waitEvent("ready 0")
+	if err := os.WriteFile(broken, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.cmd.Process.Signal(syscall.SIGHUP)
+	c.waitEvent("reloading 1")
+	if e := c.waitEvent("reload failed 1: "); !strings.Contains(e, "exited before becoming ready") {
+		t.Errorf("event %q, want the worker that exited before it was ready", e)
+	}
+	// The old generation still serves.
+	if _, err := c.get("/pid"); err != nil {
+		t.Fatalf("after the failed reload: %v", err)
+	}
+	os.Remove(broken)
+	c.waitEvent("ready 1")
+	c.mu.Lock()
+	events := strings.Join(c.events, "\n")
+	c.mu.Unlock()
+	if n := strings.Count(events, "reload failed 1"); n != 1 {
+		t.Errorf("reload failed reported %d times, want once per generation:\n%s", n, events)
 	}
 	c.stop()
 }

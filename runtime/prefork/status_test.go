@@ -136,6 +136,17 @@ func TestWorkerProcs(t *testing.T) {
 	}
 }
 
+func TestWorkerGOGC(t *testing.T) {
+	tests := []struct{ minSpare, want int }{{0, 100}, {1, 100}, {2, 50}, {3, 33}, {4, 25}, {16, 25}}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d workers", tt.minSpare), func(t *testing.T) {
+			if got := workerGOGC(tt.minSpare); got != tt.want {
+				t.Errorf("workerGOGC(%d) = %d, want %d", tt.minSpare, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestParseStatm(t *testing.T) {
 	tests := []struct {
 		name, line string

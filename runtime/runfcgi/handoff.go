@@ -145,12 +145,14 @@ func (r *run) listener() (*listening, error) {
 }
 
 // handOff starts this program again from the binary now on disk, handing
-// it the listening socket, and waits until it serves. On success the
-// caller drains and exits; on failure it logs why and goes on serving. The
-// new process writes the pidfile; ln's socket file becomes its to remove.
-func (r *run) handOff(ctx context.Context, ln *listening) bool {
-	fail := func(format string, args ...any) bool {
-		r.log.Printf("runfcgi: SIGHUP: "+format+"; the old process goes on serving", args...)
+// it the listening socket, and waits until it serves. On success (nil) the
+// caller drains and exits; on failure it has logged why, the error says it,
+// and the caller goes on serving. The new process writes the pidfile; ln's
+// socket file becomes its to remove.
+func (r *run) handOff(ctx context.Context, ln *listening) error {
+	fail := func(format string, args ...any) error {
+		err := fmt.Errorf("runfcgi: SIGHUP: "+format+"; the old process goes on serving", args...)
+		r.log.Print(err)
 		// The new process may have written the pidfile before it failed,
 		// and removed it on its way out: it names this process again.
 		if r.o.PIDFile != "" {
@@ -162,7 +164,7 @@ func (r *run) handOff(ctx context.Context, ln *listening) bool {
 				r.log.Print(err)
 			}
 		}
-		return false
+		return err
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -216,5 +218,5 @@ func (r *run) handOff(ctx context.Context, ln *listening) bool {
 	r.log.Printf("runfcgi: SIGHUP: pid %d serves now; finishing the requests in flight here", cmd.Process.Pid)
 	cmd.Process.Release()
 	ln.socketPath = ""
-	return true
+	return nil
 }

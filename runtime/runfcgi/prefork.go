@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"sync/atomic"
 
 	"github.com/appgen/appgen/runtime/prefork"
@@ -81,6 +82,7 @@ func (r *run) master(ctx context.Context, l net.Listener) error {
 			r.ops.draining.Store(true)
 		}()
 	}
+	r.notifyPrefork(ctx, &cfg, l)
 	if err := prefork.Master(ctx, l, cfg); err != nil {
 		return fmt.Errorf("runfcgi: method=prefork: %w", err)
 	}
@@ -111,4 +113,27 @@ func (r *run) worker() error {
 		return fmt.Errorf("runfcgi: prefork worker: %w", err)
 	}
 	return nil
+}
+
+// notifyPrefork tells systemd about the master: ready once its workers
+// serve, reloading on SIGHUP until the new generation serves (or fails to
+// start, the old one serving on), stopping when ctx is done. The master's
+// pid stays the main process throughout.
+func (r *run) notifyPrefork(ctx context.Context, cfg *prefork.Config, l net.Listener) {
+	if r.notifier == nil {
+		return
+	}
+	cfg.Ready = func(gen int) {
+		r.notifyReady(fmt.Sprintf("%s, generation %d of workers", r.serving(l), gen))
+	}
+	cfg.Reloading = func(gen int) {
+		r.notifyReloading(fmt.Sprintf("SIGHUP: starting generation %d of workers; the old ones serve meanwhile", gen))
+	}
+	cfg.ReloadFailed = func(gen int, err error) {
+		r.notifyReady(fmt.Sprintf("SIGHUP: generation %d of workers fails to start (%v); the old ones go on serving", gen, err))
+	}
+	go func() {
+		<-ctx.Done()
+		r.notifyStopping(fmt.Sprintf("stopping: the workers finish the requests in flight (pid %d)", os.Getpid()))
+	}()
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -78,6 +79,10 @@ func Main(args []string, site Site) int {
 		return 1
 	}
 	r := &run{o: o, site: site, stderr: stderr, log: log.New(stderr, "", log.LstdFlags)}
+	if r.notifier, err = takeNotifier(); err != nil {
+		// The site serves anyway; systemd, if it waits, says it timed out.
+		r.log.Printf("%v; not notifying", err)
+	}
 	r.handOver()
 	r.ops.start = time.Now()
 	// A restart in place runs the same arguments, whose relative paths
@@ -140,6 +145,9 @@ type run struct {
 	sup supervisor
 	// ops is behind status=, ping= and admin=.
 	ops ops
+	// notifier tells systemd how the service is (NOTIFY_SOCKET); nil
+	// outside a Type=notify unit.
+	notifier *notifier
 	// ln is what standalone listens on, for a threaded SIGHUP to hand over;
 	// claimSocket, if set, makes a handed-over socket file ours once serving.
 	ln          *listening
@@ -295,7 +303,12 @@ func (r *run) serve(l net.Listener, spawned bool) error {
 	}
 	if r.o.Method == "prefork" {
 		// The pipe closes before any worker starts, so the parent returns
-		// while the listener is already accepting (into its backlog).
+		// while the listener is already accepting (into its backlog). A
+		// daemon tells systemd it is the main process before its parent
+		// exits; READY=1 waits for the workers (notifyPrefork).
+		if r.ready != nil {
+			r.notify("MAINPID=" + strconv.Itoa(os.Getpid()))
+		}
 		r.ready.ready()
 		if r.o.Secret != "" {
 			// Workers inherit the master's environment (the prefork
@@ -365,6 +378,9 @@ func (r *run) threaded(ctx context.Context, stop context.CancelFunc, l net.Liste
 	defer signal.Stop(hup)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
+	// systemd hears it first: a successor's MAINPID must reach it before
+	// the readiness pipe lets the old main process drain and exit.
+	r.notifyReady(r.serving(l))
 	r.ready.ready()
 	if r.claimSocket != nil {
 		r.claimSocket()
@@ -385,7 +401,12 @@ func (r *run) threaded(ctx context.Context, stop context.CancelFunc, l net.Liste
 				r.log.Printf("runfcgi: SIGHUP ignored in a process the web server spawned; touch its watch= file to restart it")
 				continue
 			}
-			if r.handOff(ctx, r.ln) {
+			r.notifyReloading(fmt.Sprintf("SIGHUP: starting the binary on disk; pid %d serves meanwhile", os.Getpid()))
+			if err := r.handOff(ctx, r.ln); err != nil {
+				r.notifyReady(err.Error())
+			} else {
+				// The successor is the main process now and said so;
+				// this one drains without a word to systemd.
 				r.ops.draining.Store(true)
 				err := r.drain(srv)
 				<-errc
@@ -393,6 +414,7 @@ func (r *run) threaded(ctx context.Context, stop context.CancelFunc, l net.Liste
 				return err
 			}
 		case <-ctx.Done():
+			r.notifyStopping(fmt.Sprintf("stopping: finishing the requests in flight (pid %d)", os.Getpid()))
 			r.ops.draining.Store(true)
 			err := r.drain(srv)
 			<-errc
@@ -400,6 +422,11 @@ func (r *run) threaded(ctx context.Context, stop context.CancelFunc, l net.Liste
 			return err
 		}
 	}
+}
+
+// serving is the STATUS= line of a process serving on l.
+func (r *run) serving(l net.Listener) string {
+	return fmt.Sprintf("serving %s on %s (method=%s, pid %d)", r.o.Protocol, l.Addr(), r.o.Method, os.Getpid())
 }
 
 // drain stops accepting and waits for the requests in flight; a second stop

@@ -145,12 +145,17 @@ func withoutSecretArgs(args []string) []string {
 	return out
 }
 
-// childEnv is the environment of a process runfcgi starts: this one's, and
-// the secret when there is one.
+// childEnv is the environment of a process runfcgi starts: this one's, the
+// secret when there is one, and systemd's notification socket when there is
+// one.
 func (r *run) childEnv(extra ...string) []string {
 	env := os.Environ()
 	if r.o.Secret != "" {
 		env = append(env, SecretEnv+"="+r.o.Secret)
+	}
+	if r.notifier != nil {
+		// A daemon or a threaded successor speaks to systemd in turn.
+		env = append(env, notifySocketEnv+"="+r.notifier.env)
 	}
 	return append(env, extra...)
 }

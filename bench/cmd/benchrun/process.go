@@ -17,11 +17,12 @@ import (
 
 // treeStats is what one measured run cost the backend's whole tree.
 type treeStats struct {
-	procs     int           // most processes alive at once during the run
-	rss, pss  int64         // summed over the tree at the end of the run, bytes
-	rootCPU   time.Duration // CPU time of the process benchrun started (a prefork master)
-	totalCPU  time.Duration // CPU time of the whole tree
-	samplesOK bool
+	procs            int           // most processes alive at once during the run
+	rss, pss         int64         // summed over the tree at the end of the run, bytes
+	rootRSS, rootPSS int64         // of the process benchrun started alone (a prefork master), bytes
+	rootCPU          time.Duration // CPU time of the process benchrun started (a prefork master)
+	totalCPU         time.Duration // CPU time of the whole tree
+	samplesOK        bool
 }
 
 // tree returns root and its children.
@@ -121,10 +122,13 @@ func (w *treeWatch) end() treeStats {
 		if pid == w.root {
 			s.rootCPU = d
 		}
-		if v, err := reliability.RSS(pid); err == nil {
-			s.rss += v
+		v, _ := reliability.RSS(pid)
+		p := pss(pid)
+		s.rss += v
+		s.pss += p
+		if pid == w.root {
+			s.rootRSS, s.rootPSS = v, p
 		}
-		s.pss += pss(pid)
 	}
 	return s
 }
@@ -145,14 +149,16 @@ func renderTrees(selected []benchCase, results map[string][]sample) string {
 	if len(rows) == 0 {
 		return ""
 	}
-	b.WriteString("\n## Process models (the backend's process tree)\n\nProcesses: the most alive at once during a measured run (max over the repetitions). RSS and PSS: summed over the tree at the end of the run (medians); PSS divides each shared page among the processes sharing it. First process's CPU: its share of the tree's CPU time over the run (median); for prefork, the master's share.\n\n| case | processes | RSS | PSS | first process's CPU |\n|---|---:|---:|---:|---:|\n")
+	b.WriteString("\n## Process models (the backend's process tree)\n\nProcesses: the most alive at once during a measured run (max over the repetitions). RSS and PSS: summed over the tree at the end of the run (medians); PSS divides each shared page among the processes sharing it. First process's RSS, PSS and CPU: the process benchrun started alone (for prefork, the master): its memory, and its share of the tree's CPU time over the run (medians).\n\n| case | processes | RSS | PSS | first process's RSS | first process's PSS | first process's CPU |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, c := range rows {
 		var procs int
-		var rss, pssv, share []float64
+		var rss, pssv, rootRSS, rootPSS, share []float64
 		for _, s := range results[c.Name] {
 			procs = max(procs, s.tree.procs)
 			rss = append(rss, float64(s.tree.rss))
 			pssv = append(pssv, float64(s.tree.pss))
+			rootRSS = append(rootRSS, float64(s.tree.rootRSS))
+			rootPSS = append(rootPSS, float64(s.tree.rootPSS))
 			if s.tree.totalCPU > 0 {
 				share = append(share, float64(s.tree.rootCPU)/float64(s.tree.totalCPU))
 			}
@@ -161,7 +167,8 @@ func renderTrees(selected []benchCase, results map[string][]sample) string {
 		if len(share) > 0 {
 			sh = fmt.Sprintf("%.2f%%", 100*median(share))
 		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s |\n", c.Name, procs, mib(int64(median(rss))), mib(int64(median(pssv))), sh)
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s |\n", c.Name, procs, mib(int64(median(rss))), mib(int64(median(pssv))),
+			mib(int64(median(rootRSS))), mib(int64(median(rootPSS))), sh)
 	}
 	b.WriteString("\n| case | against | RSS | PSS |\n|---|---|---:|---:|\n")
 	for _, c := range rows {
