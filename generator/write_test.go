@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 )
@@ -137,15 +138,16 @@ func TestWriteRefuses(t *testing.T) {
 }
 
 // cancelAfter is a context whose Err turns to context.Canceled after n calls: Write checks
-// it between files, so this interrupts it at a chosen point, as SIGINT would.
+// it between files, so this interrupts it at a chosen point, as SIGINT would. The count is
+// atomic because Write's file writers check it from several goroutines, as they may a real
+// context.
 type cancelAfter struct {
 	context.Context
-	n *int
+	n *atomic.Int64
 }
 
 func (c cancelAfter) Err() error {
-	*c.n--
-	if *c.n < 0 {
+	if c.n.Add(-1) < 0 {
 		return context.Canceled
 	}
 	return nil
@@ -168,7 +170,8 @@ func TestWriteInterrupted(t *testing.T) {
 			dir := filepath.Join(root, "parent", "mysite")
 			k.setup(t, dir)
 			before := tree(t, root)
-			n := point
+			var n atomic.Int64
+			n.Store(int64(point))
 			err := Write(cancelAfter{context.Background(), &n}, dir, sampleFiles)
 			if err == nil {
 				if point == 0 {
@@ -196,11 +199,11 @@ func TestWriteRollsBackOnFailure(t *testing.T) {
 		{Path: "b.txt", Mode: 0o666, Data: []byte("b")},
 	}
 	// CheckTarget passes; then b.txt appears before the moves, as if another program
-	// created it while appgen was writing.
-	n := 0
+	// created it while appgen was writing. Write's file writers call Err from several
+	// goroutines, once per file, so the count is atomic.
+	var n atomic.Int64
 	ctx := hookContext{Context: context.Background(), hook: func() {
-		n++
-		if n == len(files)+1 {
+		if n.Add(1) == int64(len(files))+1 {
 			os.WriteFile(filepath.Join(dir, "b.txt"), []byte("theirs"), 0o644)
 		}
 	}}
