@@ -131,14 +131,19 @@ func (s *Server) Serve(l net.Listener, serveConn func(c *Conn)) error {
 				// the listener instead): take what is queued.
 				//
 				// The queue is taken even when the socket is shared
-				// (a threaded SIGHUP successor, prefork siblings, or
+				// (a threaded SIGHUP successor accepting on it, or
 				// systemd holding it for socket activation), where
-				// closing our descriptor resets nothing: whoever else
-				// holds it may be stopping too or not accepting yet,
-				// and a connection taken here is served under the same
-				// drain rules as any other, so taking it is never
-				// worse than leaving it. drainFor bounds the time a
-				// peer that keeps connecting could hold this open.
+				// closing our descriptor resets nothing: Serve cannot
+				// tell whether whoever else holds it will accept (the
+				// successor may fail, systemd only holds it until the
+				// next start), and a connection taken here is served
+				// under the same drain rules as any other, so taking
+				// it is never worse than leaving it. drainFor bounds
+				// the time a peer that keeps connecting, or a
+				// successor's share of a busy socket, holds this open.
+				// (A prefork worker's listener has no SetDeadline: it
+				// closes its copy before Shutdown, leaving the queue to
+				// its siblings and the master's copy.)
 				if dl != nil && drainUntil.IsZero() && errors.Is(err, os.ErrDeadlineExceeded) {
 					drainUntil = time.Now().Add(drainFor)
 					continue
