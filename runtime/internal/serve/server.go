@@ -382,8 +382,10 @@ var aLongTimeAgo = time.Unix(1, 0)
 // or within a round trip on loopback; a short wait also takes those, and
 // the deadline is needed anyway because an expired one fails Accept before
 // it looks at the queue. Connections arriving after it are refused once the
-// listener is closed (the web server tries another backend); only those in
-// the instant between the last Accept and the close are reset.
+// listener is closed (the web server tries another backend); only those
+// queued in the instant between the last Accept and the close (or when
+// drainFor cuts a steady stream short) are reset: see docs/reliability.md,
+// scenario 14, for why new connections are not refused first.
 var drainWait = 5 * time.Millisecond
 
 // drainFor bounds the time Serve spends taking a listener's queue on
