@@ -212,6 +212,17 @@ func (l *allowListener) Accept() (net.Conn, error) {
 	}
 }
 
+// SetDeadline forwards to the listener it wraps, so that a graceful
+// shutdown can take the connections queued on it before closing it (see
+// serve.Server.Serve); it fails for a listener without deadlines.
+func (l *allowListener) SetDeadline(t time.Time) error {
+	d, ok := l.Listener.(interface{ SetDeadline(time.Time) error })
+	if !ok {
+		return fmt.Errorf("runfcgi: listener %T has no SetDeadline", l.Listener)
+	}
+	return d.SetDeadline(t)
+}
+
 func (l *allowListener) allows(ip net.IP) bool {
 	for _, a := range l.allowed {
 		if a.Equal(ip) {

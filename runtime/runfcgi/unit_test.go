@@ -2,6 +2,7 @@ package runfcgi
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -146,3 +147,31 @@ func TestWatchNotices(t *testing.T) {
 		}
 	})
 }
+
+// Regression test: allowListener (FCGI_WEB_SERVER_ADDRS) hid its listener's
+// SetDeadline, so a graceful shutdown closed it at once and reset the
+// connections in its accept queue instead of taking them first.
+func TestAllowListenerForwardsDeadline(t *testing.T) {
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	var l net.Listener = &allowListener{Listener: tcp, allowed: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	d, ok := l.(interface{ SetDeadline(time.Time) error })
+	if !ok {
+		t.Fatal("allowListener has no SetDeadline")
+	}
+	if err := d.SetDeadline(time.Now().Add(-time.Second)); err != nil {
+		t.Fatalf("SetDeadline: %v", err)
+	}
+	if _, err := l.Accept(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("Accept after a past deadline = %v, want os.ErrDeadlineExceeded", err)
+	}
+	// A wrapped listener without deadlines says so, and the caller closes it.
+	if err := (&allowListener{Listener: noDeadlineListener{tcp}}).SetDeadline(time.Now()); err == nil {
+		t.Error("SetDeadline on a listener without deadlines = nil, want an error")
+	}
+}
+
+type noDeadlineListener struct{ net.Listener }

@@ -7,6 +7,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -47,6 +48,7 @@ type Server struct {
 	listeners map[*net.Listener]struct{}
 	conns     map[*Conn]struct{}
 	done      chan struct{} // closed by Shutdown and Close
+	killed    chan struct{} // closed by Close
 	work      chan func()   // idle workers receive tasks here
 	slots     chan struct{} // MaxConns tokens, made on first Serve
 	wake      chan struct{} // a connection went Idle while Serve waits for room
@@ -71,6 +73,7 @@ func (s *Server) init() {
 	if s.done == nil {
 		s.work = make(chan func())
 		s.done = make(chan struct{})
+		s.killed = make(chan struct{})
 		s.listeners = make(map[*net.Listener]struct{})
 		s.conns = make(map[*Conn]struct{})
 		if s.MaxConns > 0 {
@@ -84,6 +87,13 @@ func (s *Server) init() {
 // goroutine, until Shutdown or Close (then it returns http.ErrServerClosed)
 // or a permanent Accept error (returned as it is). It closes l when it
 // returns. Serve may be called for several listeners at once.
+//
+// On Shutdown, a listener with a SetDeadline method (*net.TCPListener,
+// *net.UnixListener, and wrappers that forward it) is not closed at once:
+// Serve first accepts the connections waiting in its queue and serves them
+// (see drainWait), because closing a listening socket resets those, and
+// their clients have sent requests the web server can then neither retry
+// safely nor answer. Other listeners are closed at once.
 func (s *Server) Serve(l net.Listener, serveConn func(c *Conn)) error {
 	s.mu.Lock()
 	s.init()
@@ -101,11 +111,43 @@ func (s *Server) Serve(l net.Listener, serveConn func(c *Conn)) error {
 		l.Close()
 	}()
 
+	dl, _ := l.(deadliner)
 	var backoff time.Duration
+	var drainUntil time.Time // set when Shutdown began: taking the queue
 	for {
+		if !drainUntil.IsZero() {
+			now := time.Now()
+			if now.After(drainUntil) {
+				return http.ErrServerClosed
+			}
+			if err := dl.SetDeadline(now.Add(drainWait)); err != nil {
+				return http.ErrServerClosed
+			}
+		}
 		nc, err := l.Accept()
 		if err != nil {
 			if s.closing.Load() {
+				// Shutdown's past deadline woke Accept (Close closes
+				// the listener instead): take what is queued.
+				//
+				// The queue is taken even when the socket is shared
+				// (a threaded SIGHUP successor accepting on it, or
+				// systemd holding it for socket activation), where
+				// closing our descriptor resets nothing: Serve cannot
+				// tell whether whoever else holds it will accept (the
+				// successor may fail, systemd only holds it until the
+				// next start), and a connection taken here is served
+				// under the same drain rules as any other, so taking
+				// it is never worse than leaving it. drainFor bounds
+				// the time a peer that keeps connecting, or a
+				// successor's share of a busy socket, holds this open.
+				// (A prefork worker's listener has no SetDeadline: it
+				// closes its copy before Shutdown, leaving the queue to
+				// its siblings and the master's copy.)
+				if dl != nil && drainUntil.IsZero() && errors.Is(err, os.ErrDeadlineExceeded) {
+					drainUntil = time.Now().Add(drainFor)
+					continue
+				}
 				return http.ErrServerClosed
 			}
 			if !temporary(err) {
@@ -121,9 +163,17 @@ func (s *Server) Serve(l net.Listener, serveConn func(c *Conn)) error {
 			continue
 		}
 		backoff = 0
-		if s.slots != nil && !s.makeRoom() {
-			nc.Close()
-			return http.ErrServerClosed
+		if s.slots != nil {
+			start := time.Now()
+			if !s.makeRoom() {
+				nc.Close()
+				return http.ErrServerClosed
+			}
+			// Waiting for room is not taking the queue: drainFor
+			// counts only the time spent accepting.
+			if !drainUntil.IsZero() {
+				drainUntil = drainUntil.Add(time.Since(start))
+			}
 		}
 		now := time.Now()
 		c := &Conn{Conn: nc, srv: s, accepted: now}
@@ -152,8 +202,10 @@ func (s *Server) Serve(l net.Listener, serveConn func(c *Conn)) error {
 // makeRoom takes one of MaxConns slots for a connection just accepted. At
 // the limit it closes the connection quiet longest (see MaxConns) and waits
 // for its slot, or, with none quiet, waits for a slot or a connection to go
-// quiet; meanwhile nothing more is accepted. It reports false when Shutdown
-// or Close ends the wait.
+// quiet; meanwhile nothing more is accepted. It reports false when Close
+// ends the wait. Shutdown does not: the connection was accepted, so its
+// client has sent a request (or is about to), and Shutdown frees slots by
+// closing the connections that go idle.
 //
 // The connection waiting is held unserved rather than left in the backlog
 // because only an accepted connection shows that someone wants service:
@@ -177,7 +229,7 @@ func (s *Server) makeRoom() bool {
 		select {
 		case s.slots <- struct{}{}:
 			return true
-		case <-s.done:
+		case <-s.killed:
 			return false
 		case <-s.wake:
 		case <-time.After(evictRetry):
@@ -232,8 +284,10 @@ func temporary(err error) bool {
 // Shutdown stops accepting, closes idle connections, and waits for active
 // ones to go idle (closing them as they do) until none is left, or ctx ends,
 // when it returns ctx's error and leaves the rest open (Close ends them).
+// Connections already queued on a listener are accepted and served first
+// (see Serve).
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.stop()
+	err := s.stop(true)
 	wait := time.Millisecond
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
@@ -256,9 +310,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close stops accepting and closes every connection now, whatever it is
 // doing. In-flight requests see their connection fail.
 func (s *Server) Close() error {
-	err := s.stop()
+	err := s.stop(false)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.closed {
+		close(s.killed)
+	}
 	s.closed = true
 	for c := range s.conns {
 		c.state.Store(int32(stateClosed))
@@ -267,8 +324,10 @@ func (s *Server) Close() error {
 	return err
 }
 
-// stop marks the server closing and closes its listeners.
-func (s *Server) stop() error {
+// stop marks the server closing and closes its listeners; with graceful,
+// those that can take a deadline are woken with a past one instead, and
+// their Serve loops close them once the queue is taken.
+func (s *Server) stop(graceful bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.init()
@@ -277,6 +336,9 @@ func (s *Server) stop() error {
 		close(s.done)
 	}
 	for l := range s.listeners {
+		if d, ok := (*l).(deadliner); ok && graceful && d.SetDeadline(aLongTimeAgo) == nil {
+			continue
+		}
 		if cerr := (*l).Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) && err == nil {
 			err = cerr
 		}
@@ -306,6 +368,31 @@ func (s *Server) closeIdle() bool {
 	// its listener closed and has yet to register.
 	return len(s.conns) == 0 && len(s.listeners) == 0
 }
+
+// deadliner is a listener whose Accept can be given a deadline.
+type deadliner interface{ SetDeadline(t time.Time) error }
+
+// aLongTimeAgo is a deadline that has passed: setting it wakes a blocked
+// Accept at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// drainWait is how long an Accept taking a listener's queue on Shutdown
+// waits for one more connection before Serve closes the listener. A
+// connection the web server opened is queued already (its handshake done)
+// or within a round trip on loopback; a short wait also takes those, and
+// the deadline is needed anyway because an expired one fails Accept before
+// it looks at the queue. Connections arriving after it are refused once the
+// listener is closed (the web server tries another backend); only those
+// queued in the instant between the last Accept and the close (or when
+// drainFor cuts a steady stream short) are reset: see docs/reliability.md,
+// scenario 14, for why new connections are not refused first.
+var drainWait = 5 * time.Millisecond
+
+// drainFor bounds the time Serve spends taking a listener's queue on
+// Shutdown, not counting waits for room under MaxConns, so a peer that
+// keeps connecting cannot keep a draining server accepting: a full queue
+// (the kernel's somaxconn, 4096 by default) is taken in a few milliseconds.
+var drainFor = 250 * time.Millisecond
 
 // idleGrace is how long a connection must have stayed idle before Shutdown
 // closes it. A web server that keeps connections open (nginx with
