@@ -245,6 +245,12 @@ func checkDeployment(t *testing.T, o deploy.Options, m manifests) {
 		t.Fatal("no ConfigMap for the nginx site")
 	}
 	site := m.configMap.Data["site.conf"]
+	// The site's comment names the group that may open the socket: the pod's, which nginx
+	// joins, not the www-data the nginx target defaults to (it did, until the group was passed).
+	if group := fmt.Sprintf("web server's group (%d)", *pod.SecurityContext.RunAsGroup); !strings.Contains(site, group) ||
+		!slices.Contains(pod.SecurityContext.SupplementalGroups, *pod.SecurityContext.RunAsGroup) {
+		t.Errorf("the nginx site's comment does not name the pod's group, or nginx does not join it: want %q in\n%s", group, site)
+	}
 	if !strings.Contains(site, `server "unix:`+socket+`";`) {
 		t.Errorf("the nginx site does not reach the app's socket %s:\n%s", socket, site)
 	}
