@@ -37,8 +37,8 @@ func checkStructure(_ context.Context, r *resolved, _ []byte, _ string) ([]strin
 	return []string{"checked with appgen's own " + r.t.syntax.name + " reader only: no " + r.t.name + " validator runs without a Docker engine or a cluster"}, nil
 }
 
-// AdminPort is the port of runfcgi's admin= listener (/healthz, /readyz, /metrics) in a
-// container: a constant, since probes and the image must agree on it.
+// AdminPort is the port of runfcgi's admin= listener, or runserver's --admin, (/healthz,
+// /readyz, /metrics) in a container: a constant, since probes and the image must agree on it.
 const AdminPort = 9001
 
 // RequestTimeout is runfcgi's timeout= in a container: a request still running after it is
@@ -59,12 +59,12 @@ func (r *resolved) ContainerPort() int {
 }
 
 // ContainerArgs are the arguments the image runs its binary with: runfcgi on the container
-// port with admin= for probes and timeout= bounding a drain, or runserver without its
-// reloader for HTTP.
+// port with admin= for probes and timeout= bounding a drain, or for HTTP runserver without
+// its reloader, with --admin serving the same probes.
 func (r *resolved) ContainerArgs() []string {
 	port := strconv.Itoa(r.ContainerPort())
 	if r.Protocol == "http" {
-		return []string{"runserver", "--noreload", "0.0.0.0:" + port}
+		return []string{"runserver", "--noreload", "--admin", "0.0.0.0:" + strconv.Itoa(AdminPort), "0.0.0.0:" + port}
 	}
 	return []string{"runfcgi", "protocol=" + r.Protocol, "host=0.0.0.0", "port=" + port, "daemonize=false",
 		"admin=0.0.0.0:" + strconv.Itoa(AdminPort), "timeout=" + strconv.Itoa(RequestTimeout) + "s"}
@@ -81,10 +81,7 @@ func (r *resolved) containerLine() string {
 	if r.t.name == "kubernetes" && r.Sidecar() {
 		return "pod: app on unix:" + r.SidecarSocket() + " (admin 0.0.0.0:" + strconv.Itoa(AdminPort) + "), nginx sidecar on 8080; image " + r.ImageRef() + ", web image " + r.WebImageRef()
 	}
-	l := "container: listens on 0.0.0.0:" + strconv.Itoa(r.ContainerPort())
-	if r.Protocol != "http" {
-		l += " (admin 0.0.0.0:" + strconv.Itoa(AdminPort) + ")"
-	}
+	l := "container: listens on 0.0.0.0:" + strconv.Itoa(r.ContainerPort()) + " (admin 0.0.0.0:" + strconv.Itoa(AdminPort) + ")"
 	if r.t.name == "kubernetes" {
 		l += "; image " + r.ImageRef()
 	}

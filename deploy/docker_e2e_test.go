@@ -351,6 +351,73 @@ func TestDockerfileBuildsOffline(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Error("still running 10 s after SIGTERM")
 	}
+
+	// --protocol http: the same binary runs the http image's CMD, and its --admin listener
+	// answers the probes until SIGTERM drains it.
+	o.Protocol, o.Backends = "http", nil
+	httpFile, err := deploy.Render(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpStages, _ := dockerStages(t, string(httpFile))
+	var httpArgs []string
+	for _, in := range httpStages["app"] {
+		if in.cmd == "CMD" {
+			if err := json.Unmarshal([]byte(in.args), &httpArgs); err != nil {
+				t.Fatalf("http CMD %s: %v", in.args, err)
+			}
+		}
+	}
+	// Both ports are fixed in the image; here they move to free ones on loopback.
+	sitePort, httpAdminPort := webserver.FreePort(t), webserver.FreePort(t)
+	moved := map[string]string{
+		"0.0.0.0:8000": "127.0.0.1:" + strconv.Itoa(sitePort),
+		"0.0.0.0:" + strconv.Itoa(deploy.AdminPort): "127.0.0.1:" + strconv.Itoa(httpAdminPort),
+	}
+	for i, a := range httpArgs {
+		if v, ok := moved[a]; ok {
+			httpArgs[i] = v
+			delete(moved, a)
+		}
+	}
+	if len(moved) != 0 {
+		t.Fatalf("http CMD %q: no site address 0.0.0.0:8000 or admin address", httpArgs)
+	}
+	hcmd := exec.Command(binary, httpArgs...)
+	hcmd.Dir, hcmd.Env = ctx, runEnv
+	hout := &strings.Builder{}
+	hcmd.Stdout, hcmd.Stderr = lockedWriter{&mu, hout}, lockedWriter{&mu, hout}
+	if err := hcmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	hdone := make(chan error, 1)
+	go func() { hdone <- hcmd.Wait() }()
+	t.Cleanup(func() {
+		hcmd.Process.Kill()
+		select {
+		case <-hdone:
+		case <-time.After(5 * time.Second):
+		}
+	})
+	hadmin := "http://127.0.0.1:" + strconv.Itoa(httpAdminPort)
+	waitHTTP(t, hadmin+"/readyz", hdone, hout, &mu)
+	if r := do(t, "GET", "http://127.0.0.1:"+strconv.Itoa(sitePort)+"/", "127.0.0.1", ""); r.status != 200 {
+		t.Errorf("http CMD: GET / = %d, want 200", r.status)
+	}
+	if r := do(t, "GET", hadmin+"/metrics", "", ""); r.status != 200 || !strings.Contains(r.body, "appgen_requests_total 1\n") {
+		t.Errorf("http CMD: GET /metrics = %d, want the site's request counted:\n%s", r.status, r.body)
+	}
+	hcmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-hdone:
+		if err != nil {
+			mu.Lock()
+			t.Errorf("http CMD after SIGTERM: %v\n%s", err, hout.String())
+			mu.Unlock()
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("http CMD still running 10 s after SIGTERM")
+	}
 }
 
 // waitHTTP waits until url answers 200, failing if the process exits first.

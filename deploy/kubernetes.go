@@ -27,6 +27,13 @@ const (
 	preStopSeconds      = 10
 )
 
+// podGroup is the pod's group (distroless's nonroot, as is its user): the app's socket is
+// created 0660 in it, and nginx joins it through supplementalGroups.
+const podGroup = 65532
+
+// PodGroup is podGroup, for the template.
+func (r *resolved) PodGroup() int { return podGroup }
+
 // PreStopSeconds is the app container's preStop sleep.
 func (r *resolved) PreStopSeconds() int { return preStopSeconds }
 
@@ -100,6 +107,9 @@ func (r *resolved) NginxSite() (string, error) {
 	n := *r
 	n.t, n.Target = nginxTarget, nginxTarget.name
 	n.Backends, n.Listen = []Backend{Unix(r.SidecarSocket())}, "8080"
+	// The site's comment names the group that may open the socket: the pod's, not the
+	// www-data a host's nginx runs in.
+	n.WebGroup = strconv.Itoa(podGroup)
 	text, err := renderWith(templateFS, &n)
 	if err != nil {
 		return "", err

@@ -209,29 +209,34 @@ func checkDeployment(t *testing.T, o deploy.Options, m manifests) {
 	}
 
 	svcPort := m.service.Spec.Ports[0].TargetPort
-	if o.Protocol == "http" {
-		if len(pod.Containers) != 1 || m.configMap != nil {
-			t.Errorf("http: want the app alone, got %d containers, ConfigMap %v", len(pod.Containers), m.configMap != nil)
-		}
-		if app.Args[0] != "runserver" {
-			t.Errorf("http: args %q, want runserver", app.Args)
-		}
-		checkNamedPort(t, app, svcPort, argValue(app.Args, "0.0.0.0:"))
-		for _, p := range []*corev1.Probe{app.ReadinessProbe, app.LivenessProbe} {
-			if p.TCPSocket == nil || p.TCPSocket.Port != intstr.FromString("http") {
-				t.Errorf("http: probe %+v, want TCP on the http port", p)
-			}
-		}
-		return
-	}
-	// The probes hit the admin port runfcgi really listens on.
+	// The probes hit the admin port the app really listens on: runfcgi's admin=, or
+	// runserver's --admin.
 	admin := argValue(app.Args, "admin=")
+	if o.Protocol == "http" {
+		if i := slices.Index(app.Args, "--admin"); i >= 0 && i+1 < len(app.Args) {
+			admin = app.Args[i+1]
+		}
+	}
+	if admin == "" {
+		t.Errorf("args %q open no admin listener", app.Args)
+	}
 	for name, p := range map[string]*corev1.Probe{"/readyz": app.ReadinessProbe, "/healthz": app.LivenessProbe} {
 		if p.HTTPGet == nil || p.HTTPGet.Path != name {
 			t.Errorf("probe %+v, want GET %s", p, name)
 			continue
 		}
 		checkNamedPort(t, app, p.HTTPGet.Port, strings.TrimPrefix(admin, "0.0.0.0:"))
+	}
+	if o.Protocol == "http" {
+		if len(pod.Containers) != 1 || m.configMap != nil {
+			t.Errorf("http: want the app alone, got %d containers, ConfigMap %v", len(pod.Containers), m.configMap != nil)
+		}
+		if app.Args[0] != "runserver" || !slices.Contains(app.Args, "--noreload") {
+			t.Errorf("http: args %q, want runserver --noreload", app.Args)
+		}
+		// The site's address is runserver's last argument; --admin's value comes before it.
+		checkNamedPort(t, app, svcPort, strings.TrimPrefix(app.Args[len(app.Args)-1], "0.0.0.0:"))
+		return
 	}
 	// nginx's socket is the app's, on a volume both mount at its directory.
 	nginx := container(t, pod, "nginx")
@@ -240,6 +245,12 @@ func checkDeployment(t *testing.T, o deploy.Options, m manifests) {
 		t.Fatal("no ConfigMap for the nginx site")
 	}
 	site := m.configMap.Data["site.conf"]
+	// The site's comment names the group that may open the socket: the pod's, which nginx
+	// joins, not the www-data the nginx target defaults to (it did, until the group was passed).
+	if group := fmt.Sprintf("web server's group (%d)", *pod.SecurityContext.RunAsGroup); !strings.Contains(site, group) ||
+		!slices.Contains(pod.SecurityContext.SupplementalGroups, *pod.SecurityContext.RunAsGroup) {
+		t.Errorf("the nginx site's comment does not name the pod's group, or nginx does not join it: want %q in\n%s", group, site)
+	}
 	if !strings.Contains(site, `server "unix:`+socket+`";`) {
 		t.Errorf("the nginx site does not reach the app's socket %s:\n%s", socket, site)
 	}

@@ -18,11 +18,12 @@ import (
 )
 
 // deployGuideNotRun are the blocks of docs/deploy.md that change the system (a user, a
-// service, the system's nginx), by their first line, with what the test runs instead, as
+// service, the system's nginx) or need a running systemd, by their first line, with what the test runs instead, as
 // the guide says. The nginx block is also where the test starts its own nginx.
 var deployGuideNotRun = map[string]string{
 	"useradd --system --home-dir \"$SITE_DIR\" --shell /usr/sbin/nologin mysite": "the restart script of the next block starts the same runfcgi command",
 	"install -m 0644 mysite.nginx.conf /etc/nginx/sites-available/mysite":        "a throwaway nginx on loopback with mysite.nginx.conf as its site",
+	`cd "$SITE_DIR" && go build -o mysite . && systemctl reload mysite`:          "nothing: it needs a running systemd (runtime/runfcgi's notify tests cover the reload)",
 }
 
 const deployGuideNginx = "install -m 0644 mysite.nginx.conf /etc/nginx/sites-available/mysite"

@@ -41,10 +41,10 @@ func ExampleMain() {
 	// Usage: mysite COMMAND [ARGUMENTS]
 	//
 	// Commands:
-	//   runserver [--noreload] [ADDR]  serve the site over HTTP for development
-	//   runfcgi [KEY=VALUE ...]        serve the site over FastCGI, SCGI or AJP
-	//   check [--deploy]               check the settings and print every problem
-	//   help [COMMAND]                 print this help, or a command's
+	//   runserver [--noreload] [--admin ADDR] [ADDR]  serve the site over HTTP for development
+	//   runfcgi [KEY=VALUE ...]                       serve the site over FastCGI, SCGI or AJP
+	//   check [--deploy]                              check the settings and print every problem
+	//   help [COMMAND]                                print this help, or a command's
 	//
 	// APPGEN_SETTINGS selects the settings profile.
 	// Run "mysite help COMMAND" for a command's details.

@@ -124,7 +124,7 @@ func (m *command) usage() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Usage: %s COMMAND [ARGUMENTS]\n\nCommands:\n", m.name)
 	for _, c := range commands {
-		fmt.Fprintf(&b, "  %-30s %s\n", c.name+" "+c.args, c.summary)
+		fmt.Fprintf(&b, "  %-45s %s\n", c.name+" "+c.args, c.summary)
 	}
 	fmt.Fprintf(&b, "\nAPPGEN_SETTINGS selects the settings profile")
 	if m.site.Profile != "" {
@@ -137,7 +137,7 @@ func (m *command) usage() string {
 type commandDoc struct{ name, args, summary, details string }
 
 var commands = []commandDoc{
-	{"runserver", "[--noreload] [ADDR]", "serve the site over HTTP for development", `ADDR is PORT or HOST:PORT (default 127.0.0.1:8000; "0" as the host means 0.0.0.0,
+	{"runserver", "[--noreload] [--admin ADDR] [ADDR]", "serve the site over HTTP for development", `ADDR is PORT or HOST:PORT (default 127.0.0.1:8000; "0" as the host means 0.0.0.0,
 and port 0 picks a free port). SIGINT (Ctrl-C) or SIGTERM stops the server gracefully: it lets
 the requests in flight finish; a second signal stops it at once. With the development
 settings (Debug on) it also serves the static files at StaticURL, only from inside
@@ -151,6 +151,10 @@ the same listening socket (connections wait, none is refused) and lets the old o
 its requests. A build that fails is shown, and the previous build goes on serving.
 --noreload serves in this process without watching; so does a binary run where no go.mod
 or go command is found, saying why.
+
+--admin ADDR (with --noreload) opens the HTTP listener runfcgi's admin= opens, for probes
+and scrapers: /healthz, /readyz (503 from the first stop signal, while the requests in
+flight finish) and /metrics. Default: none.
 `},
 	{"runfcgi", "[KEY=VALUE ...]", "serve the site over FastCGI, SCGI or AJP", `The options are Django's runfcgi options, with the defaults from settings/deploy.go;
 "runfcgi help" lists them.

@@ -18,22 +18,10 @@ import (
 	"time"
 )
 
-// reloadProject writes a module that serves its version with manage.Main, built against this
-// repository offline, and builds it. It returns the module directory and the binary.
+// reloadProject builds a module that serves its version with manage.Main.
 func reloadProject(t *testing.T) (dir, bin string) {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("the go command is not in PATH: %v", err)
-	}
-	// The runtime module, which has no dependencies: no go.sum needed.
-	repo, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir = t.TempDir()
-	files := map[string]string{
-		"go.mod": "module example.com/rs\n\ngo 1.24\n\nrequire github.com/appgen/appgen/runtime v0.0.0\n\nreplace github.com/appgen/appgen/runtime => " + repo + "\n",
+	return buildModule(t, map[string]string{
 		"main.go": `package main
 
 import (
@@ -51,7 +39,24 @@ func main() {
 }
 `,
 		"version.go": "package main\n\nconst version = \"one\"\n",
+	})
+}
+
+// buildModule writes files and a go.mod requiring this repository's runtime module into a new
+// directory and builds the program there, offline. It returns the directory and the binary.
+func buildModule(t *testing.T, files map[string]string) (dir, bin string) {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("the go command is not in PATH: %v", err)
 	}
+	// The runtime module, which has no dependencies: no go.sum needed.
+	repo, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	files["go.mod"] = "module example.com/rs\n\ngo 1.24\n\nrequire github.com/appgen/appgen/runtime v0.0.0\n\nreplace github.com/appgen/appgen/runtime => " + repo + "\n"
 	for name, text := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)

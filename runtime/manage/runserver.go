@@ -16,19 +16,31 @@ import (
 
 	"github.com/appgen/appgen/runtime/gateway"
 	"github.com/appgen/appgen/runtime/middleware"
+	"github.com/appgen/appgen/runtime/runfcgi"
 )
 
 // runserver is Django's development server on net/http.
 func (m *command) runserver(args []string) int {
 	addrArg := defaultAddr
 	reload := true
+	adminArg := ""
 	var rest []string
-	for _, a := range args {
-		switch a {
-		case "-h", "--help", "help":
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "-h", a == "--help", a == "help":
 			return m.help([]string{"runserver"})
-		case "--noreload", "-noreload":
+		case a == "--noreload", a == "-noreload":
 			reload = false
+		case a == "--admin", a == "-admin":
+			if i+1 == len(args) {
+				m.errorf("runserver: --admin wants an address, HOST:PORT such as 127.0.0.1:9001")
+				return ExitUsage
+			}
+			i++
+			adminArg = args[i]
+		case strings.HasPrefix(a, "--admin="), strings.HasPrefix(a, "-admin="):
+			_, adminArg, _ = strings.Cut(a, "=")
 		default:
 			rest = append(rest, a)
 		}
@@ -37,8 +49,21 @@ func (m *command) runserver(args []string) int {
 	case len(rest) == 1:
 		addrArg = rest[0]
 	case len(rest) > 1:
-		m.errorf("runserver: too many arguments %q; want at most an address (and --noreload)", rest)
+		m.errorf("runserver: too many arguments %q; want at most an address (and --noreload, --admin ADDR)", rest)
 		return ExitUsage
+	}
+	adminAddr := ""
+	if adminArg != "" {
+		var err error
+		if adminAddr, err = parseAddr(adminArg); err != nil {
+			m.errorf("runserver: --admin %s", strings.TrimPrefix(err.Error(), "runserver: "))
+			return ExitUsage
+		}
+		if reload {
+			// Each build the reloader starts would listen on it while the previous one drains.
+			m.errorf("runserver: --admin %s needs --noreload: the admin listener belongs to a server that is not rebuilt", adminArg)
+			return ExitUsage
+		}
 	}
 	addr, err := parseAddr(addrArg)
 	if err != nil {
@@ -78,6 +103,17 @@ func (m *command) runserver(args []string) int {
 	errorLog := log.New(m.stderr, "", log.LstdFlags)
 	handler, closeStatic := m.serverHandler(errorLog)
 	defer closeStatic()
+	var admin *runfcgi.Admin
+	if adminAddr != "" {
+		if admin, err = runfcgi.ListenAdmin(adminAddr, errorLog.Printf); err != nil {
+			l.Close()
+			m.errorf("runserver: --admin: %v", err)
+			return ExitError
+		}
+		// Closed last, after the drain: /healthz answers while requests finish.
+		defer admin.Close()
+		handler = admin.Count(handler)
+	}
 	srv := &http.Server{
 		Handler:  handler,
 		ErrorLog: errorLog,
@@ -87,6 +123,9 @@ func (m *command) runserver(args []string) int {
 	}
 	if m.site.Profile != "" {
 		fmt.Fprintf(m.stdout, "Using settings profile %q.\n", m.site.Profile)
+	}
+	if admin != nil {
+		fmt.Fprintf(m.stdout, "Admin listener at http://%s/ (/healthz, /readyz, /metrics).\n", admin.Addr())
 	}
 	fmt.Fprintf(m.stdout, "Starting development server at http://%s%s/\nQuit the server with CONTROL-C.\n",
 		l.Addr(), m.scriptName())
@@ -99,6 +138,11 @@ func (m *command) runserver(args []string) int {
 		m.errorf("runserver: %v", err)
 		return ExitError
 	case sig = <-sigs:
+	}
+	if admin != nil {
+		// /readyz fails before the listener closes, so a load balancer that still sends here
+		// hears "draining" from the probe, not refused connections.
+		admin.Drain()
 	}
 	fmt.Fprintf(m.stdout, "\nReceived %v: stopping; waiting for the requests in flight to finish (send it again to stop at once).\n", sig)
 	ctx, cancel := context.WithCancel(context.Background())

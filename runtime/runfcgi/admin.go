@@ -67,6 +67,54 @@ func (a *admin) close() {
 	a.srv.Shutdown(ctx)
 }
 
+// Admin is admin='s listener for an HTTP server runfcgi does not run
+// (manage's runserver --admin): the same /healthz, /readyz and /metrics,
+// with the server's requests counted by the handler Count wraps. /healthz
+// answers 200 while the process runs, /readyz 200 until Drain, then 503,
+// and /metrics has the requests, their responses and durations; its
+// appgen_workers family lists the requests in flight as active, model
+// "http", since net/http keeps no pool of workers.
+type Admin struct {
+	ops ops
+	a   *admin
+}
+
+// ListenAdmin listens on addr (host:port, port 0 for a free one) and serves
+// the admin paths until Close; an error names addr.
+func ListenAdmin(addr string, logf func(string, ...any)) (*Admin, error) {
+	ad := &Admin{}
+	ad.ops.start = time.Now()
+	ad.ops.setView(func() poolView {
+		n := int(ad.ops.inflight.Load())
+		return poolView{
+			Pool: poolName(), Manager: "http", Start: ad.ops.start,
+			Accepted: ad.ops.accepted.Load(), InFlight: n, Active: n, Total: n, Ready: 1,
+			Counts: ad.ops.rec.snapshot(),
+		}
+	})
+	a, err := startAdmin(addr, &ad.ops, logf)
+	if err != nil {
+		return nil, err
+	}
+	ad.a = a
+	return ad, nil
+}
+
+// Addr is the address the admin listener listens on.
+func (ad *Admin) Addr() net.Addr { return ad.a.l.Addr() }
+
+// Count wraps h so that /metrics counts its requests, as runfcgi counts the
+// site's.
+func (ad *Admin) Count(h http.Handler) http.Handler { return ad.ops.count(h) }
+
+// Drain makes /readyz answer 503 from now on, so a load balancer stops
+// sending requests; /healthz still answers 200 while they drain, so a
+// liveness probe does not kill the process meanwhile.
+func (ad *Admin) Drain() { ad.ops.draining.Store(true) }
+
+// Close stops the listener, letting its requests finish for up to 5 s.
+func (ad *Admin) Close() { ad.a.close() }
+
 func plain(w http.ResponseWriter, code int, body string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")

@@ -72,6 +72,7 @@ func (r *run) opsHandler(h http.Handler) http.Handler {
 	if r.o.Status == "" && r.o.Ping == "" && r.o.Admin == "" {
 		return h
 	}
+	counted := r.ops.count(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		switch {
 		case r.o.Ping != "" && req.URL.Path == r.o.Ping:
@@ -83,13 +84,21 @@ func (r *run) opsHandler(h http.Handler) http.Handler {
 			writeStatus(w, req, r.ops.current())
 			return
 		}
-		r.ops.accepted.Add(1)
-		r.ops.inflight.Add(1)
+		counted.ServeHTTP(w, req)
+	})
+}
+
+// count wraps h so that its requests are counted: accepted, in flight, and
+// by status and duration.
+func (o *ops) count(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		o.accepted.Add(1)
+		o.inflight.Add(1)
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		returned := false
 		defer func() {
-			r.ops.inflight.Add(-1)
+			o.inflight.Add(-1)
 			status := sw.status
 			switch {
 			case !returned && status == 0:
@@ -97,7 +106,7 @@ func (r *run) opsHandler(h http.Handler) http.Handler {
 			case status == 0:
 				status = http.StatusOK
 			}
-			r.ops.rec.record(status, time.Since(start))
+			o.rec.record(status, time.Since(start))
 		}()
 		h.ServeHTTP(sw, req)
 		returned = true
