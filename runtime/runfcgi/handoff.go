@@ -139,7 +139,7 @@ func (r *run) listener() (*listening, error) {
 			r.log.Printf("runfcgi: serving the socket systemd passed (%s); host=, port= and socket= are not used", l.Addr())
 		}
 		// systemd owns the socket file: it outlives this process.
-		return &listening{l: l}, nil
+		return &listening{l: l, heldElsewhere: true}, nil
 	}
 	return listen(r.o)
 }

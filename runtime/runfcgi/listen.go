@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -23,6 +24,10 @@ type listening struct {
 	// socket someone else created there since is left alone.
 	socketPath string
 	socketInfo os.FileInfo
+	// heldElsewhere: another process keeps the socket open for as long as
+	// this one serves (systemd, which passed it), so closing this copy
+	// resets nothing queued on it (see queueListener).
+	heldElsewhere bool
 }
 
 func (ln *listening) close() {
@@ -210,6 +215,35 @@ func (l *allowListener) Accept() (net.Conn, error) {
 		l.log.Printf("runfcgi: %s: refused: not in FCGI_WEB_SERVER_ADDRS", c.RemoteAddr())
 		c.Close()
 	}
+}
+
+// queueListener is the listener the threaded model serves on. A graceful
+// shutdown takes the connections queued on a listener with SetDeadline
+// before closing it (serve.Server.Serve), because closing a socket's last
+// copy resets them. That is only right while this process is the socket's
+// last holder: once systemd (socket activation), the web server that
+// spawned the process, or a successor after a SIGHUP hand-over holds it too,
+// closing this copy resets nothing, and taking the queue would only take
+// new connections from whoever goes on serving (a spawned process restarting
+// after maxrequests would serve more than its share). So SetDeadline fails
+// while shared is set, and Shutdown closes this copy at once.
+type queueListener struct {
+	net.Listener
+	shared atomic.Bool
+}
+
+// errShared is queueListener.SetDeadline's answer for a shared socket.
+var errShared = errors.New("runfcgi: the socket is held by another process too; its queue is left to it")
+
+func (l *queueListener) SetDeadline(t time.Time) error {
+	if l.shared.Load() {
+		return errShared
+	}
+	d, ok := l.Listener.(interface{ SetDeadline(time.Time) error })
+	if !ok {
+		return fmt.Errorf("runfcgi: listener %T has no SetDeadline", l.Listener)
+	}
+	return d.SetDeadline(t)
 }
 
 // SetDeadline forwards to the listener it wraps, so that a graceful

@@ -377,7 +377,9 @@ func (r *run) threaded(ctx context.Context, stop context.CancelFunc, l net.Liste
 	signal.Notify(hup, hangup)
 	defer signal.Stop(hup)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
+	ql := &queueListener{Listener: l}
+	ql.shared.Store(spawned || (r.ln != nil && r.ln.heldElsewhere))
+	go func() { errc <- srv.Serve(ql) }()
 	// systemd hears it first: a successor's MAINPID must reach it before
 	// the readiness pipe lets the old main process drain and exit.
 	r.notifyReady(r.serving(l))
@@ -406,7 +408,9 @@ func (r *run) threaded(ctx context.Context, stop context.CancelFunc, l net.Liste
 				r.notifyReady(err.Error())
 			} else {
 				// The successor is the main process now and said so;
-				// this one drains without a word to systemd.
+				// this one drains without a word to systemd, leaving
+				// the socket's queue to the successor.
+				ql.shared.Store(true)
 				r.ops.draining.Store(true)
 				err := r.drain(srv)
 				<-errc

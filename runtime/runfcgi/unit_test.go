@@ -175,3 +175,30 @@ func TestAllowListenerForwardsDeadline(t *testing.T) {
 }
 
 type noDeadlineListener struct{ net.Listener }
+
+// TestQueueListenerLeavesASharedQueue pins why a spawned process restarting
+// after maxrequests served more than its share once graceful shutdowns took
+// the accept queue: the queue of a socket another process goes on holding
+// (the web server, systemd, a SIGHUP successor) is left to it, so
+// SetDeadline fails and Shutdown closes this copy at once.
+func TestQueueListenerLeavesASharedQueue(t *testing.T) {
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	l := &queueListener{Listener: tcp}
+	if err := l.SetDeadline(time.Now().Add(-time.Second)); err != nil {
+		t.Fatalf("SetDeadline on the socket's last holder: %v", err)
+	}
+	if _, err := l.Accept(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("Accept after a past deadline = %v, want os.ErrDeadlineExceeded", err)
+	}
+	l.shared.Store(true)
+	if err := l.SetDeadline(time.Now()); !errors.Is(err, errShared) {
+		t.Errorf("SetDeadline on a shared socket = %v, want errShared", err)
+	}
+	if err := (&queueListener{Listener: noDeadlineListener{tcp}}).SetDeadline(time.Now()); err == nil {
+		t.Error("SetDeadline on a listener without deadlines = nil, want an error")
+	}
+}
