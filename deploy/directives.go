@@ -475,7 +475,7 @@ func systemdSettings(text string) ([]string, error) {
 	var out []string
 	text = strings.ReplaceAll(text, "\\\n", " ")
 	for _, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
+		line = strings.Trim(line, systemdSpace)
 		if line == "" || line[0] == '#' || line[0] == ';' {
 			continue
 		}
@@ -487,7 +487,7 @@ func systemdSettings(text string) ([]string, error) {
 			continue
 		}
 		key, value, ok := strings.Cut(line, "=")
-		key, value = strings.TrimSpace(key), strings.TrimSpace(value)
+		key, value = strings.Trim(key, systemdSpace), strings.Trim(value, systemdSpace)
 		if !ok || key == "" || !only(key, "") {
 			return nil, fmt.Errorf("deploy: systemd: line %q is not Key=value", line)
 		}
@@ -498,7 +498,7 @@ func systemdSettings(text string) ([]string, error) {
 		case "ExecStart", "ExecReload", "Environment":
 			n, marks, err = systemdWords(value, key != "Environment")
 		default:
-			n = len(strings.Fields(value))
+			n = len(systemdFields(value))
 			for i := 0; i < len(value); i++ {
 				switch c := value[i]; {
 				case c == '%' && i+1 < len(value) && value[i+1] == '%':
@@ -514,6 +514,16 @@ func systemdSettings(text string) ([]string, error) {
 		out = append(out, key+"/"+strconv.Itoa(n)+marks)
 	}
 	return out, nil
+}
+
+// systemdSpace is systemd's WHITESPACE, where it trims a unit's lines and splits their
+// values: ASCII only, so a U+0085 or U+00A0 in a value is part of its word (systemd-analyze
+// verify reads "After=a\u0085b.service" as the one unit "a\u0085b.service").
+const systemdSpace = " \t\n\r"
+
+// systemdFields splits s into words as systemd splits a setting's value.
+func systemdFields(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(systemdSpace, r) })
 }
 
 func systemdWords(v string, dollar bool) (int, string, error) {
