@@ -223,7 +223,7 @@ func apacheDirectives(text string) ([]string, error) {
 	var out []string
 	text = strings.ReplaceAll(text, "\\\n", "")
 	for _, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
+		line = strings.Trim(line, apacheSpace)
 		if line == "" || line[0] == '#' {
 			continue
 		}
@@ -252,10 +252,14 @@ func apacheDirectives(text string) ([]string, error) {
 	return out, nil
 }
 
+// apacheSpace is what Apache trims lines and splits arguments at (apr_isspace): ASCII
+// only, so a U+0085 or U+00A0 is part of a word.
+const apacheSpace = " \t\n\v\f\r"
+
 func apacheWords(line string) ([]string, error) {
 	var words []string
 	for i := 0; i < len(line); {
-		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+		for i < len(line) && strings.IndexByte(apacheSpace, line[i]) >= 0 {
 			i++
 		}
 		if i >= len(line) {
@@ -275,7 +279,7 @@ func apacheWords(line string) ([]string, error) {
 			}
 			i++
 		} else {
-			for ; i < len(line) && line[i] != ' ' && line[i] != '\t'; i++ {
+			for ; i < len(line) && strings.IndexByte(apacheSpace, line[i]) < 0; i++ {
 				w.WriteByte(line[i])
 			}
 		}

@@ -210,3 +210,29 @@ func fuzzEntries(f *testing.F, read func(string) ([]string, error), kinds string
 		}
 	})
 }
+
+// TestReadersSplitAsServersDo pins that the systemd and Apache readers split where the
+// servers do, at ASCII blanks only: the systemd reader counted "0\u00850" as two words
+// (strings.Fields), which systemd reads as one, and the Apache reader took "a\vb" for one
+// argument, which apr_isspace splits in two.
+func TestReadersSplitAsServersDo(t *testing.T) {
+	tests := []struct {
+		syntax *syntax
+		text   string
+		want   []string
+	}{
+		{syntaxSystemd, "User=0\u00850", []string{"User/1"}},
+		{syntaxSystemd, "After=a\u00a0b.service c.service", []string{"After/2"}},
+		{syntaxSystemd, "User=0\u0085", []string{"User/1"}},
+		{syntaxApache, "Alias a\vb", []string{"Alias/2"}},
+		{syntaxApache, "Alias a\u00a0b", []string{"Alias/1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.syntax.name, func(t *testing.T) {
+			have, err := directives(tt.syntax, tt.text)
+			if err != nil || !slices.Equal(have, tt.want) {
+				t.Errorf("%s reads %q as %q, %v; want %q", tt.syntax, tt.text, have, err, tt.want)
+			}
+		})
+	}
+}
