@@ -61,43 +61,6 @@ func checkText(ctx context.Context, r *resolved, text []byte) (notes []string, e
 	return r.t.check(ctx, r, text, dir)
 }
 
-// knownDirectives are, per syntax, the directives (nginx, Apache), bare words (lighttpd)
-// and settings (systemd) appgen's templates write; Check refuses any other.
-var knownDirectives = map[*syntax][]string{
-	syntaxNginx: {"map", "upstream", "server", "keepalive", "listen", "server_name", "root", "location",
-		"alias", "return", "try_files", "proxy_pass", "proxy_http_version", "proxy_set_header",
-		"fastcgi_pass", "fastcgi_keep_conn", "fastcgi_param", "scgi_pass", "scgi_param",
-		"fastcgi_next_upstream", "fastcgi_next_upstream_tries", "fastcgi_connect_timeout", "scgi_next_upstream",
-		"scgi_next_upstream_tries", "scgi_connect_timeout", "proxy_next_upstream", "proxy_next_upstream_tries",
-		"proxy_connect_timeout"},
-	syntaxApache: {"<VirtualHost", "</VirtualHost>", "ServerName", "ServerAlias", "DocumentRoot",
-		"<Directory", "</Directory>", "Require", "Alias", "<Files", "</Files>", "SetHandler", "Options",
-		"FcgidMaxRequestLen", "RewriteEngine", "RewriteRule", "RewriteCond", "RewriteBase", "SetEnvIf",
-		"ProxyPassReverse", "ProxyPass", "RedirectMatch", "<Proxy", "</Proxy>", "ProxySet", "BalancerMember"},
-	syntaxLighttpd: {"$HTTP", "server.document-root", "alias.url", "fastcgi.server", "scgi.server",
-		"fastcgi.balance", "scgi.balance", "setenv.add-environment", "url.rewrite-once", "url.redirect",
-		"url.rewrite-if-not-file"},
-	syntaxCaddy: {"Q", "bind", "root", "route", "handle_path", "file_server", "redir", "@docroot_file", "file",
-		"not", "handle", "reverse_proxy", "transport", "env", "lb_policy", "lb_try_duration", "fail_duration",
-		"max_fails", "unhealthy_status"},
-	syntaxHAProxy: {"global", "maxconn", "defaults", "mode", "timeout", "fcgi-app", "docroot", "path-info",
-		"option", "frontend", "bind", "acl", "http-request", "default_backend", "backend", "use-fcgi-app",
-		"balance", "retries", "retry-on", "default-server", "server", "http-reuse", "user", "group"},
-	// h2o: every key path appgen writes, from the top ("Q" a quoted host or URL path).
-	syntaxH2O: {"user", "listen", "listen>host", "listen>port", "hosts", "hosts>Q", "hosts>Q>paths",
-		"hosts>Q>paths>Q", "hosts>Q>paths>Q>file.dir", "hosts>Q>paths>Q>file.dirlisting", "hosts>Q>paths>Q>redirect", "hosts>Q>paths>Q>redirect>url",
-		"hosts>Q>paths>Q>redirect>status", "hosts>Q>paths>Q>fastcgi.connect", "hosts>Q>paths>Q>fastcgi.connect>host",
-		"hosts>Q>paths>Q>fastcgi.connect>port", "hosts>Q>paths>Q>fastcgi.connect>type", "hosts>Q>paths>Q>fastcgi.spawn",
-		"hosts>Q>paths>Q>fastcgi.timeout.keepalive", "hosts>Q>paths>Q>fastcgi.document_root",
-		"hosts>Q>paths>Q>setenv", "hosts>Q>paths>Q>setenv>SCRIPT_NAME"},
-	syntaxSystemd: {"[Unit]", "[Service]", "[Install]", "Description", "After", "Type", "User", "Group",
-		"SupplementaryGroups", "RuntimeDirectory", "RuntimeDirectoryMode", "WorkingDirectory",
-		"Environment", "EnvironmentFile", "ExecStart", "ExecReload", "NotifyAccess", "KillSignal", "TimeoutStopSec", "Restart",
-		"RestartSec", "NoNewPrivileges", "PrivateTmp", "ProtectSystem", "WantedBy",
-		"Requires", "[Socket]", "ListenStream", "SocketUser", "SocketGroup", "SocketMode", "DirectoryMode",
-		"FileDescriptorName", "Service"},
-}
-
 // onlyKnownDirectives refuses an output holding a directive its target never writes.
 func onlyKnownDirectives(target, text string) error {
 	s := targetByName[target].syntax
@@ -105,30 +68,26 @@ func onlyKnownDirectives(target, text string) error {
 	if err != nil {
 		return fmt.Errorf("deploy: %w: %v", ErrCheckFailed, err)
 	}
-	known := knownDirectives[s]
-	if known == nil {
+	if s.known == nil {
 		return nil // sh -n and the Cherokee key check run nothing
 	}
 	for _, d := range list {
-		s, known := s, known
+		s := s
 		if rest, ok := strings.CutPrefix(d, "nginx."); ok && s == syntaxYAML {
 			// The nginx site a ConfigMap carries is read as nginx reads it.
-			d, s, known = rest, syntaxNginx, knownDirectives[syntaxNginx]
+			d, s = rest, syntaxNginx
 		}
 		name := d
 		if i := strings.LastIndexByte(d, '/'); i >= 0 {
 			name = d[:i]
 		}
-		if d == "}" || s == syntaxCaddy && name == "}" || s == syntaxNginx && name == "K" || s == syntaxNginx && name == "default" {
-			continue // a block's end, a map's entries
-		}
-		if s == syntaxLighttpd && (strings.IndexFunc(name, func(r rune) bool { return r < '0' || r > '9' }) < 0 || len(name) <= 2 && strings.Trim(name, "(){}[],=+!:~>") == "" || name == "S") {
-			continue
+		if d == "}" || s.free != nil && s.free(name) {
+			continue // a block's end, a map's entries, a value
 		}
 		if s == syntaxH2O && strings.HasSuffix(d, "/E") {
 			return fmt.Errorf("deploy: %w: %s output holds %q with a value YAML or h2o expands (a tag, an alias, a flow or an escape), which appgen never writes; refusing to hand it to a validator", ErrCheckFailed, target, name)
 		}
-		if !containsString(known, name) {
+		if !containsString(s.known, name) {
 			return fmt.Errorf("deploy: %w: %s output holds %q, which appgen never writes; refusing to hand it to a validator", ErrCheckFailed, target, name)
 		}
 	}

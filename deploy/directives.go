@@ -13,27 +13,84 @@ import (
 // benign value gives: a value that changed where a token, directive or command ends would
 // change the list.
 
-// syntax is the language of a target's output, and the reader that lists its directives.
-// A target names its syntax (target.syntax); a new language is one more variable beside its
-// target, with its reader.
+// syntax is the language of a target's output: the reader that lists its directives, and
+// the directives appgen writes in it. A target names its syntax (target.syntax); a new
+// language is one more variable beside its target, with its reader and its known list.
 type syntax struct {
 	name string
 	read func(text string) ([]string, error)
+	// known are the directives (nginx, Apache), bare words (lighttpd), settings (systemd),
+	// instructions (Dockerfile) or key paths (h2o, YAML) appgen's templates write; Check
+	// refuses any other. nil: Check lists nothing, as the syntax's check runs nothing
+	// (sh -n, Cherokee's key structure).
+	known []string
+	// free, when set, reports a listed name that is no directive (a map's entry, a block's
+	// end, a value), which Check lets through.
+	free func(name string) bool
 }
 
 func (s *syntax) String() string { return s.name }
 
 var (
-	syntaxNginx    = &syntax{"nginx", nginxDirectives}
-	syntaxApache   = &syntax{"apache", apacheDirectives}
-	syntaxLighttpd = &syntax{"lighttpd", lighttpdTokens}
-	syntaxCherokee = &syntax{"cherokee", cherokeeKeyList}
-	syntaxShell    = &syntax{"sh", shellCommands}
-	syntaxSystemd  = &syntax{"systemd", systemdSettings}
-	syntaxCaddy    = &syntax{"caddyfile", caddyLines}
-	syntaxHAProxy  = &syntax{"haproxy", haproxyLines}
-	syntaxH2O      = &syntax{"h2o", h2oKeys}
+	syntaxNginx = &syntax{name: "nginx", read: nginxDirectives,
+		known: []string{"map", "upstream", "server", "keepalive", "listen", "server_name", "root", "location",
+			"alias", "return", "try_files", "proxy_pass", "proxy_http_version", "proxy_set_header",
+			"fastcgi_pass", "fastcgi_keep_conn", "fastcgi_param", "scgi_pass", "scgi_param",
+			"fastcgi_next_upstream", "fastcgi_next_upstream_tries", "fastcgi_connect_timeout", "scgi_next_upstream",
+			"scgi_next_upstream_tries", "scgi_connect_timeout", "proxy_next_upstream", "proxy_next_upstream_tries",
+			"proxy_connect_timeout"},
+		free: func(name string) bool { return name == "K" || name == "default" }, // a map's entries
+	}
+	syntaxApache = &syntax{name: "apache", read: apacheDirectives,
+		known: []string{"<VirtualHost", "</VirtualHost>", "ServerName", "ServerAlias", "DocumentRoot",
+			"<Directory", "</Directory>", "Require", "Alias", "<Files", "</Files>", "SetHandler", "Options",
+			"FcgidMaxRequestLen", "RewriteEngine", "RewriteRule", "RewriteCond", "RewriteBase", "SetEnvIf",
+			"ProxyPassReverse", "ProxyPass", "RedirectMatch", "<Proxy", "</Proxy>", "ProxySet", "BalancerMember"},
+	}
+	syntaxLighttpd = &syntax{name: "lighttpd", read: lighttpdTokens,
+		known: []string{"$HTTP", "server.document-root", "alias.url", "fastcgi.server", "scgi.server",
+			"fastcgi.balance", "scgi.balance", "setenv.add-environment", "url.rewrite-once", "url.redirect",
+			"url.rewrite-if-not-file"},
+		free: lighttpdValue,
+	}
+	syntaxCherokee = &syntax{name: "cherokee", read: cherokeeKeyList}
+	syntaxShell    = &syntax{name: "sh", read: shellCommands}
+	syntaxSystemd  = &syntax{name: "systemd", read: systemdSettings,
+		known: []string{"[Unit]", "[Service]", "[Install]", "Description", "After", "Type", "User", "Group",
+			"SupplementaryGroups", "RuntimeDirectory", "RuntimeDirectoryMode", "WorkingDirectory",
+			"Environment", "EnvironmentFile", "ExecStart", "ExecReload", "NotifyAccess", "KillSignal", "TimeoutStopSec", "Restart",
+			"RestartSec", "NoNewPrivileges", "PrivateTmp", "ProtectSystem", "WantedBy",
+			"Requires", "[Socket]", "ListenStream", "SocketUser", "SocketGroup", "SocketMode", "DirectoryMode",
+			"FileDescriptorName", "Service"},
+	}
+	syntaxCaddy = &syntax{name: "caddyfile", read: caddyLines,
+		known: []string{"Q", "bind", "root", "route", "handle_path", "file_server", "redir", "@docroot_file", "file",
+			"not", "handle", "reverse_proxy", "transport", "env", "lb_policy", "lb_try_duration", "fail_duration",
+			"max_fails", "unhealthy_status"},
+		free: func(name string) bool { return name == "}" },
+	}
+	syntaxHAProxy = &syntax{name: "haproxy", read: haproxyLines,
+		known: []string{"global", "maxconn", "defaults", "mode", "timeout", "fcgi-app", "docroot", "path-info",
+			"option", "frontend", "bind", "acl", "http-request", "default_backend", "backend", "use-fcgi-app",
+			"balance", "retries", "retry-on", "default-server", "server", "http-reuse", "user", "group"},
+	}
+	syntaxH2O = &syntax{name: "h2o", read: h2oKeys,
+		// every key path appgen writes, from the top ("Q" a quoted host or URL path)
+		known: []string{"user", "listen", "listen>host", "listen>port", "hosts", "hosts>Q", "hosts>Q>paths",
+			"hosts>Q>paths>Q", "hosts>Q>paths>Q>file.dir", "hosts>Q>paths>Q>file.dirlisting", "hosts>Q>paths>Q>redirect", "hosts>Q>paths>Q>redirect>url",
+			"hosts>Q>paths>Q>redirect>status", "hosts>Q>paths>Q>fastcgi.connect", "hosts>Q>paths>Q>fastcgi.connect>host",
+			"hosts>Q>paths>Q>fastcgi.connect>port", "hosts>Q>paths>Q>fastcgi.connect>type", "hosts>Q>paths>Q>fastcgi.spawn",
+			"hosts>Q>paths>Q>fastcgi.timeout.keepalive", "hosts>Q>paths>Q>fastcgi.document_root",
+			"hosts>Q>paths>Q>setenv", "hosts>Q>paths>Q>setenv>SCRIPT_NAME"},
+	}
 )
+
+// lighttpdValue reports a name in lighttpd's list that is a number, punctuation or a string
+// ("S"), not a key.
+func lighttpdValue(name string) bool {
+	return strings.IndexFunc(name, func(r rune) bool { return r < '0' || r > '9' }) < 0 ||
+		len(name) <= 2 && strings.Trim(name, "(){}[],=+!:~>") == "" || name == "S"
+}
 
 // directives returns text's directive list in its syntax.
 func directives(s *syntax, text string) ([]string, error) {
@@ -166,7 +223,7 @@ func apacheDirectives(text string) ([]string, error) {
 	var out []string
 	text = strings.ReplaceAll(text, "\\\n", "")
 	for _, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
+		line = strings.Trim(line, apacheSpace)
 		if line == "" || line[0] == '#' {
 			continue
 		}
@@ -195,10 +252,14 @@ func apacheDirectives(text string) ([]string, error) {
 	return out, nil
 }
 
+// apacheSpace is what Apache trims lines and splits arguments at (apr_isspace): ASCII
+// only, so a U+0085 or U+00A0 is part of a word.
+const apacheSpace = " \t\n\v\f\r"
+
 func apacheWords(line string) ([]string, error) {
 	var words []string
 	for i := 0; i < len(line); {
-		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+		for i < len(line) && strings.IndexByte(apacheSpace, line[i]) >= 0 {
 			i++
 		}
 		if i >= len(line) {
@@ -218,7 +279,7 @@ func apacheWords(line string) ([]string, error) {
 			}
 			i++
 		} else {
-			for ; i < len(line) && line[i] != ' ' && line[i] != '\t'; i++ {
+			for ; i < len(line) && strings.IndexByte(apacheSpace, line[i]) < 0; i++ {
 				w.WriteByte(line[i])
 			}
 		}
@@ -418,7 +479,7 @@ func systemdSettings(text string) ([]string, error) {
 	var out []string
 	text = strings.ReplaceAll(text, "\\\n", " ")
 	for _, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
+		line = strings.Trim(line, systemdSpace)
 		if line == "" || line[0] == '#' || line[0] == ';' {
 			continue
 		}
@@ -430,7 +491,7 @@ func systemdSettings(text string) ([]string, error) {
 			continue
 		}
 		key, value, ok := strings.Cut(line, "=")
-		key, value = strings.TrimSpace(key), strings.TrimSpace(value)
+		key, value = strings.Trim(key, systemdSpace), strings.Trim(value, systemdSpace)
 		if !ok || key == "" || !only(key, "") {
 			return nil, fmt.Errorf("deploy: systemd: line %q is not Key=value", line)
 		}
@@ -441,7 +502,7 @@ func systemdSettings(text string) ([]string, error) {
 		case "ExecStart", "ExecReload", "Environment":
 			n, marks, err = systemdWords(value, key != "Environment")
 		default:
-			n = len(strings.Fields(value))
+			n = len(systemdFields(value))
 			for i := 0; i < len(value); i++ {
 				switch c := value[i]; {
 				case c == '%' && i+1 < len(value) && value[i+1] == '%':
@@ -457,6 +518,16 @@ func systemdSettings(text string) ([]string, error) {
 		out = append(out, key+"/"+strconv.Itoa(n)+marks)
 	}
 	return out, nil
+}
+
+// systemdSpace is systemd's WHITESPACE, where it trims a unit's lines and splits their
+// values: ASCII only, so a U+0085 or U+00A0 in a value is part of its word (systemd-analyze
+// verify reads "After=a\u0085b.service" as the one unit "a\u0085b.service").
+const systemdSpace = " \t\n\r"
+
+// systemdFields splits s into words as systemd splits a setting's value.
+func systemdFields(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(systemdSpace, r) })
 }
 
 func systemdWords(v string, dollar bool) (int, string, error) {

@@ -11,23 +11,21 @@ import (
 // Kubernetes manifests, each read back as its tool reads it (see directives.go).
 
 var (
-	syntaxDockerfile   = &syntax{"dockerfile", dockerfileInstructions}
-	syntaxDockerignore = &syntax{"dockerignore", dockerignorePatterns}
-	syntaxYAML         = &syntax{"yaml", yamlEntries}
+	syntaxDockerfile = &syntax{name: "dockerfile", read: dockerfileInstructions,
+		known: []string{"FROM", "WORKDIR", "ENV", "COPY", "RUN", "USER", "EXPOSE", "STOPSIGNAL", "ENTRYPOINT", "CMD"}}
+	// The ignore file's patterns are all data: Check lists nothing.
+	syntaxDockerignore = &syntax{name: "dockerignore", read: dockerignorePatterns}
+	syntaxYAML         = &syntax{name: "yaml", read: yamlEntries,
+		known: []string{"---", "-", "item", "apiVersion", "kind", "metadata", "name", "labels", "app.kubernetes.io~name",
+			"data", "site.conf", "spec", "replicas", "selector", "matchLabels", "strategy", "type", "rollingUpdate",
+			"maxUnavailable", "maxSurge", "template", "terminationGracePeriodSeconds", "automountServiceAccountToken",
+			"securityContext", "runAsNonRoot", "runAsUser", "runAsGroup", "supplementalGroups", "fsGroup", "seccompProfile",
+			"containers", "image", "imagePullPolicy", "args", "env", "value", "valueFrom", "secretKeyRef", "key", "ports",
+			"containerPort", "readinessProbe", "livenessProbe", "httpGet", "path", "port", "tcpSocket", "periodSeconds",
+			"failureThreshold", "lifecycle", "preStop", "sleep", "seconds", "exec", "command", "resources", "requests",
+			"limits", "cpu", "memory", "allowPrivilegeEscalation", "readOnlyRootFilesystem", "capabilities", "drop",
+			"volumeMounts", "mountPath", "readOnly", "volumes", "emptyDir", "configMap", "targetPort"}}
 )
-
-func init() {
-	knownDirectives[syntaxDockerfile] = []string{"FROM", "WORKDIR", "ENV", "COPY", "RUN", "USER", "EXPOSE", "STOPSIGNAL", "ENTRYPOINT", "CMD"}
-	knownDirectives[syntaxYAML] = []string{"---", "-", "item", "apiVersion", "kind", "metadata", "name", "labels", "app.kubernetes.io~name",
-		"data", "site.conf", "spec", "replicas", "selector", "matchLabels", "strategy", "type", "rollingUpdate",
-		"maxUnavailable", "maxSurge", "template", "terminationGracePeriodSeconds", "automountServiceAccountToken",
-		"securityContext", "runAsNonRoot", "runAsUser", "runAsGroup", "supplementalGroups", "fsGroup", "seccompProfile",
-		"containers", "image", "imagePullPolicy", "args", "env", "value", "valueFrom", "secretKeyRef", "key", "ports",
-		"containerPort", "readinessProbe", "livenessProbe", "httpGet", "path", "port", "tcpSocket", "periodSeconds",
-		"failureThreshold", "lifecycle", "preStop", "sleep", "seconds", "exec", "command", "resources", "requests",
-		"limits", "cpu", "memory", "allowPrivilegeEscalation", "readOnlyRootFilesystem", "capabilities", "drop",
-		"volumeMounts", "mountPath", "readOnly", "volumes", "emptyDir", "configMap", "targetPort"}
-}
 
 // dockerfileInstructions follows the Dockerfile reader: a line whose first non-blank
 // character is '#' is a comment (parser directives are only read before anything else, and

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -131,8 +132,10 @@ func FuzzQuote(f *testing.F) {
 			}
 		}
 		if q, err := systemdValue(s); err == nil {
+			// One word or none, split where systemd splits (ASCII blanks only).
 			have, err := directives(syntaxSystemd, "User="+q)
-			if n := len(strings.Fields(s)); err != nil || len(have) != 1 || n > 1 {
+			n := len(systemdFields(s))
+			if want := []string{"User/" + strconv.Itoa(n)}; err != nil || !slices.Equal(have, want) || n > 1 {
 				t.Fatalf("systemd value %q -> %s reads as %q, %v", s, q, have, err)
 			}
 		}
@@ -170,59 +173,66 @@ func FuzzQuote(f *testing.F) {
 // FuzzCaddyLines checks that the Caddyfile reader never panics and writes every directive
 // as a name, '/', and one letter or brace per argument, whatever it reads.
 func FuzzCaddyLines(f *testing.F) {
-	for _, s := range []string{"root * \"/srv\"\n", "\"http://:80\" {\n\tbind \"::1\"\n}\n", "a \"b\\\"c\" # x\n", "\"", "{$HOME} x", "a \"b\"c"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		list, err := caddyLines(s)
-		if err != nil {
-			return
-		}
-		for _, d := range list {
-			i := strings.LastIndexByte(d, '/')
-			if i <= 0 || strings.Trim(d[i+1:], "QWE{}") != "" {
-				t.Fatalf("caddyLines(%q) gave %q: want NAME/ARGS", s, list)
-			}
-		}
-	})
+	fuzzEntries(f, caddyLines, "QWE{}", 0,
+		"root * \"/srv\"\n", "\"http://:80\" {\n\tbind \"::1\"\n}\n", "a \"b\\\"c\" # x\n", "\"", "{$HOME} x", "a \"b\"c")
 }
 
 // FuzzHAProxyLines checks that the haproxy.cfg reader never panics and writes every
 // directive as a name, '/', and one letter per argument, whatever it reads.
 func FuzzHAProxyLines(f *testing.F) {
-	for _, s := range []string{"docroot '/srv'\n", "bind \"$X\"", "acl a b -i 'x' # c", "'", "a \\'b", "server 'a''b' c%d"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		list, err := haproxyLines(s)
-		if err != nil {
-			return
-		}
-		for _, d := range list {
-			i := strings.LastIndexByte(d, '/')
-			if i <= 0 || strings.Trim(d[i+1:], "QWE") != "" {
-				t.Fatalf("haproxyLines(%q) gave %q: want NAME/ARGS", s, list)
-			}
-		}
-	})
+	fuzzEntries(f, haproxyLines, "QWE", 0,
+		"docroot '/srv'\n", "bind \"$X\"", "acl a b -i 'x' # c", "'", "a \\'b", "server 'a''b' c%d")
 }
 
 // FuzzH2OKeys checks that the h2o.conf reader never panics and writes every key as a path
 // of keys, '/', and at most one kind letter, whatever it reads.
 func FuzzH2OKeys(f *testing.F) {
-	for _, s := range []string{"listen:\n  port: 80\n", "hosts:\n  'a''b':\n    paths: {}\n", "a: !file x", "'", "- x", "a: 'b' # c\r  d: e", "a:\u2028b: c"} {
+	fuzzEntries(f, h2oKeys, "QWE", 1,
+		"listen:\n  port: 80\n", "hosts:\n  'a''b':\n    paths: {}\n", "a: !file x", "'", "- x", "a: 'b' # c\r  d: e", "a:\u2028b: c")
+}
+
+// fuzzEntries fuzzes a directive reader from seeds: whatever read accepts, every entry must
+// be a name, '/', and letters from kinds only (at most limit of them; 0: any number).
+func fuzzEntries(f *testing.F, read func(string) ([]string, error), kinds string, limit int, seeds ...string) {
+	for _, s := range seeds {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		list, err := h2oKeys(s)
+		list, err := read(s)
 		if err != nil {
 			return
 		}
 		for _, d := range list {
 			i := strings.LastIndexByte(d, '/')
-			if i <= 0 || len(d[i+1:]) > 1 || strings.Trim(d[i+1:], "QWE") != "" {
-				t.Fatalf("h2oKeys(%q) gave %q: want PATH/KIND", s, list)
+			if i <= 0 || limit > 0 && len(d[i+1:]) > limit || strings.Trim(d[i+1:], kinds) != "" {
+				t.Fatalf("reading %q gave %q: want NAME/letters of %q", s, list, kinds)
 			}
 		}
 	})
+}
+
+// TestReadersSplitAsServersDo pins that the systemd and Apache readers split where the
+// servers do, at ASCII blanks only: the systemd reader counted "0\u00850" as two words
+// (strings.Fields), which systemd reads as one, and the Apache reader took "a\vb" for one
+// argument, which apr_isspace splits in two.
+func TestReadersSplitAsServersDo(t *testing.T) {
+	tests := []struct {
+		syntax *syntax
+		text   string
+		want   []string
+	}{
+		{syntaxSystemd, "User=0\u00850", []string{"User/1"}},
+		{syntaxSystemd, "After=a\u00a0b.service c.service", []string{"After/2"}},
+		{syntaxSystemd, "User=0\u0085", []string{"User/1"}},
+		{syntaxApache, "Alias a\vb", []string{"Alias/2"}},
+		{syntaxApache, "Alias a\u00a0b", []string{"Alias/1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.syntax.name, func(t *testing.T) {
+			have, err := directives(tt.syntax, tt.text)
+			if err != nil || !slices.Equal(have, tt.want) {
+				t.Errorf("%s reads %q as %q, %v; want %q", tt.syntax, tt.text, have, err, tt.want)
+			}
+		})
+	}
 }
