@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -137,39 +136,6 @@ func TestContainerDirectivesSeeInjections(t *testing.T) {
 	}
 	if _, err := directives(syntaxDockerfile, `CMD ["a", 1]`); err == nil {
 		t.Error("an exec form with a number read without error")
-	}
-}
-
-// TestCheckRefusesContainerInstructions pins that Check refuses an output holding what the
-// container targets never write: ADD (which fetches URLs), ARG (build arguments, where a
-// secret would end up in the image's history), a hostPath volume or a privileged container.
-func TestCheckRefusesContainerInstructions(t *testing.T) {
-	tests := []struct{ target, text string }{
-		{"docker", "FROM golang:1.24 AS build\nADD https://example.com/x.tar.gz /x\n"},
-		{"docker", "FROM golang:1.24 AS build\nARG APPGEN_SECRET_KEY\n"},
-		{"docker", "FROM golang:1.24 AS build\nONBUILD RUN id\n"},
-		{"kubernetes", "volumes:\n- name: root\n  hostPath:\n    path: /\n"},
-		{"kubernetes", "securityContext:\n  privileged: true\n"},
-		{"kubernetes", "data:\n  site.conf: |\n    include /etc/passwd;\n"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.target, func(t *testing.T) {
-			r, err := Options{Target: tt.target}.resolve()
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = checkText(context.Background(), r, []byte(tt.text))
-			if err == nil || !strings.Contains(err.Error(), "which appgen never writes") {
-				t.Errorf("checkText = %v, want a refusal", err)
-			}
-		})
-	}
-	// What appgen writes passes, with a note that no validator ran.
-	for _, target := range []string{"docker", "dockerignore", "kubernetes"} {
-		notes, err := Check(context.Background(), Options{Target: target})
-		if err != nil || len(notes) != 1 || !strings.Contains(notes[0], "reader only") {
-			t.Errorf("Check(%s) = %q, %v; want a pass with a note", target, notes, err)
-		}
 	}
 }
 

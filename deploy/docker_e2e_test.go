@@ -296,26 +296,9 @@ func TestDockerfileBuildsOffline(t *testing.T) {
 	}
 	cmd := exec.Command(binary, args...)
 	cmd.Dir, cmd.Env = ctx, runEnv
-	if os.Geteuid() == 0 {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65532, Gid: 65532}}
-	}
-	var mu sync.Mutex
-	out := &strings.Builder{}
-	cmd.Stdout, cmd.Stderr = lockedWriter{&mu, out}, lockedWriter{&mu, out}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-		}
-	})
+	app := startApp(t, cmd, 65532)
 	admin := "http://127.0.0.1:" + strconv.Itoa(adminPort)
-	waitHTTP(t, admin+"/readyz", done, out, &mu)
+	app.waitReady(t, admin+"/readyz")
 	if r := do(t, "GET", admin+"/healthz", "", ""); r.status != 200 {
 		t.Errorf("GET /healthz = %d", r.status)
 	}
@@ -340,17 +323,7 @@ func TestDockerfileBuildsOffline(t *testing.T) {
 	checkGenerated(t, inst.URL, "", string(css))
 
 	// STOPSIGNAL SIGTERM drains and exits 0.
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-done:
-		if err != nil {
-			mu.Lock()
-			t.Errorf("after SIGTERM: %v\n%s", err, out.String())
-			mu.Unlock()
-		}
-	case <-time.After(10 * time.Second):
-		t.Error("still running 10 s after SIGTERM")
-	}
+	app.stop(t, "the app")
 
 	// --protocol http: the same binary runs the http image's CMD, and its --admin listener
 	// answers the probes until SIGTERM drains it.
@@ -385,38 +358,69 @@ func TestDockerfileBuildsOffline(t *testing.T) {
 	}
 	hcmd := exec.Command(binary, httpArgs...)
 	hcmd.Dir, hcmd.Env = ctx, runEnv
-	hout := &strings.Builder{}
-	hcmd.Stdout, hcmd.Stderr = lockedWriter{&mu, hout}, lockedWriter{&mu, hout}
-	if err := hcmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	hdone := make(chan error, 1)
-	go func() { hdone <- hcmd.Wait() }()
-	t.Cleanup(func() {
-		hcmd.Process.Kill()
-		select {
-		case <-hdone:
-		case <-time.After(5 * time.Second):
-		}
-	})
+	happ := startApp(t, hcmd, -1)
 	hadmin := "http://127.0.0.1:" + strconv.Itoa(httpAdminPort)
-	waitHTTP(t, hadmin+"/readyz", hdone, hout, &mu)
+	happ.waitReady(t, hadmin+"/readyz")
 	if r := do(t, "GET", "http://127.0.0.1:"+strconv.Itoa(sitePort)+"/", "127.0.0.1", ""); r.status != 200 {
 		t.Errorf("http CMD: GET / = %d, want 200", r.status)
 	}
 	if r := do(t, "GET", hadmin+"/metrics", "", ""); r.status != 200 || !strings.Contains(r.body, "appgen_requests_total 1\n") {
 		t.Errorf("http CMD: GET /metrics = %d, want the site's request counted:\n%s", r.status, r.body)
 	}
-	hcmd.Process.Signal(syscall.SIGTERM)
+	happ.stop(t, "the http CMD")
+}
+
+// appProcess is the app started as a container runs it, its output kept for failures; it is
+// killed when the test ends.
+type appProcess struct {
+	cmd  *exec.Cmd
+	done chan error
+	mu   sync.Mutex
+	out  strings.Builder
+}
+
+// startApp starts cmd. With gid >= 0, and the tests running as root, it runs as uid 65532
+// (the images' non-root user) in group gid.
+func startApp(t *testing.T, cmd *exec.Cmd, gid int) *appProcess {
+	t.Helper()
+	p := &appProcess{cmd: cmd, done: make(chan error, 1)}
+	if gid >= 0 && os.Geteuid() == 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65532, Gid: uint32(gid)}}
+	}
+	cmd.Stdout, cmd.Stderr = lockedWriter{&p.mu, &p.out}, lockedWriter{&p.mu, &p.out}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		select {
+		case <-p.done:
+		case <-time.After(5 * time.Second):
+		}
+	})
+	return p
+}
+
+// waitReady waits until url answers 200, failing if the app exits first.
+func (p *appProcess) waitReady(t *testing.T, url string) {
+	t.Helper()
+	waitHTTP(t, url, p.done, &p.out, &p.mu)
+}
+
+// stop sends SIGTERM, as a container's stop does, and checks that the app drains and exits 0.
+func (p *appProcess) stop(t *testing.T, what string) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-hdone:
+	case err := <-p.done:
 		if err != nil {
-			mu.Lock()
-			t.Errorf("http CMD after SIGTERM: %v\n%s", err, hout.String())
-			mu.Unlock()
+			p.mu.Lock()
+			t.Errorf("%s after SIGTERM: %v\n%s", what, err, p.out.String())
+			p.mu.Unlock()
 		}
 	case <-time.After(10 * time.Second):
-		t.Error("http CMD still running 10 s after SIGTERM")
+		t.Errorf("%s still running 10 s after SIGTERM", what)
 	}
 }
 

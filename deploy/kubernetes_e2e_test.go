@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -69,25 +67,8 @@ func TestKubernetesSidecar(t *testing.T) {
 	}
 	cmd := exec.Command(filepath.Join(dir, "mysite"), args...)
 	cmd.Dir, cmd.Env = dir, env
-	if os.Geteuid() == 0 {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65532, Gid: workerGid(t, inst.Pid())}}
-	}
-	var mu sync.Mutex
-	out := &strings.Builder{}
-	cmd.Stdout, cmd.Stderr = lockedWriter{&mu, out}, lockedWriter{&mu, out}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-		}
-	})
-	waitHTTP(t, "http://127.0.0.1:"+strconv.Itoa(adminPort)+"/readyz", done, out, &mu)
+	proc := startApp(t, cmd, int(workerGid(t, inst.Pid())))
+	proc.waitReady(t, "http://127.0.0.1:"+strconv.Itoa(adminPort)+"/readyz")
 	if fi, err := os.Stat(socket); err != nil || fi.Mode().Perm() != 0o660 {
 		t.Errorf("socket %v, %v: want mode 0660, as the args say", fi, err)
 	}

@@ -388,7 +388,10 @@ func TestDirectivesSeeInjections(t *testing.T) {
 }
 
 // TestCheckRefusesUnknownDirectives pins that Check never hands a validator a
-// configuration holding a directive that could run a command.
+// configuration holding a directive that could run a command, nor passes the container
+// targets' output holding what they never write: ADD (which fetches URLs), ARG (build
+// arguments, where a secret ends up in the image's history), ONBUILD, a hostPath volume, a
+// privileged container, or an nginx include inside the sidecar's ConfigMap.
 func TestCheckRefusesUnknownDirectives(t *testing.T) {
 	tests := []struct{ target, text string }{
 		{"lighttpd", "include_shell \"touch /tmp/appgen-pwned\"\n"},
@@ -404,6 +407,12 @@ func TestCheckRefusesUnknownDirectives(t *testing.T) {
 		{"h2o", "hosts:\n  'default':\n    paths:\n      '/':\n        setenv:\n          LD_PRELOAD: '/tmp/x.so'\n"},
 		{"h2o", "hosts: !file /etc/h2o/hosts.conf\n"},
 		{"h2o", "error-log: '|/bin/touch /tmp/appgen-pwned'\n"},
+		{"docker", "FROM golang:1.24 AS build\nADD https://example.com/x.tar.gz /x\n"},
+		{"docker", "FROM golang:1.24 AS build\nARG APPGEN_SECRET_KEY\n"},
+		{"docker", "FROM golang:1.24 AS build\nONBUILD RUN id\n"},
+		{"kubernetes", "volumes:\n- name: root\n  hostPath:\n    path: /\n"},
+		{"kubernetes", "securityContext:\n  privileged: true\n"},
+		{"kubernetes", "data:\n  site.conf: |\n    include /etc/passwd;\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {
