@@ -323,8 +323,9 @@ func renderDirectives(o Options) ([]string, error) {
 	return directives(targetByName[o.Target].syntax, string(text))
 }
 
-// TestDirectivesSeeInjections pins that the directive readers notice what the property
-// test must catch: a second directive, a changed argument count, an expansion.
+// TestDirectivesSeeInjections pins that the directive readers, the container targets'
+// included, notice what the property test must catch: a second directive, a changed argument
+// count, an expansion.
 func TestDirectivesSeeInjections(t *testing.T) {
 	tests := []struct {
 		syntax      *syntax
@@ -363,6 +364,20 @@ func TestDirectivesSeeInjections(t *testing.T) {
 		{syntaxH2O, "paths:\n  '/a':\n    file.dir: '/srv/x'", "paths:\n  '/a':\n    file.dir: '/srv/x'\rfile.custom-handler: 'x'"},
 		{syntaxH2O, "paths:\n  '/a':\n    file.dir: '/srv/x'", "paths:\n  '/a':\n    file.dir: {a: b}"},
 		{syntaxH2O, "paths:\n  '/a':\n    file.dir: '/srv/x'", "paths:\n  '/a':\n  file.dir: '/srv/x'"},
+		{syntaxDockerfile, `WORKDIR /srv/x`, "WORKDIR /srv/x\nRUN id"},
+		{syntaxDockerfile, `WORKDIR /srv/x`, `WORKDIR /srv/$X`},
+		{syntaxDockerfile, `WORKDIR /srv/x`, `WORKDIR /srv/x y`},
+		{syntaxDockerfile, `WORKDIR /srv/x`, "WORKDIR /srv/x \\\nRUN id"},
+		{syntaxDockerfile, `ENV A="x"`, `ENV A="x" B="y"`},
+		{syntaxDockerfile, `ENV A="x"`, `ENV A="$x"`},
+		{syntaxDockerfile, `CMD ["a", "b"]`, `CMD ["a", "b", "c"]`},
+		{syntaxDockerfile, `CMD ["a", "b"]`, `CMD a b`},
+		{syntaxDockerignore, "mysite.env", "mysite.env\n!mysite.env"},
+		{syntaxDockerignore, "mysite.env", "*.env"},
+		{syntaxYAML, `name: "x"`, "name: \"x\"\nhostPath: \"/\""},
+		{syntaxYAML, `name: "x"`, `name: x`},
+		{syntaxYAML, `name: "x"`, `name: "x" "y"`},
+		{syntaxYAML, "data:\n  a: |\n    root \"/x\";", "data:\n  a: |\n    root \"/x\";\n    include /etc/passwd;"},
 	}
 	for i, tt := range tests {
 		t.Run(fmt.Sprintf("%s-%d", tt.syntax, i), func(t *testing.T) {
