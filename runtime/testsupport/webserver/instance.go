@@ -91,13 +91,16 @@ func TempDir(t TB) string {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatalf("webserver: %v", err)
 	}
-	// t.TempDir's parent is 0700 as well; open it up for the same reason.
+	// t.TempDir's parent is 0700 as well; open it up for the same reason, to the group as
+	// well as to others: a process whose group is the directory's (a worker or an app run
+	// in root's group 0 by a root master) is judged by the group bits alone, and 0705 shuts
+	// it out where it lets nobody else in.
 	for p := filepath.Dir(dir); p != os.TempDir() && p != "/" && p != "."; p = filepath.Dir(p) {
 		fi, err := os.Stat(p)
-		if err != nil || fi.Mode().Perm()&0o005 == 0o005 {
+		if err != nil || fi.Mode().Perm()&0o055 == 0o055 {
 			break
 		}
-		if err := os.Chmod(p, fi.Mode().Perm()|0o005); err != nil {
+		if err := os.Chmod(p, fi.Mode().Perm()|0o055); err != nil {
 			t.Fatalf("webserver: %v", err)
 		}
 	}
