@@ -79,25 +79,39 @@ func TestKubernetesSidecar(t *testing.T) {
 	checkGenerated(t, inst.URL, "", string(css))
 }
 
-// workerGid is the group nginx's worker processes (children of master) run in.
+// workerGid is the group nginx's worker processes (children of master) run in. A worker
+// starts as root, in root's group, and drops to its user and group a moment after the fork:
+// read too early, its status says group 0 (a CI run did, and the app then ran in group 0).
+// So with a root master it waits for the worker's uid to leave 0, which nginx changes after
+// the group.
 func workerGid(t *testing.T, master int) uint32 {
 	t.Helper()
-	for i := 0; i < 100; i++ {
+	for i := 0; i < 250; i++ {
 		entries, _ := os.ReadDir("/proc")
 		for _, e := range entries {
 			status, err := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
 			if err != nil || !strings.Contains(string(status), "\nPPid:\t"+strconv.Itoa(master)+"\n") {
 				continue
 			}
+			uid, gid := -1, -1
 			for _, l := range strings.Split(string(status), "\n") {
-				if f := strings.Fields(l); len(f) > 1 && f[0] == "Gid:" {
-					n, _ := strconv.Atoi(f[1])
-					return uint32(n)
+				f := strings.Fields(l)
+				if len(f) < 2 {
+					continue
 				}
+				switch f[0] {
+				case "Uid:":
+					uid, _ = strconv.Atoi(f[1])
+				case "Gid:":
+					gid, _ = strconv.Atoi(f[1])
+				}
+			}
+			if gid >= 0 && (uid != 0 || os.Geteuid() != 0) {
+				return uint32(gid)
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("no nginx worker under pid %d", master)
+	t.Fatalf("no nginx worker under pid %d that has dropped root", master)
 	return 0
 }

@@ -14,8 +14,8 @@ import (
 // TestTempDirReachable checks that a process with another user reaches TempDir's
 // directory, whichever of the directory's classes judges it: others, and the group of the
 // directory's owner. A worker or app that a root master runs in group 0 is judged by the
-// group bits alone; with the parents opened to others only (0705) it got "permission
-// denied" on a CI machine where nginx's workers ran in group 0.
+// group bits alone; with the parents opened to others only (0705), an app a test started in
+// group 0 (read off an nginx worker that had not yet dropped root) got "permission denied".
 func TestTempDirReachable(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("switching users needs root")
