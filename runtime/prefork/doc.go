@@ -17,6 +17,11 @@
 // disk before gracefully stopping the old one (Ready, Reloading and
 // ReloadFailed tell the caller, which runfcgi passes on to systemd).
 //
+// The master keeps the socket for its workers as a bare descriptor, outside
+// Go's poller, so that the connections they accept never wake it; it closes
+// l as it starts, leaving a unix socket's file for the caller to remove after
+// Master returns.
+//
 // Memory: MinSpare workers share what one process would have, GOMAXPROCS
 // and GOGC divided among them (unless the environment sets them), and the
 // master, once a generation serves, drops the pages of the program it

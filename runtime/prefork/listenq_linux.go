@@ -20,16 +20,19 @@ func ListenQueue(l net.Listener) (queued, capacity int, ok bool) {
 	if err != nil {
 		return 0, 0, false
 	}
+	err = rc.Control(func(fd uintptr) { queued, capacity, ok = listenQueueFD(int(fd)) })
+	return queued, capacity, err == nil && ok
+}
+
+// listenQueueFD is ListenQueue for a listening TCP socket's descriptor.
+func listenQueueFD(fd int) (queued, capacity int, ok bool) {
 	// struct tcp_info: 8 bytes of u8 fields, then u32 rto, ato, snd_mss,
 	// rcv_mss, unacked, sacked, ...
 	var info [104]byte
-	var errno syscall.Errno
-	err = rc.Control(func(fd uintptr) {
-		n := uint32(len(info))
-		_, _, errno = syscall.Syscall6(syscall.SYS_GETSOCKOPT, fd, syscall.IPPROTO_TCP, syscall.TCP_INFO,
-			uintptr(unsafe.Pointer(&info[0])), uintptr(unsafe.Pointer(&n)), 0)
-	})
-	if err != nil || errno != 0 {
+	n := uint32(len(info))
+	_, _, errno := syscall.Syscall6(syscall.SYS_GETSOCKOPT, uintptr(fd), syscall.IPPROTO_TCP, syscall.TCP_INFO,
+		uintptr(unsafe.Pointer(&info[0])), uintptr(unsafe.Pointer(&n)), 0)
+	if errno != 0 {
 		return 0, 0, false
 	}
 	u32 := func(off int) int { return int(*(*uint32)(unsafe.Pointer(&info[off]))) }

@@ -8,3 +8,6 @@ import "net"
 func ListenQueue(l net.Listener) (queued, capacity int, ok bool) {
 	return 0, 0, false
 }
+
+// listenQueueFD reports false, as ListenQueue does.
+func listenQueueFD(fd int) (queued, capacity int, ok bool) { return 0, 0, false }
