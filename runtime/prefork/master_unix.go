@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/appgen/appgen/runtime/internal/listenfd"
 )
 
 // Timing of the master's decisions. They are not configurable: they only
@@ -104,10 +106,8 @@ type master struct {
 // all exited.
 //
 // Master closes l as it starts and keeps the socket for its workers as a bare
-// descriptor: a listener, or an *os.File of a non-blocking socket, sits in Go's
-// poller, which then woke the master for every connection its workers accept
-// (2,400 times a second under a load through nginx: 5 to 7% of the backend's
-// CPU, for a process that has nothing to do with them). A *net.UnixListener's
+// descriptor (package listenfd): as a listener it was in Go's poller, which
+// woke the master for every connection its workers accepted. A *net.UnixListener's
 // file is left in place (Master turns its SetUnlinkOnClose off), since the
 // workers go on listening on it: the caller removes it after Master returns.
 //
@@ -125,9 +125,9 @@ func Master(ctx context.Context, l net.Listener, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("prefork: finding this program to start workers: %w", err)
 	}
-	sock, err := dupSocket(l)
+	sock, err := listenfd.Dup(l)
 	if err != nil {
-		return err
+		return fmt.Errorf("prefork: %w", err)
 	}
 	_, tcp := l.Addr().(*net.TCPAddr)
 	if ul, ok := l.(*net.UnixListener); ok {
@@ -165,54 +165,9 @@ func Master(ctx context.Context, l net.Listener, cfg Config) error {
 // blocking mode when exec asks for its descriptor, and a process blocked in
 // accept cannot be shut down.
 func ListenerFile(l net.Listener) (*os.File, error) {
-	fd, err := dupSocket(l)
+	fd, err := listenfd.Dup(l)
 	if err != nil {
-		return nil, err
-	}
-	return os.NewFile(uintptr(fd), "prefork-listener"), nil
-}
-
-// dupSocket duplicates l's socket into a close-on-exec descriptor.
-func dupSocket(l net.Listener) (int, error) {
-	sc, ok := l.(syscall.Conn)
-	if !ok {
-		return -1, fmt.Errorf("prefork: listener %T has no file descriptor to share, want a *net.TCPListener or *net.UnixListener", l)
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return -1, fmt.Errorf("prefork: listener %v: %w", l.Addr(), err)
-	}
-	dup := -1
-	var dupErr error
-	err = rc.Control(func(fd uintptr) { dup, dupErr = dupCloexec(int(fd)) })
-	if err == nil {
-		err = dupErr
-	}
-	if err != nil {
-		return -1, fmt.Errorf("prefork: duplicating listener %v: %w", l.Addr(), err)
-	}
-	return dup, nil
-}
-
-// dupCloexec duplicates fd into a close-on-exec descriptor. ForkLock keeps a
-// concurrent exec from inheriting the copy before it is marked.
-func dupCloexec(fd int) (int, error) {
-	syscall.ForkLock.RLock()
-	defer syscall.ForkLock.RUnlock()
-	dup, err := syscall.Dup(fd)
-	if err == nil {
-		syscall.CloseOnExec(dup)
-	}
-	return dup, err
-}
-
-// socketFile is a copy of the master's socket for one worker's ExtraFiles,
-// closed once the worker has started: as an *os.File it sits in Go's poller
-// (see Master), so the master holds one only while it starts a worker.
-func (m *master) socketFile() (*os.File, error) {
-	fd, err := dupCloexec(m.sock)
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("prefork: %w", err)
 	}
 	return os.NewFile(uintptr(fd), "prefork-listener"), nil
 }
@@ -220,7 +175,7 @@ func (m *master) socketFile() (*os.File, error) {
 // closeSocket closes the master's copy of the socket, once.
 func (m *master) closeSocket() {
 	if m.sock >= 0 {
-		syscall.Close(m.sock)
+		listenfd.Close(m.sock)
 		m.sock = -1
 	}
 }
@@ -356,7 +311,8 @@ func (m *master) failed(err error) error {
 }
 
 func (m *master) spawn() error {
-	sock, err := m.socketFile()
+	// While it is open the copy is in Go's poller (see Master).
+	sock, err := listenfd.File(m.sock, "prefork-listener")
 	if err != nil {
 		return fmt.Errorf("prefork: starting a worker: %w", err)
 	}
