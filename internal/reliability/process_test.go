@@ -143,8 +143,16 @@ func TestGracefulStop(t *testing.T) {
 				args = append(args, "minspare=3", "maxspare=3", "maxchildren=3")
 			}
 			p := startApp(t, "unix", sock, args...)
-			if _, err := os.Stat(pidfile); err != nil {
-				t.Fatalf("pidfile: %v", err)
+			// runfcgi writes its pidfile just after the socket listens (a failed bind leaves
+			// none), so the socket can answer first on a busy machine.
+			for deadline := time.Now().Add(hangGuard); ; time.Sleep(10 * time.Millisecond) {
+				_, err := os.Stat(pidfile)
+				if err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("pidfile: %v", err)
+				}
 			}
 
 			inFlight := 3
