@@ -44,6 +44,19 @@ var failoverServers = []failoverServer{
 	{target: "lighttpd", program: "lighttpd", start: startIncluded(webserver.Lighttpd), loseInFlight: true},
 	{target: "caddy", program: "caddy", start: startCaddy},
 	{target: "haproxy", program: "haproxy", start: startHAProxy},
+	// Apache's site over SCGI and AJP is one balancer (ProxyPass cannot choose by method), and
+	// mod_proxy_scgi and mod_proxy_ajp send nothing on once a backend took a request: like
+	// lighttpd, the requests in flight on a killed backend fail.
+	{target: "apache", program: "apache2", protocol: "scgi", start: startIncluded(webserver.Apache), loseInFlight: true},
+	{target: "apache", program: "apache2", protocol: "ajp", start: startIncluded(webserver.Apache), loseInFlight: true},
+}
+
+// name is the subtest's: the target, and the protocol when it is not FastCGI.
+func (s failoverServer) name() string {
+	if s.protocol == "" {
+		return s.target
+	}
+	return s.target + " " + s.protocol
 }
 
 // startIncluded runs a site (nginx, Apache, lighttpd) included from the harness's throwaway
@@ -138,7 +151,7 @@ func runForeground(t *testing.T, port int, env []string, exe string, args ...str
 type backendSet struct {
 	protocol string // runfcgi's protocol=
 	ports    []int
-	procs []*appProcess
+	procs    []*appProcess
 	// names maps a pid (PidHeader) to the backend it was: "b1", "b2", and "b2'" for the
 	// process that replaced a killed b2.
 	names map[string]string
@@ -241,20 +254,21 @@ func deployFailover(t *testing.T, srv failoverServer) (*backendSet, string) {
 // TestFailover is scenario 14 (issue 13, "past one machine"): each web server that balances
 // over several backends runs the configuration `appgen config TARGET` writes for three
 // (runfcgi processes on loopback ports standing in for hosts), under GET load with a POST
-// client beside it, while (1) one backend is killed with SIGKILL: no GET may fail (lighttpd
-// excepted for the requests in flight on the killed backend, which it never sends again;
+// client beside it, while (1) one backend is killed with SIGKILL: no GET may fail (lighttpd,
+// and Apache over SCGI and AJP, excepted for the requests in flight on the killed backend,
+// which they never send again;
 // docs/reliability.md gives its counts), and the POST in flight on it may fail (and the next
 // one, should it reach the dying process), since only a request that never reached the app
 // may be sent again; (2) it is started again and must
 // get traffic again once the server's fail timeout has passed, with nothing failing
 // meanwhile; (3) another is stopped with SIGTERM, as systemd stops it: it finishes what it
-// holds and refuses the rest, which the servers send elsewhere, so no GET may fail (lighttpd
-// again excepted for what meets the closing of the listening socket), and at most the one
+// holds and refuses the rest, which the servers send elsewhere, so no GET may fail (the same
+// servers again excepted for what meets the closing of the listening socket), and at most the one
 // POST that meets it. Each server takes 10 to 25 s; APPGEN_LONG=1 kills and restarts every
 // backend in turn.
 func TestFailover(t *testing.T) {
 	for _, srv := range failoverServers {
-		t.Run(srv.target, func(t *testing.T) {
+		t.Run(srv.name(), func(t *testing.T) {
 			bs, base := deployFailover(t, srv)
 
 			// Before: every backend serves.
@@ -373,18 +387,10 @@ func killAndRevive(t *testing.T, srv failoverServer, bs *backendSet, base string
 // (ProxyPass, which cannot choose by method): mod_proxy_scgi and mod_proxy_ajp answer 500 for
 // a request whose backend died and send nothing on, which these cases pin.
 func TestFailoverPostNotResent(t *testing.T) {
-	// The balancing servers that speak SCGI and AJP too.
-	others := []failoverServer{
-		{target: "nginx", program: "nginx", protocol: "scgi", start: startIncluded(webserver.Nginx)},
-		{target: "apache", program: "apache2", protocol: "scgi", start: startIncluded(webserver.Apache)},
-		{target: "apache", program: "apache2", protocol: "ajp", start: startIncluded(webserver.Apache)},
-	}
-	for _, srv := range append(failoverServers[:len(failoverServers):len(failoverServers)], others...) {
-		name := srv.target
-		if srv.protocol != "" {
-			name += " " + srv.protocol
-		}
-		t.Run(name, func(t *testing.T) {
+	// nginx over SCGI as well: its scgi_next_upstream is the same rule as FastCGI's.
+	nginxSCGI := failoverServer{target: "nginx", program: "nginx", protocol: "scgi", start: startIncluded(webserver.Nginx)}
+	for _, srv := range append(failoverServers[:len(failoverServers):len(failoverServers)], nginxSCGI) {
+		t.Run(srv.name(), func(t *testing.T) {
 			bs, base := deployFailover(t, srv)
 			client := &http.Client{Timeout: 20 * time.Second}
 			resp, err := client.Post(base+"/crash", "application/x-www-form-urlencoded", strings.NewReader("vote=1"))
@@ -404,7 +410,7 @@ func TestFailoverPostNotResent(t *testing.T) {
 				default:
 				}
 			}
-			t.Logf("%s: POST /crash answered %d (%v); %d of 3 backends got it and died", srv.target, status, err, dead)
+			t.Logf("%s: POST /crash answered %d (%v); %d of 3 backends got it and died", srv.name(), status, err, dead)
 			if status >= 200 && status < 300 {
 				t.Errorf("POST /crash answered %d: a crash must not look like success", status)
 			}
