@@ -24,7 +24,8 @@ func ListenQueue(l net.Listener) (queued, capacity int, ok bool) {
 	return queued, capacity, err == nil && ok
 }
 
-// listenQueueFD is ListenQueue for a listening TCP socket's descriptor.
+// listenQueueFD is ListenQueue for a socket's descriptor; ok is false for a
+// socket that is not TCP (no TCP_INFO) or a closed one.
 func listenQueueFD(fd int) (queued, capacity int, ok bool) {
 	// struct tcp_info: 8 bytes of u8 fields, then u32 rto, ato, snd_mss,
 	// rcv_mss, unacked, sacked, ...

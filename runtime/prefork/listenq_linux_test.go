@@ -42,4 +42,17 @@ func TestListenQueue(t *testing.T) {
 	if _, _, ok := ListenQueue(u); ok {
 		t.Error("ListenQueue of a unix listener reported ok")
 	}
+	// The master asks by descriptor, without the listener's type.
+	rc, err := u.(*net.UnixListener).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Control(func(fd uintptr) {
+		if _, _, ok := listenQueueFD(int(fd)); ok {
+			t.Error("listenQueueFD of a unix socket reported ok")
+		}
+	})
+	if _, _, ok := listenQueueFD(-1); ok {
+		t.Error("listenQueueFD of a closed descriptor reported ok")
+	}
 }

@@ -65,8 +65,7 @@ type event struct {
 
 type master struct {
 	cfg  Config
-	sock int // the listening socket, a bare descriptor outside Go's poller (see Master)
-	tcp  bool
+	sock int // the listening socket, a bare descriptor outside Go's poller (see Master); -1 once closed
 	exe  string
 	args []string
 
@@ -129,7 +128,6 @@ func Master(ctx context.Context, l net.Listener, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("prefork: %w", err)
 	}
-	_, tcp := l.Addr().(*net.TCPAddr)
 	if ul, ok := l.(*net.UnixListener); ok {
 		ul.SetUnlinkOnClose(false)
 	}
@@ -137,7 +135,6 @@ func Master(ctx context.Context, l net.Listener, cfg Config) error {
 	m := &master{
 		cfg:       cfg,
 		sock:      sock,
-		tcp:       tcp,
 		exe:       exe,
 		args:      os.Args,
 		workers:   make(map[*worker]bool),
@@ -587,7 +584,8 @@ func (m *master) stats() Stats {
 	}
 	m.maxActive = max(m.maxActive, s.Active)
 	s.MaxActive = m.maxActive
-	if q, c, ok := listenQueueFD(m.sock); m.tcp && m.sock >= 0 && ok {
+	// A unix socket has no TCP_INFO: listenQueueFD says so.
+	if q, c, ok := listenQueueFD(m.sock); ok {
 		m.maxQueue = max(m.maxQueue, q)
 		s.ListenQueue, s.MaxListenQueue, s.ListenQueueLen = q, m.maxQueue, c
 	}

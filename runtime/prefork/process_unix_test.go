@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -672,7 +673,11 @@ func TestReadStatusOutsideAWorker(t *testing.T) {
 func TestMaxRequestsRecyclesWorkers(t *testing.T) {
 	const maxChildren, maxRequests, clients, perClient = 3, 5, 4, 50
 	c := startCluster(t, fmt.Sprintf("2,3,%d,%d", maxChildren, maxRequests))
-	c.waitStats("workers ready", func(s prefork.Stats) bool { return s.Idle >= 2 })
+	ready := c.waitStats("workers ready", func(s prefork.Stats) bool { return s.Idle >= 2 })
+	// The master reads the TCP socket's accept queue from its bare descriptor (Linux only).
+	if runtime.GOOS == "linux" && ready.ListenQueueLen <= 0 {
+		t.Errorf("Stats.ListenQueueLen = %d on a TCP socket, want its backlog", ready.ListenQueueLen)
+	}
 	pids, failures := c.load(clients, perClient, nil, nil)
 	for _, err := range failures {
 		t.Errorf("request failed: %v", err)
@@ -910,7 +915,9 @@ func TestUnixSocketSurvivesRecycling(t *testing.T) {
 	path := dir + "/app.sock"
 	const maxRequests = 3
 	c := startCluster(t, fmt.Sprintf("2,3,4,%d", maxRequests), socketEnv+"="+path)
-	c.waitStats("workers ready", func(s prefork.Stats) bool { return s.Idle >= 2 })
+	if s := c.waitStats("workers ready", func(s prefork.Stats) bool { return s.Idle >= 2 }); s.ListenQueueLen != 0 {
+		t.Errorf("Stats.ListenQueueLen = %d on a unix socket, want 0 (no TCP_INFO)", s.ListenQueueLen)
+	}
 	pids, failures := c.load(2, 15, nil, nil)
 	for _, err := range failures {
 		t.Errorf("request failed: %v", err)

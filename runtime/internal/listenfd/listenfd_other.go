@@ -18,4 +18,4 @@ func Dup(l net.Listener) (int, error) { return -1, errNotSupported }
 func File(fd int, name string) (*os.File, error) { return nil, errNotSupported }
 
 // Close does nothing: Dup never returns a descriptor here.
-func Close(fd int) error { return errNotSupported }
+func Close(fd int) error { return nil }
